@@ -1,0 +1,11 @@
+/** Options of the Kafka bus. */
+export interface KafkaBusOptions {
+  /** Bootstrap brokers, host:port. */
+  brokers: string[];
+  /** @default "isoscope" */
+  clientId?: string;
+  /** Partitions for topics this bus creates. @default 6 */
+  partitions?: number;
+  /** Most bytes fetched per partition per request. @default 4 MiB */
+  maxBytesPerPartition?: number;
+}

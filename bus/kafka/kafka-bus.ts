@@ -1,0 +1,68 @@
+/** The Kafka implementation of Bus (cluster mode), on kafkajs. */
+import { Kafka } from 'kafkajs';
+import type { Bus, BusConsumer, BusProducer, ConsumerOptions } from '../bus.js';
+import type { KafkaBusOptions } from './config.js';
+import { KafkaConsumer } from './kafka-consumer.js';
+import { KafkaProducer } from './kafka-producer.js';
+import { KAFKAJS_LOG_LEVEL, kafkaLogCreator } from './logging.js';
+
+export class KafkaBus implements Bus {
+  readonly kind = 'kafka' as const;
+  private readonly kafka: Kafka;
+  private readonly owned: (KafkaProducer | KafkaConsumer)[] = [];
+
+  constructor(private readonly options: KafkaBusOptions) {
+    this.kafka = new Kafka({
+      clientId: options.clientId ?? 'isoscope',
+      brokers: options.brokers,
+      logLevel: KAFKAJS_LOG_LEVEL,
+      logCreator: kafkaLogCreator,
+      retry: { initialRetryTime: 200, retries: 8 },
+    });
+  }
+
+  async start(): Promise<void> {
+    // Fail fast with a clear message when no broker answers, instead of deep inside a send.
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      await admin.describeCluster();
+    } catch (err) {
+      throw new Error(`cannot reach Kafka at ${this.options.brokers.join(', ')}: ${(err as Error).message}. Start it (\`isoscope services start\`) or set kafka.brokers.`);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  async ensureTopics(topics: string[]): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t));
+      if (missing.length === 0) return;
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({ topic, numPartitions: this.options.partitions ?? 6, replicationFactor: -1 })),
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  producer(): BusProducer {
+    const p = new KafkaProducer(this.kafka);
+    this.owned.push(p);
+    return p;
+  }
+
+  consumer(options: ConsumerOptions): BusConsumer {
+    const c = new KafkaConsumer(this.kafka, options, this.options.maxBytesPerPartition ?? 4 * 1024 * 1024);
+    this.owned.push(c);
+    return c;
+  }
+
+  async shutdown(): Promise<void> {
+    await Promise.all(this.owned.splice(0).map((c) => c.shutdown().catch(() => undefined)));
+  }
+}

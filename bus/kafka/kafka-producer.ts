@@ -1,0 +1,36 @@
+/** BusProducer on Kafka: sends with acks from all in-sync replicas, so a resolved send is durable. */
+import { CompressionTypes, Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { BusMessage, BusProducer } from '../bus.js';
+
+export class KafkaProducer implements BusProducer {
+  private readonly producer: Producer;
+  private started = false;
+
+  constructor(kafka: Kafka) {
+    // Duplicates from producer retries are harmless (the store deduplicates on collector+seq),
+    // so the simpler non-transactional producer with acks=all is enough for "nothing lost".
+    this.producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    await this.producer.connect();
+    this.started = true;
+  }
+
+  async send(topic: string, messages: BusMessage[]): Promise<void> {
+    if (!this.started) await this.start();
+    await this.producer.send({
+      topic,
+      acks: -1,
+      compression: CompressionTypes.None,
+      messages: messages.map((m) => ({ key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) })),
+    });
+  }
+
+  async shutdown(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await this.producer.disconnect();
+  }
+}

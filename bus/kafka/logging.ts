@@ -1,0 +1,19 @@
+/** Routes kafkajs' own log lines into our logger (kafkajs prints to the console by default). */
+import { logLevel, type logCreator } from 'kafkajs';
+import { componentLogger } from '../../core/logger.js';
+
+export const KAFKAJS_LOG_LEVEL = logLevel.WARN;
+
+export const kafkaLogCreator: logCreator = () => {
+  const log = componentLogger('kafkajs');
+  return ({ level, log: entry }) => {
+    const { message, ...rest } = entry;
+    // "Response …" lines are protocol errors kafkajs retries itself (e.g. the group coordinator
+    // not being ready yet after a broker start); a final failure still surfaces as a thrown error.
+    if (message.startsWith('Response ')) log.debug(rest, message);
+    else if (level === logLevel.ERROR) log.error(rest, message);
+    else if (level === logLevel.WARN) log.warn(rest, message);
+    else if (level === logLevel.INFO) log.info(rest, message);
+    else log.debug(rest, message);
+  };
+};

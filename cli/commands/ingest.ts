@@ -1,0 +1,57 @@
+/** `isoscope ingest`: consumes the bus into the store (one member of the ingest consumer group). */
+import { Command } from 'commander';
+import { Ingest } from '../../ingest/ingest.js';
+import { commandConfig, onSignal } from '../context.js';
+import { oneOf, reportFailure } from '../options.js';
+import { createBus, createStore, describeTargets } from '../wiring.js';
+
+interface Flags {
+  exitWhenIdle?: boolean;
+  bus?: 'kafka' | 'embedded';
+  store?: 'questdb' | 'duckdb';
+  group?: string;
+}
+
+export function ingestCommand(): Command {
+  return new Command('ingest')
+    .description('Consume samples, events, partitions, runs and alerts from the bus and write them to the store; offsets are committed only after the store acknowledged.')
+    .option('--exit-when-idle', 'stop once everything on the bus has been ingested (for scripts and tests)')
+    .option('--bus <bus>', 'kafka or embedded (default: config `bus`)', oneOf(['kafka', 'embedded'] as const))
+    .option('--store <store>', 'questdb or duckdb (default: config `store`)', oneOf(['questdb', 'duckdb'] as const))
+    .option('--group <name>', 'consumer group (default: config ingest.group)')
+    .addHelpText('after', '\nExample:\n  isoscope ingest --exit-when-idle')
+    .action(async (flags: Flags, cmd: Command) => {
+      try {
+        await runIngest(flags, cmd);
+      } catch (err) {
+        reportFailure('ingest', err);
+      }
+    });
+}
+
+async function runIngest(flags: Flags, cmd: Command): Promise<void> {
+  const config = commandConfig(cmd, { ...(flags.bus ? { bus: flags.bus } : {}), ...(flags.store ? { store: flags.store } : {}) });
+  const bus = await createBus(config);
+  const store = await createStore(config);
+  await bus.start();
+  await store.start();
+  const ingest = new Ingest(bus, store, { group: flags.group ?? config.ingest.group });
+  const started = Date.now();
+  const stop = async () => {
+    await ingest.shutdown();
+    await store.shutdown();
+    await bus.shutdown();
+    const s = ingest.stats;
+    const counts = Object.entries(s.records).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${n}`).join(', ') || 'no records';
+    process.stdout.write(`ingested ${s.messages} messages (${counts}); ${s.deadLettered} dead-lettered; ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  };
+  process.stderr.write(`ingest (group ${flags.group ?? config.ingest.group}) starting; ${describeTargets(config)}\n`);
+  await ingest.start();
+  if (flags.exitWhenIdle) {
+    await ingest.waitUntilIdle(config.ingest.idleMs);
+    await stop();
+    return;
+  }
+  onSignal(stop);
+  await ingest.stopped();
+}

@@ -1,0 +1,31 @@
+/**
+ * The `isoscope` command. Subcommands are listed here explicitly (the CLI's registry); each lives in
+ * cli/commands/ and is built by a function, so nothing registers itself on import.
+ */
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { collectorCommand } from './commands/collector.js';
+import { configCommand } from './commands/config.js';
+import { ingestCommand } from './commands/ingest.js';
+import { schemaCommand } from './commands/schema.js';
+import { servicesCommand } from './commands/services.js';
+import { sqlCommand } from './commands/sql.js';
+import { upCommand } from './commands/up.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command('isoscope')
+  .description('Telemetry for performance-isolation experiments: collectors → bus → ingest → store → queries.')
+  .version(pkg.version)
+  .option('-c, --config <file>', 'YAML configuration file (default: $ISOSCOPE_CONFIG, else ./isoscope.yaml if present)')
+  .option('--log-level <level>', 'trace, debug, info, warn, error or silent (default: config log.level)')
+  .showHelpAfterError('(add --help for usage)')
+  .addCommand(upCommand())
+  .addCommand(collectorCommand())
+  .addCommand(ingestCommand())
+  .addCommand(sqlCommand())
+  .addCommand(servicesCommand())
+  .addCommand(schemaCommand())
+  .addCommand(configCommand());
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,30 @@
+/** Option parsers shared by commands: each rejects bad input with what was expected. */
+import { InvalidArgumentError } from 'commander';
+
+export function positiveInt(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n <= 0 || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected ${what} as a positive integer, got "${value}"`);
+    return n;
+  };
+}
+
+export function oneOf<const T extends readonly string[]>(values: T) {
+  return (value: string): T[number] => {
+    if (!values.includes(value)) throw new InvalidArgumentError(`expected one of ${values.join(', ')}, got "${value}"`);
+    return value as T[number];
+  };
+}
+
+/** Prints a user-facing failure (message only for known problems) and sets the exit code. */
+export function reportFailure(command: string, err: unknown): void {
+  const e = err as Error;
+  const known = e && (e.name === 'ConfigError' || e.name === 'UserError' || /^(cannot|invalid|config)/i.test(e.message ?? ''));
+  process.stderr.write(`isoscope ${command}: ${known ? e.message : (e?.stack ?? String(err))}\n`);
+  process.exitCode = 1;
+}
+
+/** An error caused by the user's input or environment: shown without a stack trace. */
+export class UserError extends Error {
+  override name = 'UserError';
+}

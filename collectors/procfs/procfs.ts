@@ -1,0 +1,56 @@
+/**
+ * The procfs source: per-CPU time spent in each mode (seconds over the interval, from /proc/stat
+ * tick counters), node-wide context switches, interrupts and forks over the interval, and the
+ * runnable/blocked process gauges. Works where perf and BPF are not allowed.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Source, SourceSample } from '../source.js';
+import type { ProcfsConfig } from './config.js';
+import { parseProcStat, type ProcStat } from './parse-stat.js';
+
+export class ProcfsSource implements Source {
+  readonly name = 'procfs';
+  private previous: ProcStat | null = null;
+
+  constructor(private readonly config: ProcfsConfig) {}
+
+  async start(): Promise<void> {
+    // Fail at start-up, not at the first interval, when the file cannot be read.
+    this.previous = parseProcStat(await readFile(this.config.statPath, 'utf8'));
+    if (this.previous.cpus.size === 0) throw new Error(`${this.config.statPath}: no cpu lines found; expected the format of /proc/stat`);
+  }
+
+  async read(): Promise<SourceSample[]> {
+    const current = parseProcStat(await readFile(this.config.statPath, 'utf8'));
+    const previous = this.previous;
+    this.previous = current;
+    return previous ? statDeltas(previous, current, this.config.ticksPerSecond) : [];
+  }
+
+  async shutdown(): Promise<void> {
+    this.previous = null;
+  }
+}
+
+/** Samples for the change between two readings. Counters that went backwards (CPU hot-unplug) are skipped. */
+export function statDeltas(before: ProcStat, after: ProcStat, ticksPerSecond: number): SourceSample[] {
+  const out: SourceSample[] = [];
+  for (const [cpu, modes] of after.cpus) {
+    const old = before.cpus.get(cpu);
+    if (!old) continue;
+    for (const [mode, ticks] of Object.entries(modes)) {
+      const prev = old[mode as keyof typeof old];
+      if (prev === undefined || ticks < prev) continue;
+      out.push({ metric: `cpu.${mode}`, value: (ticks - prev) / ticksPerSecond, cpu });
+    }
+  }
+  const counters = [['ctxt', 'context_switches'], ['intr', 'interrupts'], ['processes', 'forks']] as const;
+  for (const [key, metric] of counters) {
+    const a = before[key];
+    const b = after[key];
+    if (a !== undefined && b !== undefined && b >= a) out.push({ metric, value: b - a, cpu: -1 });
+  }
+  if (after.procsRunning !== undefined) out.push({ metric: 'procs_running', value: after.procsRunning, cpu: -1 });
+  if (after.procsBlocked !== undefined) out.push({ metric: 'procs_blocked', value: after.procsBlocked, cpu: -1 });
+  return out;
+}

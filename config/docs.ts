@@ -1,0 +1,7 @@
+/** The configuration reference of docs/CONFIG.md, generated from the schema (a test keeps it current). */
+import { envFields } from './env.js';
+
+export function configMarkdown(): string {
+  const rows = envFields().map((f) => `| \`${f.path.join('.')}\` | \`${f.variable}\` | ${f.type} |`);
+  return ['| field (YAML path) | environment variable | type |', '|---|---|---|', ...rows, ''].join('\n');
+}

@@ -1,0 +1,61 @@
+/**
+ * Environment overrides: every configuration field has a variable named after its path,
+ * `ISOSCOPE_` + the path in UPPER_SNAKE case joined by `_`, e.g. `kafka.brokers` →
+ * `ISOSCOPE_KAFKA_BROKERS` (lists comma-separated), `collector.intervalMs` →
+ * `ISOSCOPE_COLLECTOR_INTERVAL_MS`. The names are derived from the schema, so a new field gets its
+ * variable without anyone remembering to add it.
+ */
+import type { z } from 'zod';
+import { configSchema } from './schema.js';
+
+export interface EnvField {
+  path: string[];
+  variable: string;
+  type: 'string' | 'number' | 'boolean' | 'list';
+}
+
+type Def = { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType>; element?: z.ZodType };
+
+function defOf(t: z.ZodType): Def {
+  return (t as unknown as { def: Def }).def;
+}
+
+function unwrap(t: z.ZodType): Def {
+  let d = defOf(t);
+  while ((d.type === 'default' || d.type === 'optional' || d.type === 'nullable') && d.innerType) d = defOf(d.innerType);
+  return d;
+}
+
+const snake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+
+/** Every leaf field of the configuration with its environment variable. */
+export function envFields(schema: z.ZodType = configSchema, path: string[] = []): EnvField[] {
+  const d = unwrap(schema);
+  if (d.type === 'object' && d.shape) {
+    return Object.entries(d.shape).flatMap(([k, v]) => envFields(v, [...path, k]));
+  }
+  const type = d.type === 'number' ? 'number' : d.type === 'boolean' ? 'boolean' : d.type === 'array' ? 'list' : 'string';
+  return [{ path, variable: `ISOSCOPE_${path.map(snake).join('_')}`, type }];
+}
+
+/**
+ * Reads the variables that are set into a partial config object. Values are converted by the
+ * field's type; a value that does not convert is left as the string so validation names it.
+ */
+export function configFromEnv(env: NodeJS.ProcessEnv): { values: Record<string, unknown>; set: string[] } {
+  const values: Record<string, unknown> = {};
+  const set: string[] = [];
+  for (const f of envFields()) {
+    const raw = env[f.variable];
+    if (raw === undefined || raw === '') continue;
+    set.push(f.variable);
+    let v: unknown = raw;
+    if (f.type === 'number' && /^-?\d+(\.\d+)?$/.test(raw.trim())) v = Number(raw);
+    else if (f.type === 'boolean' && /^(true|false|1|0)$/i.test(raw.trim())) v = /^(true|1)$/i.test(raw.trim());
+    else if (f.type === 'list') v = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    let node = values;
+    f.path.slice(0, -1).forEach((p) => (node = (node[p] ??= {}) as Record<string, unknown>));
+    node[f.path[f.path.length - 1]!] = v;
+  }
+  return { values, set };
+}

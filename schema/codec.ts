@@ -1,0 +1,106 @@
+/**
+ * Bus message encoding: one message carries a batch of records of one type, as JSON:
+ *   {"v":1,"type":"samples","records":[{…},{…}]}
+ * `v` is the schema version; a decoder refuses versions it does not know. Timestamps (int64
+ * nanoseconds, beyond JS's exact integers) travel as decimal strings. JSON was chosen over a binary
+ * form by measurement (bench/codec.bench.ts; figures in docs/SCHEMA.md).
+ */
+import type { RecordInput, RecordName, RecordOf } from './records.js';
+import { RECORDS, isRecordName } from './records.js';
+
+export const SCHEMA_VERSION = 1;
+
+/** A record that failed validation, with where and why. */
+export interface RecordError {
+  /** Index of the record in the message, or -1 when the whole message is bad. */
+  index: number;
+  reason: string;
+}
+
+export interface Decoded<N extends RecordName> {
+  type: N;
+  version: number;
+  records: RecordOf<N>[];
+  /** Records (or the whole message) that were refused; the others are in `records`. */
+  errors: RecordError[];
+}
+
+const timestampColumns = Object.fromEntries(
+  Object.entries(RECORDS).map(([name, def]) => [
+    name,
+    Object.entries(def.columns).filter(([, c]) => c.kind === 'timestamp').map(([col]) => col),
+  ]),
+) as Record<RecordName, string[]>;
+
+/** Encodes records of one type into one message body. Records are not validated here. */
+export function encode<N extends RecordName>(type: N, records: readonly (RecordInput<N> | RecordOf<N>)[]): Buffer {
+  const body = JSON.stringify({ v: SCHEMA_VERSION, type, records }, (_k, v: unknown) =>
+    typeof v === 'bigint' ? v.toString() : v,
+  );
+  return Buffer.from(body, 'utf8');
+}
+
+/**
+ * Decodes and validates one message body. Never throws: a message that cannot be read at all comes
+ * back with no records and one error at index -1; single bad records are listed by index.
+ * @param expected the record type the topic carries; a message of another type is refused.
+ */
+export function decode<N extends RecordName>(body: Buffer | string, expected: N): Decoded<N> {
+  const fail = (reason: string): Decoded<N> => ({ type: expected, version: -1, records: [], errors: [{ index: -1, reason }] });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+  } catch (err) {
+    return fail(`message is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return fail('message must be a JSON object {"v":1,"type":…,"records":[…]}');
+  }
+  const { v, type, records } = parsed as Record<string, unknown>;
+  if (v !== SCHEMA_VERSION) return fail(`unsupported schema version ${JSON.stringify(v)}: this isoscope reads version ${SCHEMA_VERSION}`);
+  if (typeof type !== 'string' || !isRecordName(type)) return fail(`unknown record type ${JSON.stringify(type)}`);
+  if (type !== expected) return fail(`record type "${type}" does not belong on the ${expected} topic`);
+  if (!Array.isArray(records)) return fail('"records" must be an array');
+
+  const schema = RECORDS[expected].schema;
+  const tsCols = timestampColumns[expected];
+  const out: RecordOf<N>[] = [];
+  const errors: RecordError[] = [];
+  records.forEach((raw: unknown, index) => {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      errors.push({ index, reason: `records[${index}]: expected an object` });
+      return;
+    }
+    const rec = raw as Record<string, unknown>;
+    for (const col of tsCols) {
+      const t = rec[col];
+      if (typeof t === 'string' && /^-?\d{1,21}$/.test(t)) rec[col] = BigInt(t);
+      else if (typeof t === 'number' && Number.isSafeInteger(t)) rec[col] = BigInt(t);
+      else if (t !== undefined && t !== null) {
+        errors.push({ index, reason: `records[${index}].${col}: expected integer nanoseconds since the epoch as a decimal string, got ${JSON.stringify(t)}` });
+        return;
+      }
+    }
+    const result = schema.safeParse(rec);
+    if (result.success) out.push(result.data as RecordOf<N>);
+    else errors.push({ index, reason: describeIssues(`records[${index}]`, result.error.issues) });
+  });
+  return { type: expected, version: SCHEMA_VERSION, records: out, errors };
+}
+
+/** Validates in-memory records (producers call this before sending). Throws with every reason. */
+export function validate<N extends RecordName>(type: N, records: readonly RecordInput<N>[]): RecordOf<N>[] {
+  const schema = RECORDS[type].schema;
+  return records.map((r, i) => {
+    const result = schema.safeParse(r);
+    if (!result.success) throw new Error(`invalid ${type} record: ${describeIssues(`records[${i}]`, result.error.issues)}`);
+    return result.data as RecordOf<N>;
+  });
+}
+
+/** Formats zod issues as `where: what was wrong` lines, e.g. `records[2].value: expected number, received string`. */
+export function describeIssues(prefix: string, issues: readonly { path: PropertyKey[]; message: string }[]): string {
+  return issues
+    .map((i) => `${prefix}${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}: ${i.message}`)
+    .join('; ');
+}

@@ -1,0 +1,111 @@
+/**
+ * The QuestDB implementation of Store (cluster mode): rows go in over ILP/HTTP, one flush per
+ * `write` (one HTTP request = one transaction, acknowledged once committed to the WAL), DDL and
+ * queries go over PG wire. User SQL runs as QuestDB's read-only user, so QuestDB itself refuses
+ * anything that would change data, whatever the statement's spelling.
+ */
+import { Sender } from '@questdb/nodejs-client';
+import pg from 'pg';
+import { componentLogger } from '../../core/logger.js';
+import { questdbSchema } from '../../schema/ddl/questdb.js';
+import type { RecordName, RecordOf } from '../../schema/records.js';
+import type { QueryOptions, QueryResult, Store } from '../store.js';
+import type { QuestDbStoreOptions } from './config.js';
+import { appendRows } from './ilp-rows.js';
+import { pgTypes } from './pg-values.js';
+
+export class QuestDbStore implements Store {
+  readonly kind = 'questdb' as const;
+  private sender: Sender | null = null;
+  private admin: pg.Pool | null = null;
+  private reader: pg.Pool | null = null;
+  /** Writes are serialised: the sender has one buffer. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly log = componentLogger('store.questdb');
+
+  constructor(private readonly options: QuestDbStoreOptions) {}
+
+  async start(): Promise<void> {
+    if (this.sender) return;
+    const [host, port] = splitHostPort(this.options.pg);
+    const base = { host, port, database: 'qdb', types: pgTypes, max: 4, connectionTimeoutMillis: 10_000 };
+    this.admin = new pg.Pool({ ...base, user: this.options.user ?? 'admin', password: this.options.password ?? 'quest' });
+    this.reader = new pg.Pool({
+      ...base,
+      user: this.options.readonlyUser ?? this.options.user ?? 'admin',
+      password: this.options.readonlyPassword ?? this.options.password ?? 'quest',
+    });
+    this.admin.on('error', (err) => this.log.warn({ err }, 'An idle QuestDB admin connection failed.'));
+    this.reader.on('error', (err) => this.log.warn({ err }, 'An idle QuestDB reader connection failed.'));
+    try {
+      await this.ensureTables();
+    } catch (err) {
+      await this.shutdown();
+      throw new Error(`cannot prepare QuestDB tables at ${this.options.pg}: ${(err as Error).message}. Is QuestDB running (\`isoscope services start\`)?`);
+    }
+    const timeout = this.options.requestTimeoutMs ?? 30_000;
+    // The client also uses retry_timeout as the whole request's deadline (it aborts the request
+    // then), so it must not be 0; longer outages are retried by ingest, which keeps its offsets.
+    this.sender = await Sender.fromConfig(
+      `http::addr=${this.options.http};auto_flush=off;request_timeout=${timeout};retry_timeout=${timeout};protocol_version=2`,
+      { log: (level, message) => (level === 'error' || level === 'warn' ? this.log.warn(String(message)) : this.log.debug(String(message))) },
+    );
+  }
+
+  async ensureTables(): Promise<void> {
+    for (const sql of Object.values(questdbSchema())) await this.admin!.query(sql);
+  }
+
+  write<N extends RecordName>(name: N, records: RecordOf<N>[]): Promise<void> {
+    const run = async () => {
+      if (!this.sender) throw new Error('QuestDB store is not started');
+      if (records.length === 0) return;
+      try {
+        await appendRows(this.sender, name, records as unknown as Record<string, unknown>[]);
+        await this.sender.flush();
+      } catch (err) {
+        this.sender.reset(); // drop the half-sent buffer: the caller retries the whole write
+        throw err;
+      }
+    };
+    const next = this.queue.then(run, run);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async query(sql: string, options: QueryOptions = {}): Promise<QueryResult & { truncated: boolean }> {
+    if (!this.reader) throw new Error('QuestDB store is not started');
+    const limit = options.limit ?? 10_000;
+    const client = await this.reader.connect();
+    try {
+      const res = await client.query({ text: sql.trim().replace(/;+\s*$/, ''), rowMode: 'array', query_timeout: options.timeoutMs ?? 30_000 } as pg.QueryConfig);
+      const rows = (res.rows as unknown[][]) ?? [];
+      return {
+        columns: (res.fields ?? []).map((f) => ({ name: f.name, type: pgTypeName(f.dataTypeID) })),
+        rows: rows.slice(0, limit),
+        truncated: rows.length > limit,
+      };
+    } finally {
+      client.release();
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    await this.queue.catch(() => undefined);
+    const sender = this.sender;
+    this.sender = null;
+    await sender?.close().catch(() => undefined);
+    await Promise.all([this.admin?.end(), this.reader?.end()].map((p) => p?.catch(() => undefined)));
+    this.admin = this.reader = null;
+  }
+}
+
+function splitHostPort(addr: string): [string, number] {
+  const i = addr.lastIndexOf(':');
+  return [addr.slice(0, i), Number(addr.slice(i + 1))];
+}
+
+const PG_TYPE_NAMES: Record<number, string> = { 16: 'boolean', 20: 'bigint', 21: 'smallint', 23: 'integer', 25: 'text', 700: 'real', 701: 'double', 1043: 'varchar', 1114: 'timestamp', 1184: 'timestamptz', 18: 'char', 1700: 'numeric', 2950: 'uuid', 17: 'bytea' };
+function pgTypeName(oid: number): string {
+  return PG_TYPE_NAMES[oid] ?? `oid:${oid}`;
+}
