@@ -2,6 +2,6 @@
 import { envFields } from './env.js';
 
 export function configMarkdown(): string {
-  const rows = envFields().map((f) => `| \`${f.path.join('.')}\` | \`${f.variable}\` | ${f.type} |`);
-  return ['| field (YAML path) | environment variable | type |', '|---|---|---|', ...rows, ''].join('\n');
+  const rows = envFields().map((f) => `| \`${f.path.join('.')}\` | \`${f.variable}\` | ${f.type} | ${f.description.replaceAll('|', '\\|')} |`);
+  return ['| field (YAML path) | environment variable | type | meaning |', '|---|---|---|---|', ...rows, ''].join('\n');
 }

@@ -12,12 +12,23 @@ export interface EnvField {
   path: string[];
   variable: string;
   type: 'string' | 'number' | 'boolean' | 'list';
+  description: string;
 }
 
 type Def = { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType>; element?: z.ZodType };
 
 function defOf(t: z.ZodType): Def {
   return (t as unknown as { def: Def }).def;
+}
+
+/** The first description found on the field or its wrappers (default, optional). */
+function describe(t: z.ZodType): string {
+  let cur: z.ZodType | undefined = t;
+  while (cur) {
+    if (cur.description) return cur.description;
+    cur = defOf(cur).innerType;
+  }
+  return '';
 }
 
 function unwrap(t: z.ZodType): Def {
@@ -35,7 +46,7 @@ export function envFields(schema: z.ZodType = configSchema, path: string[] = [])
     return Object.entries(d.shape).flatMap(([k, v]) => envFields(v, [...path, k]));
   }
   const type = d.type === 'number' ? 'number' : d.type === 'boolean' ? 'boolean' : d.type === 'array' ? 'list' : 'string';
-  return [{ path, variable: `ISOSCOPE_${path.map(snake).join('_')}`, type }];
+  return [{ path, variable: `ISOSCOPE_${path.map(snake).join('_')}`, type, description: describe(schema) }];
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The configuration of every isoscope command: one optional YAML file, each field overridable by an
  * environment variable (see config/env.ts). Unknown keys are errors, so a typo never silently
- * falls back to a default.
+ * falls back to a default. Each field's description feeds docs/CONFIG.md.
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
@@ -10,69 +10,55 @@ const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, e.g.
 
 export const configSchema = z
   .object({
-    /** Name of this node in every record it produces. @default the host name */
-    node: z.string().min(1).default(hostname()),
-    /** Where embedded-mode data lives (bus log, DuckDB file, collector state). @default ./data */
-    dataDir: z.string().min(1).default('./data'),
-    /** Where `isoscope services` keeps its state file and service data. @default ./.isoscope */
-    stateDir: z.string().min(1).default('./.isoscope'),
-    /** Bus: `auto` = kafka when Kafka is configured or `services` are running, else embedded. @default auto */
-    bus: z.enum(['auto', 'embedded', 'kafka']).default('auto'),
-    /** Store: `auto` = questdb when QuestDB is configured or `services` are running, else duckdb. @default auto */
-    store: z.enum(['auto', 'duckdb', 'questdb']).default('auto'),
+    node: z.string().min(1).default(hostname()).describe('Name of this node in every record it produces. Default: the host name.'),
+    dataDir: z.string().min(1).default('./data').describe('Embedded-mode data: bus log, DuckDB file, collector state. Default: ./data'),
+    stateDir: z.string().min(1).default('./.isoscope').describe('Where `isoscope services` and `isoscope up` keep their state files. Default: ./.isoscope'),
+    bus: z.enum(['auto', 'embedded', 'kafka']).default('auto').describe('`auto`: kafka when Kafka is configured or `services` run, else embedded. Default: auto'),
+    store: z.enum(['auto', 'duckdb', 'questdb']).default('auto').describe('`auto`: questdb when QuestDB is configured or `services` run, else duckdb. Default: auto'),
     kafka: z
       .object({
-        /** Bootstrap brokers. @default from .isoscope/services.json, else 127.0.0.1:9092 */
-        brokers: z.array(hostPort).min(1).optional(),
-        clientId: z.string().min(1).default('isoscope'),
-        /** Partitions of topics isoscope creates; ingest instances scale up to this. @default 6 */
-        partitions: z.number().int().min(1).max(1000).default(6),
+        brokers: z.array(hostPort).min(1).optional().describe('Bootstrap brokers. Default: from .isoscope/services.json, else 127.0.0.1:9092'),
+        clientId: z.string().min(1).default('isoscope').describe('Kafka client id. Default: isoscope'),
+        partitions: z.number().int().min(1).max(1000).default(6).describe('Partitions of the topics isoscope creates; ingest instances scale up to this. Default: 6'),
       })
       .strict()
       .default({ clientId: 'isoscope', partitions: 6 }),
     questdb: z
       .object({
-        /** HTTP endpoint (ILP writes, REST). @default from services.json, else 127.0.0.1:9000 */
-        http: hostPort.optional(),
-        /** PostgreSQL wire endpoint (queries). @default from services.json, else 127.0.0.1:8812 */
-        pg: hostPort.optional(),
-        user: z.string().default('admin'),
-        password: z.string().default('quest'),
-        /** Read-only PG user for user SQL. @default from services.json, else `user` */
-        readonlyUser: z.string().optional(),
-        readonlyPassword: z.string().optional(),
+        http: hostPort.optional().describe('HTTP endpoint (ILP writes). Default: from services.json, else 127.0.0.1:9000'),
+        pg: hostPort.optional().describe('PostgreSQL wire endpoint (DDL, queries). Default: from services.json, else 127.0.0.1:8812'),
+        user: z.string().default('admin').describe('User for writes and DDL. Default: admin'),
+        password: z.string().default('quest').describe('Its password. Default: quest'),
+        readonlyUser: z.string().optional().describe('Read-only PG user that runs user SQL. Default: from services.json, else `user`'),
+        readonlyPassword: z.string().optional().describe('Its password.'),
       })
       .strict()
       .default({ user: 'admin', password: 'quest' }),
     collector: z
       .object({
-        /** Sampling interval, milliseconds. @default 1000 */
-        intervalMs: z.number().int().min(1).max(3_600_000).default(1000),
-        /** Sources to read. @default ["procfs"] */
-        sources: z.array(z.enum(['procfs'])).min(1).default(['procfs']),
+        intervalMs: z.number().int().min(1).max(3_600_000).default(1000).describe('Sampling interval in milliseconds. Default: 1000'),
+        sources: z.array(z.enum(['procfs'])).min(1).default(['procfs']).describe('Sources to read. Default: procfs'),
       })
       .strict()
       .default({ intervalMs: 1000, sources: ['procfs'] }),
     ingest: z
       .object({
-        /** Kafka consumer group shared by all ingest instances. @default isoscope-ingest */
-        group: z.string().min(1).default('isoscope-ingest'),
-        /** With --exit-when-idle: how long the lag must stay at zero before exiting, ms. @default 2000 */
-        idleMs: z.number().int().min(0).default(2000),
+        group: z.string().min(1).default('isoscope-ingest').describe('Kafka consumer group shared by all ingest instances. Default: isoscope-ingest'),
+        idleMs: z.number().int().min(0).default(2000).describe('With --exit-when-idle: how long the lag must stay zero before exiting, ms. Default: 2000'),
       })
       .strict()
       .default({ group: 'isoscope-ingest', idleMs: 2000 }),
     query: z
       .object({
-        /** Address of the query HTTP service. @default 127.0.0.1:7410 */
-        listen: hostPort.default('127.0.0.1:7410'),
-        /** Bearer token required for non-loopback clients and mutating endpoints. */
-        token: z.string().min(16, 'expected a token of at least 16 characters').optional(),
+        listen: hostPort.default('127.0.0.1:7410').describe('Address of the query HTTP service. Default: 127.0.0.1:7410'),
+        token: z.string().min(16, 'expected a token of at least 16 characters').optional().describe('Bearer token required from non-loopback clients and for mutating endpoints.'),
       })
       .strict()
       .default({ listen: '127.0.0.1:7410' }),
     log: z
-      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') })
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Log level (logs go to stderr as JSON lines). Default: info'),
+      })
       .strict()
       .default({ level: 'info' }),
   })
