@@ -11,6 +11,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    env: { ISOSCOPE_LOG_LEVEL: process.env.ISOSCOPE_LOG_LEVEL ?? 'error' },
     reporters: ['default', './test/summary-reporter.ts'],
   },
 });

@@ -1,14 +1,18 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { configMarkdown } from './docs.js';
 import { envFields } from './env.js';
 import { loadConfig } from './load.js';
 import { readFileSync } from 'node:fs';
 
+const made: string[] = [];
+afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 function dir(files: Record<string, string> = {}): string {
   const d = mkdtempSync(join(tmpdir(), 'isoscope-config-'));
+  made.push(d);
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(join(d, name, '..'), { recursive: true });
     writeFileSync(join(d, name), text);

@@ -13,6 +13,7 @@ import type { QueryOptions, QueryResult, Store } from '../store.js';
 import type { QuestDbStoreOptions } from './config.js';
 import { appendRows } from './ilp-rows.js';
 import { pgTypes } from './pg-values.js';
+import { assertReadOnly } from './read-only.js';
 
 export class QuestDbStore implements Store {
   readonly kind = 'questdb' as const;
@@ -36,6 +37,9 @@ export class QuestDbStore implements Store {
       password: this.options.readonlyPassword ?? this.options.password ?? 'quest',
     });
     this.admin.on('error', (err) => this.log.warn({ err }, 'An idle QuestDB admin connection failed.'));
+    if ((this.options.readonlyUser ?? this.options.user ?? 'admin') === (this.options.user ?? 'admin')) {
+      this.log.warn('No read-only QuestDB user is configured (questdb.readonlyUser): user SQL is guarded by the statement check only.');
+    }
     this.reader.on('error', (err) => this.log.warn({ err }, 'An idle QuestDB reader connection failed.'));
     try {
       await this.ensureTables();
@@ -75,6 +79,7 @@ export class QuestDbStore implements Store {
 
   async query(sql: string, options: QueryOptions = {}): Promise<QueryResult & { truncated: boolean }> {
     if (!this.reader) throw new Error('QuestDB store is not started');
+    assertReadOnly(sql);
     const limit = options.limit ?? 10_000;
     const client = await this.reader.connect();
     try {
