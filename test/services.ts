@@ -7,12 +7,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import type { ServicesState } from '../services/state.js';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    services: ServicesState;
-  }
-}
-
+// `inject('services')` is typed by the ProvidedContext declaration in test/global-setup.ts.
 export function testServices(): ServicesState {
   const services = inject('services') as ServicesState | undefined; // undefined without the global setup
   if (!services) {
