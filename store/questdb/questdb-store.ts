@@ -110,7 +110,7 @@ function splitHostPort(addr: string): [string, number] {
   return [addr.slice(0, i), Number(addr.slice(i + 1))];
 }
 
-const PG_TYPE_NAMES: Record<number, string> = { 16: 'boolean', 20: 'bigint', 21: 'smallint', 23: 'integer', 25: 'text', 700: 'real', 701: 'double', 1043: 'varchar', 1114: 'timestamp', 1184: 'timestamptz', 18: 'char', 1700: 'numeric', 2950: 'uuid', 17: 'bytea' };
+const PG_TYPE_NAMES: Record<number, string> = { 16: 'boolean', 20: 'bigint', 21: 'smallint', 23: 'integer', 25: 'text', 700: 'real', 701: 'double', 1042: 'char', 1043: 'varchar', 1114: 'timestamp', 1184: 'timestamptz', 18: 'char', 1700: 'numeric', 2950: 'uuid', 17: 'bytea' };
 function pgTypeName(oid: number): string {
   return PG_TYPE_NAMES[oid] ?? `oid:${oid}`;
 }
