@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveredMessage } from '../bus/bus.js';
 import { KafkaBus } from '../bus/kafka/kafka-bus.js';
+import { PermanentError } from '../core/errors.js';
 import { encode, validate } from '../schema/codec.js';
 import type { RecordInput } from '../schema/records.js';
 import { QuestDbStore } from '../store/questdb/questdb-store.js';
@@ -126,5 +127,30 @@ describe('ingest: Kafka → QuestDB', () => {
       (n) => n >= PER_BATCH,
     );
     expect(count).toBe(PER_BATCH);
+  });
+});
+
+describe('ingest: rows the store refuses for good', () => {
+  it('dead-letters them with the reason instead of retrying forever, and goes on', async () => {
+    const s = testServices();
+    const bus = new KafkaBus({ brokers: s.kafka.brokers, partitions: 3 });
+    await bus.start();
+    const store = new QuestDbStore({ http: s.questdb.http, pg: s.questdb.pg });
+    await store.start();
+    const collector = uniqueName('refused');
+    const refusing: Store = Object.create(store, {
+      write: { value: async () => { throw new PermanentError('QuestDB refused 50 samples rows: HTTP request failed, statusCode=400'); } },
+    });
+    const producer = bus.producer();
+    await producer.send('samples', [{ key: collector, value: encode('samples', batch(collector, 0)) }]);
+    await producer.shutdown();
+    const ingest = new Ingest(bus, refusing, { group: uniqueName('refused-group') });
+    await ingest.start();
+    await ingest.waitUntilIdle(500);
+    await ingest.shutdown();
+    expect(ingest.stats.retries).toBe(0);
+    expect(ingest.stats.deadLettered).toBeGreaterThanOrEqual(1);
+    await store.shutdown();
+    await bus.shutdown();
   });
 });

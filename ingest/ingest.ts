@@ -7,6 +7,7 @@
  */
 import type { Bus, BusConsumer, BusMessage, BusProducer, DeliveredBatch } from '../bus/bus.js';
 import { withBackoff } from '../core/backoff.js';
+import { isPermanent } from '../core/errors.js';
 import { componentLogger } from '../core/logger.js';
 import { decode } from '../schema/codec.js';
 import type { Lifecycle } from '../schema/lifecycle.js';
@@ -67,14 +68,23 @@ export class Ingest implements Lifecycle {
       records.push(...decoded.records);
       if (decoded.errors.length > 0) letters.push(deadLetter(m, decoded.errors));
     }
-    await withBackoff(() => this.store.write(topic, records), {
-      signal: this.abort.signal,
-      onRetry: (err, attempt, delayMs) => {
-        this.stats.retries++;
-        this.log.warn({ err, attempt, delayMs: Math.round(delayMs), topic }, `Writing ${records.length} ${topic} records to ${this.store.kind} failed; retrying.`);
-        void batch.heartbeat?.().catch(() => undefined);
-      },
-    });
+    try {
+      await withBackoff(() => this.store.write(topic, records), {
+        signal: this.abort.signal,
+        retriable: (err) => !isPermanent(err),
+        onRetry: (err, attempt, delayMs) => {
+          this.stats.retries++;
+          this.log.warn({ err, attempt, delayMs: Math.round(delayMs), topic }, `Writing ${records.length} ${topic} records to ${this.store.kind} failed; retrying.`);
+          void batch.heartbeat?.().catch(() => undefined);
+        },
+      });
+    } catch (err) {
+      if (!isPermanent(err)) throw err;
+      // The store refuses these rows for good: keep them, with the reason, on the dead-letter topic.
+      records.length = 0;
+      letters.length = 0;
+      for (const m of batch.messages) letters.push(deadLetter(m, [{ index: -1, reason: (err as Error).message }]));
+    }
     if (letters.length > 0) {
       await withBackoff(() => this.dlq!.send(this.options.deadLetterTopic ?? DEFAULT_DEAD_LETTER_TOPIC, letters), { signal: this.abort.signal });
       this.stats.deadLettered += letters.length;

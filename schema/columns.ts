@@ -27,11 +27,12 @@ export interface ColumnSpec<K extends ColumnKind = ColumnKind, Z extends z.ZodTy
   nullable: boolean;
 }
 
-const MAX_TS = 253402300799999999999n; // year 9999 in ns: anything later is a unit mix-up
+// The end of int64 nanoseconds (2262-04-11), where TIMESTAMP_NS ends in QuestDB and DuckDB.
+const MAX_TS = 2n ** 63n - 1n;
 
 /** Integer nanoseconds since the Unix epoch, UTC. */
 export const timestamp = (doc: string) =>
-  col('timestamp', doc, z.bigint().min(0n, 'expected nanoseconds since the epoch, got a negative value').max(MAX_TS, 'expected nanoseconds since the epoch, got a value after year 9999'));
+  col('timestamp', doc, z.bigint().min(0n, 'expected nanoseconds since the epoch, got a negative value').max(MAX_TS, 'expected nanoseconds since the epoch, got a value after 2262-04-11 (the end of int64 nanoseconds; was it in another unit?)'));
 
 export const symbol = (doc: string) => col('symbol', doc, z.string().min(1).max(256));
 export const string = (doc: string, max = 65536) => col('string', doc, z.string().max(max));

@@ -1,6 +1,10 @@
 /** BusProducer on Kafka: sends with acks from all in-sync replicas, so a resolved send is durable. */
 import { CompressionTypes, Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { BusMessage, BusProducer } from '../bus.js';
+import { chunkByBytes } from './chunk.js';
+
+/** Below the broker's default message.max.bytes (1 MiB), with room for batch framing. */
+const MAX_REQUEST_BYTES = 900 * 1024;
 
 export class KafkaProducer implements BusProducer {
   private readonly producer: Producer;
@@ -20,12 +24,14 @@ export class KafkaProducer implements BusProducer {
 
   async send(topic: string, messages: BusMessage[]): Promise<void> {
     if (!this.started) await this.start();
-    await this.producer.send({
-      topic,
-      acks: -1,
-      compression: CompressionTypes.None,
-      messages: messages.map((m) => ({ key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) })),
-    });
+    for (const chunk of chunkByBytes(messages, MAX_REQUEST_BYTES)) {
+      await this.producer.send({
+        topic,
+        acks: -1,
+        compression: CompressionTypes.None,
+        messages: chunk.map((m) => ({ key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) })),
+      });
+    }
   }
 
   async shutdown(): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import { Sender } from '@questdb/nodejs-client';
 import pg from 'pg';
+import { PermanentError } from '../../core/errors.js';
 import { componentLogger } from '../../core/logger.js';
 import { questdbSchema } from '../../schema/ddl/questdb.js';
 import type { RecordName, RecordOf } from '../../schema/records.js';
@@ -69,6 +70,9 @@ export class QuestDbStore implements Store {
         await this.sender.flush();
       } catch (err) {
         this.sender.reset(); // drop the half-sent buffer: the caller retries the whole write
+        // 4xx: QuestDB refused the rows themselves (e.g. a type clash); retrying cannot help.
+        const message = (err as Error).message ?? String(err);
+        if (/statusCode=4\d\d/.test(message)) throw new PermanentError(`QuestDB refused ${records.length} ${name} rows: ${message}`);
         throw err;
       }
     };

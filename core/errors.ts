@@ -1,0 +1,13 @@
+/**
+ * Error classification: a permanent error will fail the same way on every retry (the store refused
+ * the data itself), so the caller must route the data elsewhere (the dead-letter topic) instead of
+ * retrying; every other error is treated as retriable (a server restarting, a network blip).
+ */
+export class PermanentError extends Error {
+  override name = 'PermanentError';
+  readonly permanent = true;
+}
+
+export function isPermanent(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { permanent?: unknown }).permanent === true;
+}
