@@ -7,6 +7,17 @@ export const procfsConfigSchema = z
     statPath: z.string().default('/proc/stat'),
     /** Clock ticks per second of the kernel's /proc/stat counters (USER_HZ). @default 100 */
     ticksPerSecond: z.number().int().positive().default(100),
+    /** Node-wide memory (`mem.*`) from this file; null turns it off. @default /proc/meminfo */
+    meminfoPath: z.string().nullable().default('/proc/meminfo'),
+    /** Directory of the NUMA nodes (`node<N>/meminfo`, `numa.mem.*`); null turns it off. @default /sys/devices/system/node */
+    numaDir: z.string().nullable().default('/sys/devices/system/node'),
+    /** Per-IRQ, per-CPU counts (`irq.count`) from this file; null turns it off. @default /proc/interrupts */
+    interruptsPath: z.string().nullable().default('/proc/interrupts'),
+    /**
+     * Most `irq.count` samples per interval: only IRQ/CPU pairs whose count changed are reported, the
+     * busiest first; the rest are summed per CPU under `irq` = "other". @default 64
+     */
+    maxIrqSamples: z.number().int().positive().default(64),
   })
   .strict();
 

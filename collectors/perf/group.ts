@@ -1,0 +1,125 @@
+/**
+ * Opening the events of one target (a CPU, a cgroup on a CPU, or a process) as a perf group, so
+ * one read(2) of the leader returns every count with the same time_enabled/time_running. The first
+ * event that opens becomes the leader (an unsupported first event passes leadership on). An event
+ * the kernel refuses as a member with EINVAL (PMUs that cannot share a group) gets a group of its
+ * own; an event refused outright is a failure the caller reports.
+ */
+import { encodeAttr, PERF_FLAG, PERF_IOC } from './attr.js';
+import type { PerfNative } from './native.js';
+import { decodeGroupRead, groupDeltas, groupReadSize, type GroupReading, type ScaledDelta } from './read-format.js';
+import type { ResolvedAttr } from './resolve.js';
+
+/** Where a group counts: perf_event_open's pid/cpu/flags and the labels of its samples. */
+export interface CounterTarget {
+  /** -1 (all tasks), a pid, or a cgroup directory fd (with PERF_FLAG.pidCgroup). */
+  pid: number;
+  /** A CPU, or -1 (wherever the task runs). */
+  cpu: number;
+  flags: number;
+  labels: { cpu: number; cgroup?: string; comm?: string };
+}
+
+/** An event to open: its position in the configured list, and its attr. */
+export interface EventToOpen {
+  index: number;
+  attr: ResolvedAttr;
+}
+
+export interface OpenFailure {
+  index: number;
+  errno: number;
+}
+
+const EINVAL = 22;
+
+/** One opened group: its leader fd, its members by id, and the previous reading. */
+export class CounterGroup {
+  private readonly buf: Buffer;
+  private previous: GroupReading | null = null;
+  /** Event index per kernel event id. */
+  readonly members = new Map<bigint, number>();
+  readonly fds: number[] = [];
+
+  constructor(readonly target: CounterTarget, readonly leaderFd: number, private readonly native: PerfNative, maxMembers: number) {
+    this.buf = Buffer.alloc(groupReadSize(maxMembers));
+  }
+
+  add(fd: number, index: number): void {
+    this.fds.push(fd);
+    this.members.set(this.native.eventId(fd), index);
+  }
+
+  /** True when the group's task exited: its last read holds the final counts. */
+  get finished(): boolean {
+    return this.target.pid > 0 && this.target.cpu === -1 && this.native.hungUp(this.leaderFd);
+  }
+
+  /**
+   * Reads the group and returns the scaled delta per event index since the previous read (none on
+   * the first), or null when the group is gone (its CPU went offline).
+   */
+  read(): Map<number, ScaledDelta> | null {
+    const n = this.native.read(this.leaderFd, this.buf);
+    if (n === 0) return null;
+    const now = decodeGroupRead(this.buf, n);
+    const before = this.previous;
+    this.previous = now;
+    const out = new Map<number, ScaledDelta>();
+    if (!before) return out;
+    for (const [id, delta] of groupDeltas(before, now)) {
+      const index = this.members.get(id);
+      if (index !== undefined) out.set(index, delta);
+    }
+    return out;
+  }
+
+  close(): void {
+    for (const fd of this.fds.reverse()) this.native.close(fd);
+    this.fds.length = 0;
+  }
+}
+
+/**
+ * Opens `events` on `target` as few groups as the kernel allows, and enables them.
+ * @returns the groups (possibly none) and the events that could not be opened, with errno.
+ */
+export function openGroups(native: PerfNative, target: CounterTarget, events: readonly EventToOpen[]): { groups: CounterGroup[]; failures: OpenFailure[] } {
+  const groups: CounterGroup[] = [];
+  const failures: OpenFailure[] = [];
+  const flags = target.flags | PERF_FLAG.fdCloexec;
+  for (const ev of events) {
+    let errno = 0;
+    for (const g of groups) {
+      const fd = native.open(encodeAttr({ ...ev.attr, disabled: false }), target.pid, target.cpu, g.leaderFd, flags);
+      if (fd >= 0) {
+        g.add(fd, ev.index);
+        errno = 0;
+        break;
+      }
+      errno = -fd;
+      if (errno !== EINVAL) break;
+    }
+    if (groups.length > 0 && errno === 0) continue; // joined a group
+    if (errno !== 0 && errno !== EINVAL) {
+      failures.push({ index: ev.index, errno });
+      continue;
+    }
+    const fd = native.open(encodeAttr({ ...ev.attr, disabled: true }), target.pid, target.cpu, -1, flags);
+    if (fd < 0) {
+      failures.push({ index: ev.index, errno: -fd });
+      continue;
+    }
+    const group = new CounterGroup(target, fd, native, events.length);
+    group.add(fd, ev.index);
+    groups.push(group);
+  }
+  for (const g of groups) {
+    const r = native.ioctl(g.leaderFd, PERF_IOC.enable, PERF_IOC.flagGroup);
+    if (r < 0) {
+      for (const x of groups) x.close();
+      throw new Error(`enabling a perf group on cpu ${target.cpu} (pid ${target.pid}) failed with errno ${-r}`);
+    }
+  }
+  return { groups, failures };
+}
