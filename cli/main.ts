@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { collectorCommand } from './commands/collector.js';
 import { configCommand } from './commands/config.js';
 import { ingestCommand } from './commands/ingest.js';
+import { parseCommand } from './commands/parse.js';
 import { schemaCommand } from './commands/schema.js';
 import { servicesCommand } from './commands/services.js';
 import { sqlCommand } from './commands/sql.js';
@@ -24,6 +25,7 @@ const program = new Command('isoscope')
   .addCommand(collectorCommand())
   .addCommand(ingestCommand())
   .addCommand(sqlCommand())
+  .addCommand(parseCommand())
   .addCommand(servicesCommand())
   .addCommand(schemaCommand())
   .addCommand(configCommand());

@@ -2,7 +2,8 @@
  * Environment overrides: every configuration field has a variable named after its path,
  * `ISOSCOPE_` + the path in UPPER_SNAKE case joined by `_`, e.g. `kafka.brokers` →
  * `ISOSCOPE_KAFKA_BROKERS` (lists comma-separated), `collector.intervalMs` →
- * `ISOSCOPE_COLLECTOR_INTERVAL_MS`. The names are derived from the schema, so a new field gets its
+ * `ISOSCOPE_COLLECTOR_INTERVAL_MS`; fields that take one of several shapes are JSON, e.g.
+ * `ISOSCOPE_COLLECTOR_PERF_SCOPE='{"kind":"cgroup","paths":["isoscope/p1"]}'`. The names are derived from the schema, so a new field gets its
  * variable without anyone remembering to add it.
  */
 import type { z } from 'zod';
@@ -11,7 +12,7 @@ import { configSchema } from './schema.js';
 export interface EnvField {
   path: string[];
   variable: string;
-  type: 'string' | 'number' | 'boolean' | 'list';
+  type: 'string' | 'number' | 'boolean' | 'list' | 'json';
   description: string;
 }
 
@@ -40,13 +41,14 @@ function unwrap(t: z.ZodType): Def {
 const snake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 
 /** Every leaf field of the configuration with its environment variable. */
-export function envFields(schema: z.ZodType = configSchema, path: string[] = []): EnvField[] {
+export function envFields(schema: z.ZodType = configSchema, path: string[] = [], inherited = ''): EnvField[] {
   const d = unwrap(schema);
   if (d.type === 'object' && d.shape) {
-    return Object.entries(d.shape).flatMap(([k, v]) => envFields(v, [...path, k]));
+    const parent = describe(schema);
+    return Object.entries(d.shape).flatMap(([k, v]) => envFields(v, [...path, k], parent ? `${parent.replace(/\.$/, '')}: \`${k}\`.` : inherited));
   }
-  const type = d.type === 'number' ? 'number' : d.type === 'boolean' ? 'boolean' : d.type === 'array' ? 'list' : 'string';
-  return [{ path, variable: `ISOSCOPE_${path.map(snake).join('_')}`, type, description: describe(schema) }];
+  const type = d.type === 'number' ? 'number' : d.type === 'boolean' ? 'boolean' : d.type === 'array' ? 'list' : d.type === 'union' ? 'json' : 'string';
+  return [{ path, variable: `ISOSCOPE_${path.map(snake).join('_')}`, type, description: describe(schema) || inherited }];
 }
 
 /**
@@ -64,6 +66,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv): { values: Record<string, 
     if (f.type === 'number' && /^-?\d+(\.\d+)?$/.test(raw.trim())) v = Number(raw);
     else if (f.type === 'boolean' && /^(true|false|1|0)$/i.test(raw.trim())) v = /^(true|1)$/i.test(raw.trim());
     else if (f.type === 'list') v = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    else if (f.type === 'json') {
+      try {
+        v = JSON.parse(raw);
+      } catch {
+        v = raw; // validation then names the variable and what was expected
+      }
+    }
     let node = values;
     f.path.slice(0, -1).forEach((p) => (node = (node[p] ??= {}) as Record<string, unknown>));
     node[f.path[f.path.length - 1]!] = v;

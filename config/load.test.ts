@@ -67,7 +67,7 @@ describe('loadConfig', () => {
   });
 
   it('names the environment variable when the bad value came from it', () => {
-    expect(() => loadConfig({ cwd: dir(), env: { ISOSCOPE_KAFKA_BROKERS: 'no-port' } })).toThrow(/environment variable ISOSCOPE_KAFKA_BROKERS: expected host:port/);
+    expect(() => loadConfig({ cwd: dir(), env: { ISOSCOPE_KAFKA_BROKERS: 'no-port' } })).toThrow(/environment variable ISOSCOPE_KAFKA_BROKERS \(kafka\.brokers\[0\]\): expected host:port/);
   });
 
   it('reports YAML syntax errors with line and column', () => {

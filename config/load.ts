@@ -49,7 +49,7 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
       const path = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
       const field = envFields().find((f) => f.path.every((p, k) => p === i.path[k]));
       const envVar = field && fromEnv.set.includes(field.variable) ? field.variable : null;
-      const where = envVar ? `environment variable ${envVar}` : file ? `${file}: ${path || '(top level)'}` : path || '(top level)';
+      const where = envVar ? `environment variable ${envVar}${i.path.length > field!.path.length ? ` (${path})` : ''}` : file ? `${file}: ${path || '(top level)'}` : path || '(top level)';
       return `${where}: ${i.message}`;
     });
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);

@@ -5,6 +5,8 @@
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { perfConfigSchema } from '../collectors/perf/config.js';
+import { procfsConfigSchema } from '../collectors/procfs/config.js';
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9000');
 
@@ -37,7 +39,9 @@ export const configSchema = z
     collector: z
       .object({
         intervalMs: z.number().int().min(1).max(3_600_000).default(1000).describe('Sampling interval in milliseconds. Default: 1000'),
-        sources: z.array(z.enum(['procfs'])).min(1).default(['procfs']).describe('Sources to read. Default: procfs'),
+        sources: z.array(z.enum(['procfs', 'perf'])).min(1).default(['procfs']).describe('Sources to read: procfs, perf. Default: procfs'),
+        procfs: procfsConfigSchema.optional().describe('Options of the procfs source (collectors/procfs/README.md).'),
+        perf: perfConfigSchema.optional().describe('Options of the perf source: events, scope (collectors/perf/README.md).'),
       })
       .strict()
       .default({ intervalMs: 1000, sources: ['procfs'] }),

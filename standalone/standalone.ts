@@ -20,6 +20,8 @@ export interface StandaloneOptions {
   node: string;
   dataDir: string;
   sources: SourceName[];
+  /** Options per source (config collector.<name>). */
+  sourceOptions?: Partial<Record<SourceName, unknown>>;
   intervalMs: number;
   ingestGroup: string;
   listen: string;
@@ -55,7 +57,7 @@ export class Standalone implements Lifecycle {
     this.collector = new CollectorAgent({
       node: this.o.node,
       collectorId: this.collectorId,
-      sources: this.o.sources.map((n) => SOURCES[n]()),
+      sources: this.o.sources.map((n) => SOURCES[n](this.o.sourceOptions?.[n] ?? {})),
       intervalMs: this.o.intervalMs,
       producer: this.producer,
       sequence: SequenceFile.forCollector(join(this.o.dataDir, 'collector'), this.collectorId),

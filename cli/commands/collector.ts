@@ -5,7 +5,7 @@ import { CollectorAgent } from '../../collectors/agent.js';
 import { SOURCES, SOURCE_NAMES, type SourceName } from '../../collectors/registry.js';
 import { SequenceFile } from '../../collectors/sequence.js';
 import { commandConfig, onSignal } from '../context.js';
-import { oneOf, positiveInt, reportFailure } from '../options.js';
+import { oneOf, positiveInt, reportFailure, UserError } from '../options.js';
 import { createBus, describeTargets } from '../wiring.js';
 
 interface Flags {
@@ -13,6 +13,7 @@ interface Flags {
   source?: SourceName[];
   interval?: number;
   count?: number;
+  events?: string[];
 }
 
 export function collectorCommand(): Command {
@@ -22,7 +23,8 @@ export function collectorCommand(): Command {
     .option('--source <name...>', `sources to read (${SOURCE_NAMES.join(', ')}; default: config collector.sources)`)
     .option('--interval <ms>', 'sampling interval in milliseconds (default: config collector.intervalMs)', positiveInt('the interval'))
     .option('--count <batches>', 'stop after this many batches were sent', positiveInt('the batch count'))
-    .addHelpText('after', '\nExample:\n  isoscope collector --sink kafka --interval 1000 --count 10')
+    .option('--events <names...>', 'perf events to count system-wide (adds the perf source), e.g. task-clock context-switches sched:sched_switch')
+    .addHelpText('after', '\nExamples:\n  isoscope collector --sink kafka --interval 1000 --count 10\n  isoscope collector --events task-clock sched:sched_switch cycles --interval 100')
     .action(async (flags: Flags, cmd: Command) => {
       try {
         await runCollector(flags, cmd);
@@ -32,10 +34,25 @@ export function collectorCommand(): Command {
     });
 }
 
+function buildSource(name: string, options: unknown) {
+  try {
+    return SOURCES[name as SourceName](options);
+  } catch (err) {
+    const issues = (err as { issues?: { path: PropertyKey[]; message: string }[] }).issues;
+    if (!issues) throw err;
+    throw new UserError(`invalid options for the ${name} source: ${issues.map((i) => `collector.${name}.${i.path.map(String).join('.')}: ${i.message}`).join('; ')}`);
+  }
+}
+
 async function runCollector(flags: Flags, cmd: Command): Promise<void> {
   const config = commandConfig(cmd, flags.sink ? { bus: flags.sink } : {});
-  const names = flags.source ?? config.collector.sources;
+  const names = [...(flags.source ?? config.collector.sources)];
+  if (flags.events && !names.includes('perf')) names.push('perf');
   for (const n of names) if (!(n in SOURCES)) throw new Error(`invalid source "${n}": expected one of ${SOURCE_NAMES.join(', ')}`);
+  const options: Record<string, unknown> = {
+    procfs: config.collector.procfs ?? {},
+    perf: flags.events ? { ...config.collector.perf, events: flags.events } : (config.collector.perf ?? {}),
+  };
   const bus = await createBus(config);
   await bus.start();
   await bus.ensureTopics(['samples']);
@@ -45,7 +62,7 @@ async function runCollector(flags: Flags, cmd: Command): Promise<void> {
   const agent = new CollectorAgent({
     node: config.node,
     collectorId,
-    sources: names.map((n) => SOURCES[n as SourceName]()),
+    sources: names.map((n) => buildSource(n, options[n])),
     intervalMs: flags.interval ?? config.collector.intervalMs,
     producer,
     sequence: SequenceFile.forCollector(join(config.dataDir, 'collector'), collectorId),

@@ -36,6 +36,7 @@ async function runUp(flags: Flags, cmd: Command): Promise<void> {
     node: config.node,
     dataDir: config.dataDir,
     sources: config.collector.sources as SourceName[],
+    sourceOptions: { procfs: config.collector.procfs, perf: config.collector.perf },
     intervalMs: flags.interval ?? config.collector.intervalMs,
     ingestGroup: config.ingest.group,
     listen: flags.listen ?? config.query.listen,
