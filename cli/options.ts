@@ -24,7 +24,4 @@ export function reportFailure(command: string, err: unknown): void {
   process.exitCode = 1;
 }
 
-/** An error caused by the user's input or environment: shown without a stack trace. */
-export class UserError extends Error {
-  override name = 'UserError';
-}
+export { UserError } from '../core/errors.js';

@@ -1,64 +1,70 @@
 /**
- * The collector agent: every interval it reads all its sources, stamps the samples with one batch
- * identity (node, collector, seq, idx, ts) and sends the batch as one bus message keyed by node.
- * Sends happen in order, one at a time; a failed send is retried with backoff while later batches
- * wait in a bounded queue, so a short bus outage loses nothing.
+ * The collector agent: every interval it reads all its sources, stamps what they returned with one
+ * batch identity per topic (node, collector, seq, idx) and sends one `samples` message and, when
+ * event sources produced something, one `events` message, keyed by node. Sends happen in order, one
+ * at a time; a failed send is retried with backoff while later batches wait in a bounded queue, so a
+ * short bus outage loses nothing. Event sources commit their position only after their batch is sent.
  */
 import { componentLogger } from '../core/logger.js';
 import { nowNs } from '../core/clock.js';
-import { withBackoff } from '../core/backoff.js';
 import type { BusProducer } from '../bus/bus.js';
 import { encode } from '../schema/codec.js';
 import type { Lifecycle } from '../schema/lifecycle.js';
 import type { RecordInput } from '../schema/records.js';
+import type { EventSource } from './event-source.js';
+import { SendQueue, type QueueStats } from './send-queue.js';
 import type { SequenceFile } from './sequence.js';
 import type { Source } from './source.js';
 
 export interface CollectorAgentOptions {
   node: string;
-  /** Identity of this collector in `samples.collector`, e.g. `node1/procfs`. */
+  /** Identity of this collector in `samples.collector` / `events.collector`, e.g. `node1/procfs`. */
   collectorId: string;
   sources: Source[];
+  eventSources?: EventSource[];
   intervalMs: number;
   producer: BusProducer;
+  /** Sequence of samples batches. */
   sequence: SequenceFile;
-  /** Stop after this many batches were sent (for scripts and tests). @default unlimited */
+  /** Sequence of events batches (its own, so each topic's seq has no gaps). Required with eventSources. */
+  eventSequence?: SequenceFile;
+  /** Stop after this many samples batches were sent (for scripts and tests). @default unlimited */
   maxBatches?: number;
   /** Batches held in memory while the bus is unreachable; beyond it the oldest are dropped and counted. @default 10000 */
   maxQueuedBatches?: number;
-  /** Topic for samples. @default "samples" */
-  topic?: string;
 }
 
-export interface CollectorStats {
-  batches: number;
-  samples: number;
-  dropped: number;
-  firstSeq: number | null;
-  lastSeq: number | null;
-}
+export type CollectorStats = QueueStats;
 
 export class CollectorAgent implements Lifecycle {
   private timer: NodeJS.Timeout | null = null;
-  private readonly queue: { seq: number; body: Buffer; count: number }[] = [];
-  private sending: Promise<void> | null = null;
-  private readonly abort = new AbortController();
-  private finished!: () => void;
-  /** Resolves once maxBatches were sent. */
-  readonly done = new Promise<void>((r) => (this.finished = r));
-  readonly stats: CollectorStats = { batches: 0, samples: 0, dropped: 0, firstSeq: null, lastSeq: null };
+  private stopped = false;
+  private readonly queue: SendQueue;
   private readonly log = componentLogger('collector');
   private produced = 0;
+  private finished!: () => void;
+  /** Resolves once maxBatches samples batches were sent. */
+  readonly done = new Promise<void>((r) => (this.finished = r));
 
-  constructor(private readonly o: CollectorAgentOptions) {}
+  constructor(private readonly o: CollectorAgentOptions) {
+    if (o.eventSources?.length && !o.eventSequence) throw new Error('event sources need an eventSequence');
+    this.queue = new SendQueue(o.producer, o.maxQueuedBatches ?? 10_000, () => {
+      if (o.maxBatches !== undefined && this.queue.stats.batches >= o.maxBatches) this.finished();
+    });
+  }
+
+  get stats(): CollectorStats {
+    return this.queue.stats;
+  }
 
   async start(): Promise<void> {
     for (const s of this.o.sources) await s.start();
+    for (const s of this.o.eventSources ?? []) await s.start();
     this.schedule();
   }
 
   private schedule(): void {
-    if (this.abort.signal.aborted) return;
+    if (this.stopped) return;
     // Align ticks to multiples of the interval so collectors on different nodes sample together.
     const delay = this.o.intervalMs - (Date.now() % this.o.intervalMs);
     this.timer = setTimeout(() => {
@@ -71,60 +77,48 @@ export class CollectorAgent implements Lifecycle {
   private async tick(): Promise<void> {
     if (this.o.maxBatches !== undefined && this.produced >= this.o.maxBatches) return;
     const ts = nowNs();
-    const results = await Promise.allSettled(this.o.sources.map((s) => s.read()));
-    const records: RecordInput<'samples'>[] = [];
-    results.forEach((r, i) => {
-      const source = this.o.sources[i]!;
-      if (r.status === 'rejected') {
-        this.log.warn({ err: r.reason, source: source.name }, `Reading source ${source.name} failed; its samples are missing from this interval.`);
-        return;
-      }
-      for (const s of r.value) records.push({ ...s, ts, node: this.o.node, collector: this.o.collectorId, seq: 0, idx: records.length, source: source.name });
+    const identity = { node: this.o.node, collector: this.o.collectorId, seq: 0 };
+    const samples: RecordInput<'samples'>[] = [];
+    const events: RecordInput<'events'>[] = [];
+    const [sampleResults, eventResults] = await Promise.all([
+      Promise.allSettled(this.o.sources.map((s) => s.read())),
+      Promise.allSettled((this.o.eventSources ?? []).map((s) => s.read())),
+    ]);
+    sampleResults.forEach((r, i) => {
+      const source = this.o.sources[i]!.name;
+      if (r.status === 'rejected') return this.readFailed(source, r.reason);
+      for (const s of r.value) samples.push({ ...s, ts, ...identity, idx: samples.length, source });
     });
-    if (records.length === 0) return;
-    const seq = this.o.sequence.take();
-    for (const r of records) r.seq = seq;
-    this.produced++;
-    this.enqueue({ seq, body: encode('samples', records), count: records.length });
+    eventResults.forEach((r, i) => {
+      if (r.status === 'rejected') return this.readFailed(this.o.eventSources![i]!.name, r.reason);
+      for (const e of r.value.events) events.push({ ...e, ...identity, idx: events.length });
+      for (const s of r.value.samples) samples.push({ ...s, ...identity, idx: samples.length });
+    });
+    const committing = (this.o.eventSources ?? []).filter((s, i) => s.commit && eventResults[i]!.status === 'fulfilled');
+    const afterSent = committing.length ? async () => { for (const s of committing) await s.commit!(); } : undefined;
+    if (samples.length > 0) {
+      const seq = this.o.sequence.take();
+      for (const r of samples) r.seq = seq;
+      this.produced++;
+      this.queue.push({ topic: 'samples', key: this.o.node, seq, body: encode('samples', samples), count: samples.length, ...(events.length ? {} : { afterSent }) });
+    }
+    if (events.length > 0) {
+      const seq = this.o.eventSequence!.take();
+      for (const r of events) r.seq = seq;
+      this.queue.push({ topic: 'events', key: this.o.node, seq, body: encode('events', events), count: events.length, afterSent });
+    } else if (samples.length === 0 && afterSent) await afterSent();
   }
 
-  private enqueue(item: { seq: number; body: Buffer; count: number }): void {
-    const max = this.o.maxQueuedBatches ?? 10_000;
-    if (this.queue.length >= max) {
-      const lost = this.queue.shift()!;
-      this.stats.dropped++;
-      this.log.error({ seq: lost.seq }, `The bus has been unreachable for ${max} batches; batch ${lost.seq} was dropped (the gap will show in seq).`);
-    }
-    this.queue.push(item);
-    this.sending ??= this.drain().finally(() => (this.sending = null));
-  }
-
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const item = this.queue[0]!;
-      await withBackoff(() => this.o.producer.send(this.o.topic ?? 'samples', [{ key: this.o.node, value: item.body }]), {
-        signal: this.abort.signal,
-        onRetry: (err, attempt) => this.log.warn({ err, seq: item.seq, attempt }, 'Sending a batch failed; retrying.'),
-      });
-      this.queue.shift();
-      this.stats.batches++;
-      this.stats.samples += item.count;
-      this.stats.firstSeq ??= item.seq;
-      this.stats.lastSeq = item.seq;
-      if (this.o.maxBatches !== undefined && this.stats.batches >= this.o.maxBatches) this.finished();
-    }
+  private readFailed(source: string, reason: unknown): void {
+    this.log.warn({ err: reason, source }, `Reading source ${source} failed; its data is missing from this interval.`);
   }
 
   async shutdown(deadlineMs = 10_000): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const flushed = this.sending ?? Promise.resolve();
-    const timedOut = await Promise.race([flushed.then(() => false, () => false), new Promise<boolean>((r) => setTimeout(() => r(true), deadlineMs).unref())]);
-    this.abort.abort();
-    if (timedOut || this.queue.length > 0) {
-      this.stats.dropped += this.queue.length;
-      this.log.error({ pending: this.queue.length }, `Shutting down with ${this.queue.length} unsent batches after ${deadlineMs} ms; they are lost.`);
-    }
+    await this.queue.close(deadlineMs);
     for (const s of this.o.sources) await s.shutdown().catch(() => undefined);
+    for (const s of this.o.eventSources ?? []) await s.shutdown().catch(() => undefined);
   }
 }

@@ -12,9 +12,10 @@ export class SequenceFile {
     this.next = readNext(path);
   }
 
-  /** The file for a collector id under a state directory. */
-  static forCollector(dir: string, collectorId: string): SequenceFile {
-    return new SequenceFile(join(dir, `${collectorId.replace(/[^A-Za-z0-9._-]/g, '_')}.seq.json`));
+  /** The file for a collector id (and topic: each topic numbers its own batches) under a state directory. */
+  static forCollector(dir: string, collectorId: string, topic: 'samples' | 'events' = 'samples'): SequenceFile {
+    const base = collectorId.replace(/[^A-Za-z0-9._-]/g, '_');
+    return new SequenceFile(join(dir, topic === 'samples' ? `${base}.seq.json` : `${base}.${topic}.seq.json`));
   }
 
   /** Takes the next number and records that it was taken. */

@@ -5,6 +5,8 @@
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { inventoryConfigSchema } from '../collectors/inventory/config.js';
+import { logsConfigSchema } from '../collectors/logs/config.js';
 import { perfConfigSchema } from '../collectors/perf/config.js';
 import { procfsConfigSchema } from '../collectors/procfs/config.js';
 
@@ -39,12 +41,18 @@ export const configSchema = z
     collector: z
       .object({
         intervalMs: z.number().int().min(1).max(3_600_000).default(1000).describe('Sampling interval in milliseconds. Default: 1000'),
-        sources: z.array(z.enum(['procfs', 'perf'])).min(1).default(['procfs']).describe('Sources to read: procfs, perf. Default: procfs'),
+        sources: z
+          .array(z.enum(['procfs', 'perf', 'inventory', 'logs']))
+          .min(1)
+          .default(['procfs', 'inventory'])
+          .describe('Sources to read: procfs, perf (samples); inventory, logs (events). Default: procfs, inventory'),
         procfs: procfsConfigSchema.optional().describe('Options of the procfs source (collectors/procfs/README.md).'),
         perf: perfConfigSchema.optional().describe('Options of the perf source: events, scope (collectors/perf/README.md).'),
+        inventory: inventoryConfigSchema.optional().describe('Options of the node inventory (collectors/inventory/README.md).'),
+        logs: logsConfigSchema.optional().describe('Log streams to follow: files, /dev/kmsg, console commands (collectors/logs/README.md).'),
       })
       .strict()
-      .default({ intervalMs: 1000, sources: ['procfs'] }),
+      .default({ intervalMs: 1000, sources: ['procfs', 'inventory'] }),
     ingest: z
       .object({
         group: z.string().min(1).default('isoscope-ingest').describe('Kafka consumer group shared by all ingest instances. Default: isoscope-ingest'),

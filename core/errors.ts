@@ -11,3 +11,8 @@ export class PermanentError extends Error {
 export function isPermanent(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { permanent?: unknown }).permanent === true;
 }
+
+/** An error caused by the user's input or environment: shown as its message, without a stack trace. */
+export class UserError extends Error {
+  override name = 'UserError';
+}

@@ -67,7 +67,7 @@ describe('standalone (isoscope up)', () => {
     up.stderr.on('data', (d) => (err += d));
     try {
       await pollUntil(async () => out, (o) => o.includes('query: POST'), 30_000);
-      expect(out, err).toMatch(/isoscope is up: collector .*procfs every 100 ms/);
+      expect(out, err).toMatch(/isoscope is up: collector .*procfs\+inventory every 100 ms/);
       expect(out).toMatch(/store: DuckDB in .*isoscope\.duckdb/);
       const count = await pollUntil(async () => {
         const res = await new Promise<string>((resolve) => {

@@ -6,7 +6,8 @@
 import { join } from 'node:path';
 import type { Bus, BusProducer } from '../bus/bus.js';
 import { CollectorAgent } from '../collectors/agent.js';
-import { SOURCES, type SourceName } from '../collectors/registry.js';
+import { buildSources } from '../collectors/build.js';
+import type { SourceName } from '../collectors/registry.js';
 import { SequenceFile } from '../collectors/sequence.js';
 import { Ingest } from '../ingest/ingest.js';
 import { createQueryApp } from '../query/app.js';
@@ -19,7 +20,7 @@ export interface StandaloneOptions {
   store: Store;
   node: string;
   dataDir: string;
-  sources: SourceName[];
+  sources: readonly string[];
   /** Options per source (config collector.<name>). */
   sourceOptions?: Partial<Record<SourceName, unknown>>;
   intervalMs: number;
@@ -54,13 +55,15 @@ export class Standalone implements Lifecycle {
     await this.ingest.start();
     this.producer = bus.producer();
     await this.producer.start();
+    const stateDir = join(this.o.dataDir, 'collector');
     this.collector = new CollectorAgent({
       node: this.o.node,
       collectorId: this.collectorId,
-      sources: this.o.sources.map((n) => SOURCES[n](this.o.sourceOptions?.[n] ?? {})),
+      ...buildSources(this.o.sources, this.o.sourceOptions ?? {}, { stateDir }),
       intervalMs: this.o.intervalMs,
       producer: this.producer,
-      sequence: SequenceFile.forCollector(join(this.o.dataDir, 'collector'), this.collectorId),
+      sequence: SequenceFile.forCollector(stateDir, this.collectorId),
+      eventSequence: SequenceFile.forCollector(stateDir, this.collectorId, 'events'),
     });
     await this.collector.start();
   }

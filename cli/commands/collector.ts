@@ -2,15 +2,16 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
 import { CollectorAgent } from '../../collectors/agent.js';
-import { SOURCES, SOURCE_NAMES, type SourceName } from '../../collectors/registry.js';
+import { buildSources } from '../../collectors/build.js';
+import { SOURCE_NAMES } from '../../collectors/registry.js';
 import { SequenceFile } from '../../collectors/sequence.js';
 import { commandConfig, onSignal } from '../context.js';
-import { oneOf, positiveInt, reportFailure, UserError } from '../options.js';
+import { oneOf, positiveInt, reportFailure } from '../options.js';
 import { createBus, describeTargets } from '../wiring.js';
 
 interface Flags {
   sink?: 'kafka' | 'embedded';
-  source?: SourceName[];
+  source?: string[];
   interval?: number;
   count?: number;
   events?: string[];
@@ -34,38 +35,27 @@ export function collectorCommand(): Command {
     });
 }
 
-function buildSource(name: string, options: unknown) {
-  try {
-    return SOURCES[name as SourceName](options);
-  } catch (err) {
-    const issues = (err as { issues?: { path: PropertyKey[]; message: string }[] }).issues;
-    if (!issues) throw err;
-    throw new UserError(`invalid options for the ${name} source: ${issues.map((i) => `collector.${name}.${i.path.map(String).join('.')}: ${i.message}`).join('; ')}`);
-  }
-}
-
 async function runCollector(flags: Flags, cmd: Command): Promise<void> {
   const config = commandConfig(cmd, flags.sink ? { bus: flags.sink } : {});
   const names = [...(flags.source ?? config.collector.sources)];
   if (flags.events && !names.includes('perf')) names.push('perf');
-  for (const n of names) if (!(n in SOURCES)) throw new Error(`invalid source "${n}": expected one of ${SOURCE_NAMES.join(', ')}`);
-  const options: Record<string, unknown> = {
-    procfs: config.collector.procfs ?? {},
-    perf: flags.events ? { ...config.collector.perf, events: flags.events } : (config.collector.perf ?? {}),
-  };
+  const options = { ...config.collector, ...(flags.events ? { perf: { ...config.collector.perf, events: flags.events } } : {}) };
+  const stateDir = join(config.dataDir, 'collector');
+  const built = buildSources(names, options, { stateDir });
   const bus = await createBus(config);
   await bus.start();
-  await bus.ensureTopics(['samples']);
+  await bus.ensureTopics(['samples', 'events']);
   const producer = bus.producer();
   await producer.start();
   const collectorId = `${config.node}/${names.join('+')}`;
   const agent = new CollectorAgent({
     node: config.node,
     collectorId,
-    sources: names.map((n) => buildSource(n, options[n])),
+    ...built,
     intervalMs: flags.interval ?? config.collector.intervalMs,
     producer,
-    sequence: SequenceFile.forCollector(join(config.dataDir, 'collector'), collectorId),
+    sequence: SequenceFile.forCollector(stateDir, collectorId),
+    eventSequence: SequenceFile.forCollector(stateDir, collectorId, 'events'),
     ...(flags.count !== undefined ? { maxBatches: flags.count } : {}),
   });
   const stop = async () => {
@@ -73,7 +63,13 @@ async function runCollector(flags: Flags, cmd: Command): Promise<void> {
     await producer.shutdown();
     await bus.shutdown();
     const s = agent.stats;
-    process.stdout.write(`collector ${collectorId}: sent ${s.batches} batches, ${s.samples} samples` + (s.firstSeq !== null ? `, seq ${s.firstSeq}..${s.lastSeq}` : '') + (s.dropped ? `, ${s.dropped} batches dropped` : '') + '\n');
+    process.stdout.write(
+      `collector ${collectorId}: sent ${s.batches} batches, ${s.samples} samples` +
+        (s.firstSeq !== null ? `, seq ${s.firstSeq}..${s.lastSeq}` : '') +
+        (s.eventBatches ? `; ${s.eventBatches} event batches, ${s.events} events` : '') +
+        (s.dropped ? `; ${s.dropped} batches dropped` : '') +
+        '\n',
+    );
   };
   onSignal(stop);
   await agent.start();

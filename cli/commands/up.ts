@@ -1,6 +1,5 @@
 /** `isoscope up` (= `npm start`): collector, bus, ingest, store and query service in one process. */
 import { Command } from 'commander';
-import type { SourceName } from '../../collectors/registry.js';
 import { Standalone } from '../../standalone/standalone.js';
 import { removeUpState, writeUpState } from '../../standalone/up-state.js';
 import { commandConfig, onSignal } from '../context.js';
@@ -35,8 +34,8 @@ async function runUp(flags: Flags, cmd: Command): Promise<void> {
     store: await createStore(config),
     node: config.node,
     dataDir: config.dataDir,
-    sources: config.collector.sources as SourceName[],
-    sourceOptions: { procfs: config.collector.procfs, perf: config.collector.perf },
+    sources: config.collector.sources,
+    sourceOptions: config.collector,
     intervalMs: flags.interval ?? config.collector.intervalMs,
     ingestGroup: config.ingest.group,
     listen: flags.listen ?? config.query.listen,
