@@ -26,7 +26,7 @@ describe('isoscope CLI on the cluster path', () => {
     const env = { ...servicesEnv(s), ISOSCOPE_NODE: node };
 
     const collected = await isoscope(['collector', '--sink', 'kafka', '--interval', '100', '--count', '3'], env, cwd);
-    const m = /sent 3 batches, (\d+) samples, seq 0\.\.2/.exec(collected.stdout);
+    const m = /sent 3 batches, (\d+) samples, seq 0\.\.2/.exec(collected.stderr);
     expect(m, collected.stdout + collected.stderr).not.toBeNull();
     const samples = Number(m![1]);
     expect(samples).toBeGreaterThan(0);

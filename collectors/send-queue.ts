@@ -51,7 +51,7 @@ export class SendQueue {
   private async drain(): Promise<void> {
     while (this.items.length > 0) {
       const item = this.items[0]!;
-      await withBackoff(() => this.producer.send(item.topic, [{ key: item.key, value: item.body }]), {
+      await withBackoff(() => this.producer.send(item.topic, [{ key: item.key, value: item.body, headers: { seq: String(item.seq) } }]), {
         signal: this.abort.signal,
         onRetry: (err, attempt) => this.log.warn({ err, seq: item.seq, topic: item.topic, attempt }, 'Sending a batch failed; retrying.'),
       });

@@ -41,6 +41,7 @@ export const configSchema = z
     collector: z
       .object({
         intervalMs: z.number().int().min(1).max(3_600_000).default(1000).describe('Sampling interval in milliseconds. Default: 1000'),
+        spoolMaxBytes: z.number().int().min(1024 * 1024).default(1024 ** 3).describe('Bound of the disk spool in front of Kafka; only past it are the oldest batches dropped (and counted). Default: 1 GiB'),
         sources: z
           .array(z.enum(['procfs', 'perf', 'inventory', 'logs']))
           .min(1)
@@ -52,7 +53,7 @@ export const configSchema = z
         logs: logsConfigSchema.optional().describe('Log streams to follow: files, /dev/kmsg, console commands (collectors/logs/README.md).'),
       })
       .strict()
-      .default({ intervalMs: 1000, sources: ['procfs', 'inventory'] }),
+      .default({ intervalMs: 1000, spoolMaxBytes: 1024 ** 3, sources: ['procfs', 'inventory'] }),
     ingest: z
       .object({
         group: z.string().min(1).default('isoscope-ingest').describe('Kafka consumer group shared by all ingest instances. Default: isoscope-ingest'),

@@ -11,6 +11,7 @@ export const kafkaLogCreator: logCreator = () => {
     // "Response …" lines are protocol errors kafkajs retries itself (e.g. the group coordinator
     // not being ready yet after a broker start); a final failure still surfaces as a thrown error.
     if (message.startsWith('Response ')) log.debug(rest, message);
+    else if (message.startsWith('Connection error')) log.warn(rest, message); // a broker away: the callers retry and report
     else if (level === logLevel.ERROR) log.error(rest, message);
     else if (level === logLevel.WARN) log.warn(rest, message);
     else if (level === logLevel.INFO) log.info(rest, message);

@@ -4,28 +4,32 @@ import { join } from 'node:path';
 import { CollectorAgent } from '../../collectors/agent.js';
 import { buildSources } from '../../collectors/build.js';
 import { SOURCE_NAMES } from '../../collectors/registry.js';
+import { SelfTelemetry } from '../../collectors/self/self-telemetry.js';
 import { SequenceFile } from '../../collectors/sequence.js';
+import { createSink, type SinkKind } from '../../collectors/sink.js';
 import { commandConfig, onSignal } from '../context.js';
-import { oneOf, positiveInt, reportFailure } from '../options.js';
+import { duration, oneOf, positiveInt, reportFailure } from '../options.js';
 import { createBus, describeTargets } from '../wiring.js';
 
 interface Flags {
-  sink?: 'kafka' | 'embedded';
+  sink?: SinkKind;
   source?: string[];
   interval?: number;
+  duration?: number;
   count?: number;
   events?: string[];
 }
 
 export function collectorCommand(): Command {
   return new Command('collector')
-    .description('Run the node collector: read the sources every interval and produce samples to the bus.')
-    .option('--sink <bus>', 'where samples go: kafka or embedded (default: config `bus`)', oneOf(['kafka', 'embedded'] as const))
+    .description('Run the node collector: read the sources every interval and produce samples and events to the bus.')
+    .option('--sink <sink>', 'kafka (spooled to disk while Kafka is away), embedded, or stdout (JSON lines) (default: config `bus`)', oneOf(['kafka', 'embedded', 'stdout'] as const))
     .option('--source <name...>', `sources to read (${SOURCE_NAMES.join(', ')}; default: config collector.sources)`)
-    .option('--interval <ms>', 'sampling interval in milliseconds (default: config collector.intervalMs)', positiveInt('the interval'))
-    .option('--count <batches>', 'stop after this many batches were sent', positiveInt('the batch count'))
     .option('--events <names...>', 'perf events to count system-wide (adds the perf source), e.g. task-clock context-switches sched:sched_switch')
-    .addHelpText('after', '\nExamples:\n  isoscope collector --sink kafka --interval 1000 --count 10\n  isoscope collector --events task-clock sched:sched_switch cycles --interval 100')
+    .option('--interval <duration>', 'sampling interval, 1ms to 1h, e.g. 100ms or 1s (default: config collector.intervalMs)', duration('the interval'))
+    .option('--duration <duration>', 'stop after this long, e.g. 10s', duration('the duration'))
+    .option('--count <batches>', 'stop after this many samples batches were sent', positiveInt('the batch count'))
+    .addHelpText('after', '\nExamples:\n  isoscope collector --sink kafka --interval 1s --count 10\n  isoscope collector --events task-clock sched:sched_switch cycles --interval 100ms --duration 10s --sink stdout')
     .action(async (flags: Flags, cmd: Command) => {
       try {
         await runCollector(flags, cmd);
@@ -36,46 +40,62 @@ export function collectorCommand(): Command {
 }
 
 async function runCollector(flags: Flags, cmd: Command): Promise<void> {
-  const config = commandConfig(cmd, flags.sink ? { bus: flags.sink } : {});
+  const config = commandConfig(cmd, flags.sink && flags.sink !== 'stdout' ? { bus: flags.sink } : {});
   const names = [...(flags.source ?? config.collector.sources)];
   if (flags.events && !names.includes('perf')) names.push('perf');
   const options = { ...config.collector, ...(flags.events ? { perf: { ...config.collector.perf, events: flags.events } } : {}) };
   const stateDir = join(config.dataDir, 'collector');
   const built = buildSources(names, options, { stateDir });
-  const bus = await createBus(config);
-  await bus.start();
-  await bus.ensureTopics(['samples', 'events']);
-  const producer = bus.producer();
-  await producer.start();
+  const sinkKind: SinkKind = flags.sink ?? config.busKind;
+  const bus = sinkKind === 'stdout' ? null : await createBus(config);
+  if (bus) {
+    await bus.start();
+    await bus.ensureTopics(['samples', 'events']);
+  }
+  const sink = createSink(sinkKind, bus, stateDir, config.collector.spoolMaxBytes);
+  await sink.producer.start();
   const collectorId = `${config.node}/${names.join('+')}`;
-  const agent = new CollectorAgent({
+  let agent: CollectorAgent | null = null;
+  const self = new SelfTelemetry(() => ({
+    droppedBatches: (agent?.stats.dropped ?? 0) + (sink.spooling?.spool.stats.droppedBatches ?? 0),
+    ...(sink.spooling ? { spoolBatches: sink.spooling.spool.stats.batches, spoolBytes: sink.spooling.spool.stats.bytes, lastSendMs: sink.spooling.lastSendMs } : {}),
+  }));
+  agent = new CollectorAgent({
     node: config.node,
     collectorId,
-    ...built,
+    sources: [...built.sources, self],
+    eventSources: built.eventSources,
     intervalMs: flags.interval ?? config.collector.intervalMs,
-    producer,
+    producer: sink.producer,
     sequence: SequenceFile.forCollector(stateDir, collectorId),
     eventSequence: SequenceFile.forCollector(stateDir, collectorId, 'events'),
     ...(flags.count !== undefined ? { maxBatches: flags.count } : {}),
   });
+  const started = Date.now();
   const stop = async () => {
-    await agent.shutdown();
-    await producer.shutdown();
-    await bus.shutdown();
+    // SIGTERM must be done within 5 s: 1 s to hand the last batches to the sink, 3 s to forward the spool.
+    await agent.shutdown(1000);
+    await sink.producer.shutdown(3000);
+    await bus?.shutdown(1000);
     const s = agent.stats;
-    process.stdout.write(
+    const spool = sink.spooling?.spool.stats;
+    process.stderr.write(
       `collector ${collectorId}: sent ${s.batches} batches, ${s.samples} samples` +
         (s.firstSeq !== null ? `, seq ${s.firstSeq}..${s.lastSeq}` : '') +
         (s.eventBatches ? `; ${s.eventBatches} event batches, ${s.events} events` : '') +
-        (s.dropped ? `; ${s.dropped} batches dropped` : '') +
-        '\n',
+        (spool?.batches ? `; ${spool.batches} batches still spooled` : '') +
+        (s.dropped + (spool?.droppedBatches ?? 0) ? `; ${s.dropped + (spool?.droppedBatches ?? 0)} batches dropped` : '') +
+        ` in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
     );
   };
   onSignal(stop);
   await agent.start();
-  process.stderr.write(`collector ${collectorId} running every ${flags.interval ?? config.collector.intervalMs} ms; ${describeTargets(config)}\n`);
-  if (flags.count !== undefined) {
-    await agent.done;
+  process.stderr.write(`collector ${collectorId} running every ${flags.interval ?? config.collector.intervalMs} ms; ${sinkKind === 'stdout' ? 'sink: stdout' : describeTargets(config)}\n`);
+  if (flags.count !== undefined || flags.duration !== undefined) {
+    await Promise.race([
+      flags.count !== undefined ? agent.done : new Promise(() => undefined),
+      flags.duration !== undefined ? new Promise((r) => setTimeout(r, flags.duration)) : new Promise(() => undefined),
+    ]);
     await stop();
   }
 }
