@@ -65,3 +65,24 @@ describe('isoscope CLI on the cluster path', () => {
     expect(err?.stderr).toContain(`${join(cwd, 'isoscope.yaml')}: collector.intervalMs: Too small: expected number to be >=1`);
   });
 });
+
+describe('isoscope collector without its Kafka', () => {
+  it('starts anyway, spools to disk, and on SIGTERM exits within 5 s keeping the spool for next time', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'isoscope-spool-e2e-'));
+    const { spawn } = await import('node:child_process');
+    const { existsSync, readdirSync } = await import('node:fs');
+    const env = { ...process.env, ISOSCOPE_KAFKA_BROKERS: '127.0.0.1:9', ISOSCOPE_LOG_LEVEL: 'error' };
+    const child = spawn(process.execPath, [BIN, 'collector', '--sink', 'kafka', '--source', 'procfs', '--interval', '100ms'], { cwd, env });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const spool = join(cwd, 'data', 'collector', 'spool');
+    const spooled = () => (existsSync(spool) ? readdirSync(spool).filter((f) => f.endsWith('.batch')).length : 0);
+    await pollUntil(async () => spooled(), (n) => n >= 5, 20_000, 100);
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('close', r));
+    expect(Date.now() - t0, err).toBeLessThan(5000);
+    expect(err).toMatch(/\d+ batches still spooled/);
+    expect(spooled()).toBeGreaterThanOrEqual(5);
+  });
+});

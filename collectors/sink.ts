@@ -1,14 +1,17 @@
 /**
- * Where a collector's batches go: the embedded bus (already a durable local log), Kafka behind the
- * disk spool (so an unreachable Kafka loses nothing), or stdout as JSON lines for debugging.
+ * Where a collector's batches go: the embedded bus (already a durable local log), Kafka or a remote
+ * isoscope over HTTP behind the disk spool (so an unreachable receiver loses nothing), or stdout as
+ * JSON lines for debugging.
  */
 import { join } from 'node:path';
 import type { Bus, BusProducer } from '../bus/bus.js';
+import { HttpProducer } from '../bus/http/http-producer.js';
 import { StdoutProducer } from '../bus/stdout/stdout-producer.js';
+import { UserError } from '../core/errors.js';
 import { SpoolDir } from './spool/spool-dir.js';
 import { SpoolingProducer } from './spool/spooling-producer.js';
 
-export type SinkKind = 'kafka' | 'embedded' | 'stdout';
+export type SinkKind = 'kafka' | 'embedded' | 'stdout' | 'http';
 
 export interface Sink {
   producer: BusProducer;
@@ -16,10 +19,22 @@ export interface Sink {
   spooling: SpoolingProducer | null;
 }
 
-/** @param bus the configured bus (null for stdout) */
-export function createSink(kind: SinkKind, bus: Bus | null, stateDir: string, spoolMaxBytes: number): Sink {
-  if (kind === 'stdout' || !bus) return { producer: new StdoutProducer(), spooling: null };
-  if (kind === 'embedded') return { producer: bus.producer(), spooling: null };
-  const spooling = new SpoolingProducer(bus.producer(), new SpoolDir(join(stateDir, 'spool'), spoolMaxBytes));
+export interface SinkOptions {
+  /** The configured bus (kafka, embedded); null for stdout and http. */
+  bus: Bus | null;
+  stateDir: string;
+  spoolMaxBytes: number;
+  http?: { url: string; token: string } | undefined;
+}
+
+export function createSink(kind: SinkKind, o: SinkOptions): Sink {
+  if (kind === 'stdout') return { producer: new StdoutProducer(), spooling: null };
+  if (kind === 'embedded') return { producer: o.bus!.producer(), spooling: null };
+  let target: BusProducer;
+  if (kind === 'http') {
+    if (!o.http) throw new UserError('the http sink needs collector.http.url and collector.http.token (the receiving isoscope up\'s query.token)');
+    target = new HttpProducer(o.http);
+  } else target = o.bus!.producer();
+  const spooling = new SpoolingProducer(target, new SpoolDir(join(o.stateDir, 'spool'), o.spoolMaxBytes));
   return { producer: spooling, spooling };
 }

@@ -41,6 +41,14 @@ export const configSchema = z
     collector: z
       .object({
         intervalMs: z.number().int().min(1).max(3_600_000).default(1000).describe('Sampling interval in milliseconds. Default: 1000'),
+        http: z
+          .object({
+            url: z.url().describe('Base URL of the receiving isoscope up, e.g. http://hub:7410.'),
+            token: z.string().min(16, 'expected a token of at least 16 characters').describe("The receiver's query.token."),
+          })
+          .strict()
+          .optional()
+          .describe('Where `--sink http` posts batches.'),
         spoolMaxBytes: z.number().int().min(1024 * 1024).default(1024 ** 3).describe('Bound of the disk spool in front of Kafka; only past it are the oldest batches dropped (and counted). Default: 1 GiB'),
         sources: z
           .array(z.enum(['procfs', 'perf', 'inventory', 'logs']))

@@ -4,7 +4,9 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
+import type { BusProducer } from '../bus/bus.js';
 import type { Store } from '../store/store.js';
+import { busRoutes } from './bus-route.js';
 import { requireAccess } from './auth.js';
 import { toJson } from './json.js';
 
@@ -19,10 +21,14 @@ const sqlBody = z
 export interface QueryAppOptions {
   store: Store;
   token?: string | undefined;
+  /** When given, `POST /api/bus/:topic` accepts batches from collectors (`--sink http`). */
+  busProducer?: BusProducer;
 }
 
-export function createQueryApp({ store, token }: QueryAppOptions) {
-  return new Hono()
+export function createQueryApp({ store, token, busProducer }: QueryAppOptions) {
+  const app = new Hono();
+  if (busProducer) app.route('/', busRoutes(busProducer, token));
+  return app
     .onError((err, c) => c.json({ error: err.message }, 500))
     .get('/api/health', (c) => c.json({ ok: true, store: store.kind }))
     .post('/api/sql', requireAccess(token, true), async (c) => {

@@ -48,13 +48,13 @@ export class Standalone implements Lifecycle {
     const { bus, store } = this.o;
     await bus.start();
     await store.start();
-    // Query first: if its port is taken, fail before anything else has started.
-    this.server = new QueryServer(createQueryApp({ store, token: this.o.token }), this.o.listen);
+    this.producer = bus.producer();
+    await this.producer.start();
+    // Query (and the HTTP entry for remote collectors) before ingest: if its port is taken, fail early.
+    this.server = new QueryServer(createQueryApp({ store, token: this.o.token, busProducer: this.producer }), this.o.listen);
     await this.server.start();
     this.ingest = new Ingest(bus, store, { group: this.o.ingestGroup });
     await this.ingest.start();
-    this.producer = bus.producer();
-    await this.producer.start();
     const stateDir = join(this.o.dataDir, 'collector');
     this.collector = new CollectorAgent({
       node: this.o.node,

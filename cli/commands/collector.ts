@@ -1,5 +1,6 @@
 /** `isoscope collector`: runs the node collector and produces samples to the bus. */
 import { Command } from 'commander';
+import type { Bus } from '../../bus/bus.js';
 import { join } from 'node:path';
 import { CollectorAgent } from '../../collectors/agent.js';
 import { buildSources } from '../../collectors/build.js';
@@ -23,13 +24,13 @@ interface Flags {
 export function collectorCommand(): Command {
   return new Command('collector')
     .description('Run the node collector: read the sources every interval and produce samples and events to the bus.')
-    .option('--sink <sink>', 'kafka (spooled to disk while Kafka is away), embedded, or stdout (JSON lines) (default: config `bus`)', oneOf(['kafka', 'embedded', 'stdout'] as const))
+    .option('--sink <sink>', 'kafka or http (both spooled to disk while unreachable), embedded, or stdout (JSON lines) (default: config `bus`)', oneOf(['kafka', 'embedded', 'stdout', 'http'] as const))
     .option('--source <name...>', `sources to read (${SOURCE_NAMES.join(', ')}; default: config collector.sources)`)
     .option('--events <names...>', 'perf events to count system-wide (adds the perf source), e.g. task-clock context-switches sched:sched_switch')
     .option('--interval <duration>', 'sampling interval, 1ms to 1h, e.g. 100ms or 1s (default: config collector.intervalMs)', duration('the interval'))
     .option('--duration <duration>', 'stop after this long, e.g. 10s', duration('the duration'))
     .option('--count <batches>', 'stop after this many samples batches were sent', positiveInt('the batch count'))
-    .addHelpText('after', '\nExamples:\n  isoscope collector --sink kafka --interval 1s --count 10\n  isoscope collector --events task-clock sched:sched_switch cycles --interval 100ms --duration 10s --sink stdout')
+    .addHelpText('after', '\nExamples:\n  isoscope collector --sink kafka --interval 1s --count 10\n  ISOSCOPE_COLLECTOR_HTTP_URL=http://hub:7410 ISOSCOPE_COLLECTOR_HTTP_TOKEN=… isoscope collector --sink http\n  isoscope collector --events task-clock sched:sched_switch cycles --interval 100ms --duration 10s --sink stdout')
     .action(async (flags: Flags, cmd: Command) => {
       try {
         await runCollector(flags, cmd);
@@ -39,20 +40,36 @@ export function collectorCommand(): Command {
     });
 }
 
+async function ensureTopicsEventually(bus: Bus): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await bus.start();
+      await bus.ensureTopics(['samples', 'events']);
+      return;
+    } catch (err) {
+      if (attempt === 1) process.stderr.write(`collector: ${(err as Error).message}; spooling to disk until Kafka is reachable.\n`);
+      await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * attempt)).unref());
+    }
+  }
+}
+
 async function runCollector(flags: Flags, cmd: Command): Promise<void> {
-  const config = commandConfig(cmd, flags.sink && flags.sink !== 'stdout' ? { bus: flags.sink } : {});
+  const config = commandConfig(cmd, flags.sink === 'kafka' || flags.sink === 'embedded' ? { bus: flags.sink } : {});
   const names = [...(flags.source ?? config.collector.sources)];
   if (flags.events && !names.includes('perf')) names.push('perf');
   const options = { ...config.collector, ...(flags.events ? { perf: { ...config.collector.perf, events: flags.events } } : {}) };
   const stateDir = join(config.dataDir, 'collector');
   const built = buildSources(names, options, { stateDir });
   const sinkKind: SinkKind = flags.sink ?? config.busKind;
-  const bus = sinkKind === 'stdout' ? null : await createBus(config);
-  if (bus) {
+  const bus = sinkKind === 'stdout' || sinkKind === 'http' ? null : await createBus(config);
+  if (bus && sinkKind === 'kafka') {
+    // A node collector must start even while Kafka is away: it spools, and keeps trying to reach it.
+    void ensureTopicsEventually(bus);
+  } else if (bus) {
     await bus.start();
     await bus.ensureTopics(['samples', 'events']);
   }
-  const sink = createSink(sinkKind, bus, stateDir, config.collector.spoolMaxBytes);
+  const sink = createSink(sinkKind, { bus, stateDir, spoolMaxBytes: config.collector.spoolMaxBytes, http: config.collector.http });
   await sink.producer.start();
   const collectorId = `${config.node}/${names.join('+')}`;
   let agent: CollectorAgent | null = null;
@@ -73,10 +90,11 @@ async function runCollector(flags: Flags, cmd: Command): Promise<void> {
   });
   const started = Date.now();
   const stop = async () => {
-    // SIGTERM must be done within 5 s: 1 s to hand the last batches to the sink, 3 s to forward the spool.
-    await agent.shutdown(1000);
-    await sink.producer.shutdown(3000);
-    await bus?.shutdown(1000);
+    // SIGTERM must be done within 5 s: hand the last batches to the sink, forward what the spool holds
+    // for up to 2.5 s (the rest stays on disk for the next start), then let the bus go.
+    await agent.shutdown(800);
+    await sink.producer.shutdown(2500);
+    await Promise.race([bus?.shutdown(800), new Promise((r) => setTimeout(r, 800).unref())]);
     const s = agent.stats;
     const spool = sink.spooling?.spool.stats;
     process.stderr.write(
@@ -90,7 +108,7 @@ async function runCollector(flags: Flags, cmd: Command): Promise<void> {
   };
   onSignal(stop);
   await agent.start();
-  process.stderr.write(`collector ${collectorId} running every ${flags.interval ?? config.collector.intervalMs} ms; ${sinkKind === 'stdout' ? 'sink: stdout' : describeTargets(config)}\n`);
+  process.stderr.write(`collector ${collectorId} running every ${flags.interval ?? config.collector.intervalMs} ms; ${sinkKind === 'stdout' ? 'sink: stdout' : sinkKind === 'http' ? `sink: ${config.collector.http?.url}` : describeTargets(config)}\n`);
   if (flags.count !== undefined || flags.duration !== undefined) {
     await Promise.race([
       flags.count !== undefined ? agent.done : new Promise(() => undefined),

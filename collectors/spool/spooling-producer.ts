@@ -5,6 +5,7 @@
  */
 import type { BusMessage, BusProducer } from '../../bus/bus.js';
 import { sleep, withBackoff } from '../../core/backoff.js';
+import { isPermanent } from '../../core/errors.js';
 import { componentLogger } from '../../core/logger.js';
 import type { SpoolDir } from './spool-dir.js';
 
@@ -17,9 +18,9 @@ export class SpoolingProducer implements BusProducer {
 
   constructor(private readonly target: BusProducer, readonly spool: SpoolDir) {}
 
+  /** Opens the spool. The target is not awaited: it may be unreachable now, and connects on first send. */
   async start(): Promise<void> {
     await this.spool.open();
-    await this.target.start();
     this.kick();
   }
 
@@ -42,13 +43,18 @@ export class SpoolingProducer implements BusProducer {
       try {
         await withBackoff(() => this.target.send(entry.topic, [{ key: entry.key, value: entry.body }]), {
           signal: this.abort.signal,
+          retriable: (err) => !isPermanent(err),
           maxMs: 5000,
           onRetry: (err, attempt, delayMs) =>
             this.log.warn({ err, attempt, topic: entry.topic, seq: entry.seq, spooled: this.spool.stats.batches }, `The bus did not take ${entry.topic} batch ${entry.seq}; it stays spooled, retrying in ${Math.round(delayMs)} ms.`),
         });
       } catch (err) {
         if (this.abort.signal.aborted) return; // shutting down: the batch stays on disk for next time
-        throw err;
+        if (!isPermanent(err)) throw err;
+        // The receiver refuses this batch for good: retrying would block every later batch.
+        this.log.error({ err, topic: entry.topic, seq: entry.seq }, `The bus refused ${entry.topic} batch ${entry.seq} for good; it is dropped (counted in collector.dropped_batches).`);
+        this.spool.stats.droppedBatches++;
+        this.spool.stats.dropped.push({ topic: entry.topic, seq: entry.seq });
       }
       this.lastSendMs = performance.now() - t0;
       await this.spool.remove(entry);
@@ -63,10 +69,11 @@ export class SpoolingProducer implements BusProducer {
       await sleep(20);
     }
     this.abort.abort();
-    await this.forwarding?.catch(() => undefined);
+    // A send stuck in the client's own connection retries must not hold the shutdown past its deadline.
+    await Promise.race([this.forwarding?.catch(() => undefined), sleep(Math.max(0, end - Date.now()))]);
     if (this.spool.stats.batches > 0) {
       this.log.warn({ batches: this.spool.stats.batches }, `${this.spool.stats.batches} batches stay in the spool ${this.spool.dir}; the next collector start sends them first.`);
     }
-    await this.target.shutdown(Math.max(0, end - Date.now()));
+    await Promise.race([this.target.shutdown(Math.max(0, end - Date.now())).catch(() => undefined), sleep(Math.max(200, end - Date.now()))]);
   }
 }
