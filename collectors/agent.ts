@@ -120,5 +120,7 @@ export class CollectorAgent implements Lifecycle {
     await this.queue.close(deadlineMs);
     for (const s of this.o.sources) await s.shutdown().catch(() => undefined);
     for (const s of this.o.eventSources ?? []) await s.shutdown().catch(() => undefined);
+    this.o.sequence.close();
+    this.o.eventSequence?.close();
   }
 }
