@@ -1,8 +1,9 @@
 /**
  * What the collector costs beside the workload it measures: its CPU seconds per second of wall time
  * at 10 Hz and 100 Hz, counting 8 perf events and 3 tracepoints on every CPU, against `perf stat -I`
- * counting the same events at the same interval in the same run; and, for the record, the procfs
- * source alone (which has no perf counterpart). Needs root (perf). The eBPF programs are not in it yet.
+ * counting the same events at the same interval in the same run; then the same plus the shipped eBPF
+ * programs (perf stat has no counterpart for those: the difference is their cost); and, for the
+ * record, the procfs source alone. Needs root (perf, BPF) and built eBPF objects (npm run build:ebpf).
  *
  *   npm run build && node dist/bench/collector-overhead.bench.js [--seconds 10]
  */
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import type { BusProducer } from '../bus/bus.js';
 import { CollectorAgent } from '../collectors/agent.js';
 import { buildSources } from '../collectors/build.js';
+import { SHIPPED_PROGRAMS } from '../collectors/ebpf/config.js';
 import { SequenceFile } from '../collectors/sequence.js';
 
 const PERF_EVENTS = ['task-clock', 'context-switches', 'cpu-migrations', 'page-faults', 'cycles', 'instructions', 'cache-misses', 'branch-misses'];
@@ -28,7 +30,7 @@ const discard: BusProducer = { start: async () => {}, shutdown: async () => {}, 
 async function agentCpuPerSecond(hz: number, seconds: number, sources: string[] = ['perf']): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'isoscope-overhead-'));
   try {
-    const built = buildSources(sources, { perf: { events: [...PERF_EVENTS, ...TRACEPOINTS] } }, { stateDir: dir });
+    const built = buildSources(sources, { perf: { events: [...PERF_EVENTS, ...TRACEPOINTS] }, ebpf: { programs: [...SHIPPED_PROGRAMS] } }, { stateDir: dir });
     const agent = new CollectorAgent({
       node: 'bench', collectorId: 'bench/overhead', ...built, intervalMs: Math.round(1000 / hz), producer: discard,
       sequence: SequenceFile.forCollector(dir, 'bench/overhead'),
@@ -64,6 +66,14 @@ export async function main(): Promise<void> {
     const ours = await agentCpuPerSecond(hz, seconds);
     const perf = perfStatCpuPerSecond(hz, seconds);
     console.log(`  ${String(hz).padStart(3)} Hz   isoscope collector ${(ours * 1000).toFixed(1)} ms CPU/s   perf stat -I ${(perf * 1000).toFixed(1)} ms CPU/s   ratio ${(ours / perf).toFixed(2)}×`);
+  }
+  for (const hz of [10, 100]) {
+    try {
+      const withBpf = await agentCpuPerSecond(hz, seconds, ['perf', 'ebpf']);
+      console.log(`  ${String(hz).padStart(3)} Hz   isoscope collector + eBPF (${SHIPPED_PROGRAMS.join(', ')}) ${(withBpf * 1000).toFixed(1)} ms CPU/s`);
+    } catch (err) {
+      console.log(`  ${String(hz).padStart(3)} Hz   eBPF programs not measured: ${(err as Error).message}`);
+    }
   }
   for (const hz of [10, 100]) {
     const procfs = await agentCpuPerSecond(hz, seconds, ['procfs']);

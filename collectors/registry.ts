@@ -4,6 +4,8 @@
  * being imported. Sample sources feed the `samples` topic; event sources feed `events`.
  */
 import { join } from 'node:path';
+import { ebpfConfigSchema } from './ebpf/config.js';
+import { EbpfSource } from './ebpf/ebpf.js';
 import { InventoryEvents, LogEvents, type EventSource } from './event-source.js';
 import { inventoryConfigSchema } from './inventory/config.js';
 import { InventorySource } from './inventory/inventory.js';
@@ -27,6 +29,7 @@ export type SourceEntry =
 export const SOURCES = {
   procfs: { kind: 'samples', create: (o) => new ProcfsSource(procfsConfigSchema.parse(o ?? {})) },
   perf: { kind: 'samples', create: (o) => new PerfSource(perfConfigSchema.parse(o ?? {})) },
+  ebpf: { kind: 'samples', create: (o) => new EbpfSource(ebpfConfigSchema.parse(o ?? {})) },
   inventory: { kind: 'events', create: (o) => new InventoryEvents(new InventorySource(inventoryConfigSchema.parse(o ?? {}))) },
   logs: {
     kind: 'events',

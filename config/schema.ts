@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { ebpfConfigSchema } from '../collectors/ebpf/config.js';
 import { inventoryConfigSchema } from '../collectors/inventory/config.js';
 import { logsConfigSchema } from '../collectors/logs/config.js';
 import { perfConfigSchema } from '../collectors/perf/config.js';
@@ -51,12 +52,13 @@ export const configSchema = z
           .describe('Where `--sink http` posts batches.'),
         spoolMaxBytes: z.number().int().min(1024 * 1024).default(1024 ** 3).describe('Bound of the disk spool in front of Kafka; only past it are the oldest batches dropped (and counted). Default: 1 GiB'),
         sources: z
-          .array(z.enum(['procfs', 'perf', 'inventory', 'logs']))
+          .array(z.enum(['procfs', 'perf', 'ebpf', 'inventory', 'logs']))
           .min(1)
           .default(['procfs', 'inventory'])
-          .describe('Sources to read: procfs, perf (samples); inventory, logs (events). Default: procfs, inventory'),
+          .describe('Sources to read: procfs, perf, ebpf (samples); inventory, logs (events). Default: procfs, inventory'),
         procfs: procfsConfigSchema.optional().describe('Options of the procfs source (collectors/procfs/README.md).'),
         perf: perfConfigSchema.optional().describe('Options of the perf source: events, scope (collectors/perf/README.md).'),
+        ebpf: ebpfConfigSchema.optional().describe('Options of the ebpf source: programs (collectors/ebpf/README.md).'),
         inventory: inventoryConfigSchema.optional().describe('Options of the node inventory (collectors/inventory/README.md).'),
         logs: logsConfigSchema.optional().describe('Log streams to follow: files, /dev/kmsg, console commands (collectors/logs/README.md).'),
       })

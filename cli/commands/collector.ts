@@ -19,6 +19,7 @@ interface Flags {
   duration?: number;
   count?: number;
   events?: string[];
+  ebpf?: string[];
 }
 
 export function collectorCommand(): Command {
@@ -27,6 +28,7 @@ export function collectorCommand(): Command {
     .option('--sink <sink>', 'kafka or http (both spooled to disk while unreachable), embedded, or stdout (JSON lines) (default: config `bus`)', oneOf(['kafka', 'embedded', 'stdout', 'http'] as const))
     .option('--source <name...>', `sources to read (${SOURCE_NAMES.join(', ')}; default: config collector.sources)`)
     .option('--events <names...>', 'perf events to count system-wide (adds the perf source), e.g. task-clock context-switches sched:sched_switch')
+    .option('--ebpf <programs...>', 'eBPF programs to load (adds the ebpf source): sched_switch, runqlat, pagefault, irq, biolatency')
     .option('--interval <duration>', 'sampling interval, 1ms to 1h, e.g. 100ms or 1s (default: config collector.intervalMs)', duration('the interval'))
     .option('--duration <duration>', 'stop after this long, e.g. 10s', duration('the duration'))
     .option('--count <batches>', 'stop after this many samples batches were sent', positiveInt('the batch count'))
@@ -57,7 +59,12 @@ async function runCollector(flags: Flags, cmd: Command): Promise<void> {
   const config = commandConfig(cmd, flags.sink === 'kafka' || flags.sink === 'embedded' ? { bus: flags.sink } : {});
   const names = [...(flags.source ?? config.collector.sources)];
   if (flags.events && !names.includes('perf')) names.push('perf');
-  const options = { ...config.collector, ...(flags.events ? { perf: { ...config.collector.perf, events: flags.events } } : {}) };
+  if (flags.ebpf && !names.includes('ebpf')) names.push('ebpf');
+  const options = {
+    ...config.collector,
+    ...(flags.events ? { perf: { ...config.collector.perf, events: flags.events } } : {}),
+    ...(flags.ebpf ? { ebpf: { ...config.collector.ebpf, programs: flags.ebpf } } : {}),
+  };
   const stateDir = join(config.dataDir, 'collector');
   const built = buildSources(names, options, { stateDir });
   const sinkKind: SinkKind = flags.sink ?? config.busKind;

@@ -1,0 +1,132 @@
+/**
+ * The ebpf source: loads CO-RE BPF programs through libbpf, and each interval reads their maps into
+ * samples as described by their ebpf_exporter-style YAML (counters as deltas, histograms as
+ * cumulative `le` buckets). Start-up fails, saying what to install, when libbpf, an object file or
+ * its config is missing, or the kernel refuses a program; after start-up a map that cannot be read
+ * is logged and skipped for that interval.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { componentLogger } from '../../core/logger.js';
+import type { Source, SourceSample } from '../source.js';
+import type { EbpfConfig } from './config.js';
+import { Decoders, findCgroup2Root } from './decoders.js';
+import { defaultConfigDir, defaultObjectDir } from './locate.js';
+import { labelBytes, MetricReader, type MapEntry } from './metric-reader.js';
+import { parseMetricsConfig } from './metrics-config.js';
+import { loadBpfNative, type BpfMapInfo, type BpfNative, type BpfNativeResult, type BpfObject } from './native.js';
+
+/** BPF_MAP_TYPE_PERCPU_HASH, PERCPU_ARRAY, LRU_PERCPU_HASH: one value per possible CPU. */
+const PER_CPU_TYPES = new Set([5, 6, 10]);
+
+interface LoadedMetric {
+  reader: MetricReader;
+  map: BpfMapInfo;
+}
+
+export class EbpfSource implements Source {
+  readonly name = 'ebpf';
+  private objects: BpfObject[] = [];
+  private metrics: LoadedMetric[] = [];
+  private readonly log = componentLogger('ebpf');
+
+  /** @param nativeResult the libbpf adapter; the default loads it through koffi. */
+  constructor(private readonly config: EbpfConfig, private readonly nativeResult: BpfNativeResult = loadBpfNative()) {}
+
+  /** Names of the metrics read each interval. */
+  get metricNames(): string[] {
+    return this.metrics.map((m) => m.reader.name);
+  }
+
+  async start(): Promise<void> {
+    if (this.objects.length > 0) return;
+    const r = this.nativeResult;
+    if (!r.ok) throw new Error(`The ebpf source is not available here: ${r.reason}.`);
+    const objectDir = this.config.objectDir ?? defaultObjectDir();
+    const configDir = this.config.configDir ?? defaultConfigDir();
+    const decoders = new Decoders({ kallsyms: this.config.kallsyms, partitions: this.config.partitions, cgroupRoot: safeCgroupRoot(this.config.mountinfo) });
+    // Everything is checked before anything is loaded into the kernel.
+    const plans = this.config.programs.map((program) => {
+      const object = join(objectDir, `${program}.bpf.o`);
+      const yaml = join(configDir, `${program}.yaml`);
+      if (!existsSync(object)) {
+        throw new Error(
+          `The ebpf source is not available here: ${object} is missing. Build the programs with collectors/ebpf/build.sh (needs the Debian packages clang, libbpf-dev and bpftool, and a kernel with BTF).`,
+        );
+      }
+      if (!existsSync(yaml)) throw new Error(`The ebpf program ${program} has no metric config: ${yaml} is missing.`);
+      return { program, object, metrics: parseMetricsConfig(readFileSync(yaml, 'utf8'), yaml) };
+    });
+    try {
+      for (const plan of plans) {
+        const obj = r.native.openObject(plan.object);
+        this.objects.push(obj);
+        const wanted = [
+          ...plan.metrics.metrics.counters.map((config) => ({ kind: 'counter' as const, config })),
+          ...plan.metrics.metrics.histograms.map((config) => ({ kind: 'histogram' as const, config })),
+        ];
+        for (const metric of wanted) {
+          const map = obj.maps.find((m) => m.name === metric.config.name);
+          if (!map) throw new Error(`${plan.object} has no map ${metric.config.name} for the metric of that name (its maps: ${obj.maps.map((m) => m.name).join(', ')})`);
+          if (labelBytes(metric.config.labels) !== map.keySize) {
+            throw new Error(`The labels of metric ${metric.config.name} describe ${labelBytes(metric.config.labels)} key bytes, but map ${map.name} of ${plan.object} has ${map.keySize}-byte keys`);
+          }
+          if (map.valueSize !== 8) throw new Error(`Map ${map.name} of ${plan.object} has ${map.valueSize}-byte values; metrics need u64 values`);
+          this.metrics.push({ reader: new MetricReader(metric, decoders), map });
+        }
+        this.log.info({ program: plan.program, programs: obj.programs }, `Loaded eBPF program ${plan.program} (${obj.programs.join(', ')}).`);
+      }
+    } catch (err) {
+      await this.shutdown();
+      throw err;
+    }
+    for (const m of this.metrics) m.reader.read(readMap(r.native, m.map)); // baseline
+  }
+
+  async read(): Promise<SourceSample[]> {
+    const r = this.nativeResult;
+    if (!r.ok) return [];
+    const out: SourceSample[] = [];
+    for (const m of this.metrics) {
+      try {
+        out.push(...m.reader.read(readMap(r.native, m.map)));
+      } catch (err) {
+        this.log.error({ err, map: m.map.name }, `Reading BPF map ${m.map.name} failed; its metric is skipped this interval.`);
+      }
+    }
+    return out;
+  }
+
+  async shutdown(): Promise<void> {
+    this.metrics = [];
+    for (const o of this.objects.splice(0)) o.close();
+  }
+}
+
+/** All entries of a map, per-CPU values summed. */
+export function readMap(native: BpfNative, map: BpfMapInfo): MapEntry[] {
+  const cpus = PER_CPU_TYPES.has(map.type) ? native.possibleCpus() : 1;
+  const stride = Math.ceil(map.valueSize / 8) * 8;
+  const key = Buffer.alloc(map.keySize);
+  const next = Buffer.alloc(map.keySize);
+  const value = Buffer.alloc(stride * cpus);
+  const out: MapEntry[] = [];
+  let first = true;
+  while (native.nextKey(map.fd, first ? null : key, next)) {
+    first = false;
+    next.copy(key);
+    if (!native.lookup(map.fd, key, value)) continue;
+    let v = 0n;
+    for (let c = 0; c < cpus; c++) v += value.readBigUInt64LE(c * stride);
+    out.push({ key: Buffer.from(key), value: v });
+  }
+  return out;
+}
+
+function safeCgroupRoot(mountinfo: string): string | null {
+  try {
+    return findCgroup2Root(mountinfo);
+  } catch {
+    return null;
+  }
+}

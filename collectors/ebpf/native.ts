@@ -1,0 +1,166 @@
+/**
+ * The one place the ebpf source touches native code: libbpf (Debian libbpf1) through koffi. It
+ * opens, loads and attaches a CO-RE object file, and lists and reads its maps; everything else
+ * works on Buffers. Where koffi or libbpf is missing, `loadBpfNative()` returns why instead of an
+ * adapter ("not available here").
+ */
+import { createRequire } from 'node:module';
+
+/** One map of a loaded object. */
+export interface BpfMapInfo {
+  name: string;
+  fd: number;
+  /** BPF_MAP_TYPE_* */
+  type: number;
+  keySize: number;
+  valueSize: number;
+}
+
+/** A loaded and attached object; `close()` detaches its programs and frees its maps. */
+export interface BpfObject {
+  readonly path: string;
+  readonly maps: BpfMapInfo[];
+  /** Names of the programs that are attached. */
+  readonly programs: string[];
+  close(): void;
+}
+
+export interface BpfNative {
+  /** Opens, loads and attaches every program of a .bpf.o. @throws Error saying which step failed and libbpf's last words. */
+  openObject(path: string): BpfObject;
+  /** Next key after `key` (null: the first) into `next`: true, or false at the end. @throws Error on other errors. */
+  nextKey(fd: number, key: Buffer | null, next: Buffer): boolean;
+  /** Value at `key` into `value`: true, or false when the key is gone. */
+  lookup(fd: number, key: Buffer, value: Buffer): boolean;
+  /** Possible CPUs: the number of values a per-CPU map holds per key. */
+  possibleCpus(): number;
+}
+
+export type BpfNativeResult = { ok: true; native: BpfNative } | { ok: false; reason: string };
+
+const ENOENT = 2;
+let cached: BpfNativeResult | null = null;
+
+/** Loads the adapter once per process; later calls return the same result. */
+export function loadBpfNative(): BpfNativeResult {
+  cached ??= load();
+  return cached;
+}
+
+function load(): BpfNativeResult {
+  if (process.platform !== 'linux') return { ok: false, reason: `eBPF exists only on Linux; this is ${process.platform}` };
+  type Koffi = typeof import('koffi').default;
+  let koffi: Koffi;
+  let lib: ReturnType<Koffi['load']>;
+  let libc: ReturnType<Koffi['load']>;
+  try {
+    koffi = createRequire(import.meta.url)('koffi') as Koffi;
+    libc = koffi.load('libc.so.6');
+  } catch (err) {
+    return { ok: false, reason: `koffi or libc.so.6 could not be loaded (${(err as Error).message})` };
+  }
+  try {
+    lib = koffi.load('libbpf.so.1');
+  } catch (err) {
+    return { ok: false, reason: `libbpf.so.1 could not be loaded (${(err as Error).message}); install the Debian package libbpf1` };
+  }
+  koffi.opaque('bpf_object');
+  koffi.opaque('bpf_program');
+  koffi.opaque('bpf_map');
+  koffi.opaque('bpf_link');
+  const fn = (decl: string) => lib.func(decl);
+  const c = {
+    openFile: fn('bpf_object *bpf_object__open_file(const char *path, const void *opts)'),
+    load: fn('int bpf_object__load(bpf_object *obj)'),
+    close: fn('void bpf_object__close(bpf_object *obj)'),
+    nextProgram: fn('bpf_program *bpf_object__next_program(const bpf_object *obj, bpf_program *prog)'),
+    programName: fn('const char *bpf_program__name(const bpf_program *prog)'),
+    attach: fn('bpf_link *bpf_program__attach(const bpf_program *prog)'),
+    destroyLink: fn('int bpf_link__destroy(bpf_link *link)'),
+    nextMap: fn('bpf_map *bpf_object__next_map(const bpf_object *obj, const bpf_map *map)'),
+    mapName: fn('const char *bpf_map__name(const bpf_map *map)'),
+    mapFd: fn('int bpf_map__fd(const bpf_map *map)'),
+    mapType: fn('int bpf_map__type(const bpf_map *map)'),
+    keySize: fn('uint32_t bpf_map__key_size(const bpf_map *map)'),
+    valueSize: fn('uint32_t bpf_map__value_size(const bpf_map *map)'),
+    getNextKey: fn('int bpf_map_get_next_key(int fd, const void *key, void *next_key)'),
+    lookup: fn('int bpf_map_lookup_elem(int fd, const void *key, void *value)'),
+    possibleCpus: fn('int libbpf_num_possible_cpus()'),
+    setPrint: fn('void *libbpf_set_print(void *fn)'),
+  };
+  // libbpf's messages (warnings, the verifier log) are kept, so a failure can say what libbpf said.
+  const vsnprintf = libc.func('int vsnprintf(char *buf, size_t size, const char *fmt, void *ap)');
+  const printProto = koffi.proto('int isoscope_libbpf_print(int level, const char *fmt, void *ap)');
+  const lines: string[] = [];
+  const text = Buffer.alloc(4096);
+  const printer = koffi.register((level: number, fmt: string, ap: unknown) => {
+    const n = vsnprintf(text, text.length, fmt, ap) as number;
+    if (n > 0 && level < 2) {
+      lines.push(text.toString('utf8', 0, Math.min(n, text.length - 1)).trimEnd());
+      if (lines.length > 40) lines.shift();
+    }
+    return 0;
+  }, koffi.pointer(printProto));
+  c.setPrint(printer);
+  const errno = (r: number): number => (r < 0 ? -r : koffi.errno());
+  const said = (): string => (lines.length > 0 ? `; libbpf said: ${lines.splice(0).slice(-8).join(' | ')}` : '');
+
+  const native: BpfNative = {
+    openObject(path) {
+      lines.length = 0;
+      const obj = c.openFile(path, null);
+      if (!obj) throw new Error(`libbpf could not open ${path} (errno ${koffi.errno()})${said()}`);
+      const links: unknown[] = [];
+      const programs: string[] = [];
+      const closeAll = () => {
+        for (const l of links.splice(0)) c.destroyLink(l);
+        c.close(obj);
+      };
+      const r = c.load(obj) as number;
+      if (r !== 0) {
+        c.close(obj);
+        throw new Error(`The kernel refused to load ${path} (errno ${errno(r)})${said()}`);
+      }
+      for (let p = c.nextProgram(obj, null); p; p = c.nextProgram(obj, p)) {
+        const name = c.programName(p) as string;
+        const link = c.attach(p);
+        if (!link) {
+          const e = koffi.errno();
+          closeAll();
+          throw new Error(`Program ${name} of ${path} could not be attached (errno ${e})${said()}`);
+        }
+        links.push(link);
+        programs.push(name);
+      }
+      const maps: BpfMapInfo[] = [];
+      for (let m = c.nextMap(obj, null); m; m = c.nextMap(obj, m)) {
+        maps.push({ name: c.mapName(m) as string, fd: c.mapFd(m) as number, type: c.mapType(m) as number, keySize: c.keySize(m) as number, valueSize: c.valueSize(m) as number });
+      }
+      let closed = false;
+      return {
+        path,
+        maps,
+        programs,
+        close() {
+          if (closed) return;
+          closed = true;
+          closeAll();
+        },
+      };
+    },
+    nextKey(fd, key, next) {
+      const r = c.getNextKey(fd, key, next) as number;
+      if (r === 0) return true;
+      if (errno(r) === ENOENT) return false;
+      throw new Error(`bpf_map_get_next_key on map fd ${fd} failed with errno ${errno(r)}`);
+    },
+    lookup(fd, key, value) {
+      const r = c.lookup(fd, key, value) as number;
+      if (r === 0) return true;
+      if (errno(r) === ENOENT) return false;
+      throw new Error(`bpf_map_lookup_elem on map fd ${fd} failed with errno ${errno(r)}`);
+    },
+    possibleCpus: () => c.possibleCpus() as number,
+  };
+  return { ok: true, native };
+}
