@@ -2,14 +2,14 @@
 import { z } from 'zod';
 
 /** Programs shipped in programs/ (built by build.sh), by their `--ebpf` name. */
-export const SHIPPED_PROGRAMS = ['sched_switch', 'runqlat', 'pagefault'] as const;
+export const SHIPPED_PROGRAMS = ['sched_switch', 'runqlat', 'pagefault', 'irq', 'biolatency'] as const;
 
 export const ebpfConfigSchema = z
   .object({
     /**
      * Programs by name: `<objectDir>/<name>.bpf.o` with its metrics in `<configDir>/<name>.yaml`.
      * @default ["sched_switch", "runqlat"]
-     * @example ["sched_switch", "runqlat", "pagefault"]
+     * @example ["sched_switch", "runqlat", "pagefault", "irq", "biolatency"]
      */
     programs: z
       .array(z.string().regex(/^[a-zA-Z0-9_-]+$/, 'program names are file names without .bpf.o'))
