@@ -6,6 +6,8 @@ export interface KafkaBusOptions {
   clientId?: string;
   /** Partitions for topics this bus creates. @default 6 */
   partitions?: number;
+  /** Compression of produced batches. @default "gzip" */
+  compression?: 'none' | 'gzip';
   /** Most bytes fetched per partition per request. @default 4 MiB */
   maxBytesPerPartition?: number;
 }

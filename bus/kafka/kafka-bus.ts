@@ -51,7 +51,7 @@ export class KafkaBus implements Bus {
   }
 
   producer(): BusProducer {
-    const p = new KafkaProducer(this.kafka);
+    const p = new KafkaProducer(this.kafka, this.options.compression ?? 'gzip');
     this.owned.push(p);
     return p;
   }
