@@ -69,9 +69,11 @@ export const configSchema = z
       .object({
         group: z.string().min(1).default('isoscope-ingest').describe('Kafka consumer group shared by all ingest instances. Default: isoscope-ingest'),
         idleMs: z.number().int().min(0).default(2000).describe('With --exit-when-idle: how long the lag must stay zero before exiting, ms. Default: 2000'),
+        watermarkMs: z.number().int().min(0).max(600_000).default(3000).describe('How long samples are held (unwritten, uncommitted) for late run/partition records before they are tagged, ms. Default: 3000'),
+        metricsListen: z.string().regex(/^([^\s:]+:\d{1,5}|off)$/, 'expected host:port, e.g. 127.0.0.1:9464, or off').default('127.0.0.1:9464').describe('Where `isoscope ingest` serves Prometheus metrics (`/metrics`), or `off`. Default: 127.0.0.1:9464'),
       })
       .strict()
-      .default({ group: 'isoscope-ingest', idleMs: 2000 }),
+      .default({ group: 'isoscope-ingest', idleMs: 2000, watermarkMs: 3000, metricsListen: '127.0.0.1:9464' }),
     query: z
       .object({
         listen: hostPort.default('127.0.0.1:7410').describe('Address of the query HTTP service. Default: 127.0.0.1:7410'),

@@ -8,7 +8,21 @@ export interface IngestOptions {
   topics?: RecordName[];
   /** Topic that receives undecodable or invalid messages with the reason. @default "dead-letters" */
   deadLetterTopic?: string;
+  /**
+   * How long a samples batch is held for late `runs`/`partitions` records: its write (and so its
+   * commit) waits until min(newest sample ts, newest bus timestamp) + watermarkMs has passed and the
+   * control feed has caught up since. @default 3000
+   */
+  watermarkMs?: number;
+  /**
+   * Tag samples with run and partition (needs a control feed, see control-feed.ts). @default true
+   * when `samples` is among the topics
+   */
+  tagging?: boolean;
+  /** `host:port` to serve Prometheus metrics on (`/metrics`); none when absent. @example "127.0.0.1:9464" */
+  metricsListen?: string;
 }
 
 export const DEFAULT_TOPICS: RecordName[] = RECORD_NAMES;
 export const DEFAULT_DEAD_LETTER_TOPIC = 'dead-letters';
+export const DEFAULT_WATERMARK_MS = 3000;

@@ -4,17 +4,28 @@
  * bus, so nothing accepted upstream is lost; a batch delivered again overwrites itself through the
  * store's dedup keys. Store failures are retried with backoff while the batch is held, which also
  * stops fetching: memory stays bounded while QuestDB is away.
+ *
+ * Samples are tagged with their run and partition. A samples batch is held (unwritten, uncommitted)
+ * until its watermark passed and the control feed caught up since (ingest/README.md explains why
+ * holding the whole handler is what keeps the no-loss rule). Gaps in collector sequences become
+ * `seq_gap` events, written before the batch is committed.
  */
 import type { Bus, BusConsumer, BusMessage, BusProducer, DeliveredBatch } from '../bus/bus.js';
 import { withBackoff } from '../core/backoff.js';
+import { nowNs } from '../core/clock.js';
 import { isPermanent } from '../core/errors.js';
 import { componentLogger } from '../core/logger.js';
 import { decode } from '../schema/codec.js';
 import type { Lifecycle } from '../schema/lifecycle.js';
-import { isRecordName, type RecordName, type RecordOf } from '../schema/records.js';
+import { isRecordName, type RecordName, type RecordOf, type Sample } from '../schema/records.js';
 import type { Store } from '../store/store.js';
-import { DEFAULT_DEAD_LETTER_TOPIC, DEFAULT_TOPICS, type IngestOptions } from './config.js';
+import { DEFAULT_DEAD_LETTER_TOPIC, DEFAULT_TOPICS, DEFAULT_WATERMARK_MS, type IngestOptions } from './config.js';
+import { ControlFeed } from './control-feed.js';
 import { deadLetter } from './dead-letter.js';
+import { MetricsServer } from './metrics-server.js';
+import { IngestMetrics } from './metrics.js';
+import { gapEvent, SeqGapTracker, type GapCheck } from './seq-gaps.js';
+import { tagSamples, watermarkDeadline } from './tagging.js';
 
 export interface IngestStats {
   messages: number;
@@ -22,14 +33,24 @@ export interface IngestStats {
   deadLettered: number;
   batches: number;
   retries: number;
+  /** Samples that got a run or partition from the control feed. */
+  tagged: number;
+  /** Sequence gaps found (each written as a `seq_gap` event). */
+  seqGaps: number;
 }
 
 export class Ingest implements Lifecycle {
   private consumer: BusConsumer | null = null;
   private dlq: BusProducer | null = null;
+  private control: ControlFeed | null = null;
+  private metricsServer: MetricsServer | null = null;
+  private readonly gaps = new SeqGapTracker();
+  /** Why the store last refused rows for good (for the dead letters' reason). */
+  private refusal = '';
   private readonly abort = new AbortController();
   private readonly log = componentLogger('ingest');
-  readonly stats: IngestStats = { messages: 0, records: { samples: 0, events: 0, partitions: 0, runs: 0, alerts: 0 }, deadLettered: 0, batches: 0, retries: 0 };
+  readonly metrics = new IngestMetrics(() => this.lag());
+  readonly stats: IngestStats = { messages: 0, records: { samples: 0, events: 0, partitions: 0, runs: 0, alerts: 0 }, deadLettered: 0, batches: 0, retries: 0, tagged: 0, seqGaps: 0 };
 
   constructor(private readonly bus: Bus, private readonly store: Store, private readonly options: IngestOptions = {}) {}
 
@@ -37,14 +58,32 @@ export class Ingest implements Lifecycle {
     return this.options.topics ?? DEFAULT_TOPICS;
   }
 
+  private get group(): string {
+    return this.options.group ?? 'isoscope-ingest';
+  }
+
+  /** Where metrics are served (`host:port`), or null when they are not. */
+  get metricsAddress(): string | null {
+    return this.metricsServer?.address ?? null;
+  }
+
   async start(): Promise<void> {
     const dlqTopic = this.options.deadLetterTopic ?? DEFAULT_DEAD_LETTER_TOPIC;
-    await this.bus.ensureTopics([...this.topics, dlqTopic]);
+    const tagging = this.options.tagging ?? this.topics.includes('samples');
+    await this.bus.ensureTopics([...new Set([...this.topics, dlqTopic, ...(tagging ? ['runs', 'partitions'] : [])])]);
+    if (this.options.metricsListen) {
+      this.metricsServer = new MetricsServer(this.metrics.registry, this.options.metricsListen);
+      await this.metricsServer.start();
+    }
     this.dlq = this.bus.producer();
     await this.dlq.start();
-    this.consumer = this.bus.consumer({ group: this.options.group ?? 'isoscope-ingest', topics: this.topics, fromBeginning: true });
+    if (tagging) {
+      this.control = new ControlFeed(this.bus, this.group);
+      await this.control.start();
+    }
+    this.consumer = this.bus.consumer({ group: this.group, topics: this.topics, fromBeginning: true });
     await this.consumer.run((batch) => this.handle(batch));
-    this.log.info({ topics: this.topics, group: this.options.group }, 'Ingest is consuming.');
+    this.log.info({ topics: this.topics, group: this.group, tagging, metrics: this.metricsAddress }, 'Ingest is consuming.');
   }
 
   /** Resolves when the consumer stops; rejects if it failed. */
@@ -54,7 +93,7 @@ export class Ingest implements Lifecycle {
 
   /** Messages appended to the bus and not yet ingested. */
   lag(): Promise<number> {
-    if (!this.consumer) throw new Error('ingest is not started');
+    if (!this.consumer) return Promise.reject(new Error('ingest is not started'));
     return this.consumer.lag();
   }
 
@@ -62,37 +101,77 @@ export class Ingest implements Lifecycle {
     const topic = batch.topic;
     if (!isRecordName(topic)) throw new Error(`ingest was handed a batch from topic ${topic}, which carries no record type`);
     const records: RecordOf<typeof topic>[] = [];
-    const letters: BusMessage[] = [];
+    let letters: BusMessage[] = [];
     for (const m of batch.messages) {
       const decoded = decode(m.value, topic);
       records.push(...decoded.records);
       if (decoded.errors.length > 0) letters.push(deadLetter(m, decoded.errors));
     }
+    if (topic === 'samples' && this.control && records.length > 0) await this.tag(batch, records as Sample[]);
+    const gapCheck: GapCheck | null = topic === 'samples' || topic === 'events' ? this.gaps.check(topic, records as RecordOf<'samples' | 'events'>[]) : null;
+    if (!(await this.write(topic, records, batch))) {
+      // The store refuses these rows for good: keep them, with the reason, on the dead-letter topic.
+      records.length = 0;
+      letters = batch.messages.map((m) => deadLetter(m, [{ index: -1, reason: this.refusal }]));
+    }
+    if (gapCheck && gapCheck.gaps.length > 0) await this.recordGaps(topic as 'samples' | 'events', gapCheck, batch);
+    gapCheck?.commit();
+    if (letters.length > 0) {
+      await withBackoff(() => this.dlq!.send(this.options.deadLetterTopic ?? DEFAULT_DEAD_LETTER_TOPIC, letters), { signal: this.abort.signal });
+      this.stats.deadLettered += letters.length;
+      this.metrics.deadLetters.inc({ topic }, letters.length);
+      this.log.warn({ topic, count: letters.length, reason: letters[0]!.headers!['isoscope-reason'] }, `${letters.length} ${topic} messages went to the dead-letter topic.`);
+    }
+    this.stats.batches++;
+    this.stats.messages += batch.messages.length;
+    this.stats.records[topic] += records.length;
+    const last = batch.messages[batch.messages.length - 1]!;
+    this.metrics.batchDone(topic, batch.partition, (BigInt(last.offset) + 1n).toString(), last.timestampMs, batch.messages.length, records.length);
+  }
+
+  /** Holds the batch until its watermark passed and the control feed caught up, then tags it. */
+  private async tag(batch: DeliveredBatch, samples: Sample[]): Promise<void> {
+    const held = Date.now();
+    await this.control!.settle(watermarkDeadline(samples, batch.messages, this.options.watermarkMs ?? DEFAULT_WATERMARK_MS), this.abort.signal, batch.heartbeat);
+    this.metrics.watermarkSeconds.observe((Date.now() - held) / 1000);
+    this.stats.tagged += tagSamples(samples, this.control!.index);
+  }
+
+  /** Writes durably, retrying retriable failures; false when the store refuses the rows for good. */
+  private async write(topic: RecordName, records: RecordOf<RecordName>[], batch: DeliveredBatch): Promise<boolean> {
+    const end = this.metrics.writeSeconds.startTimer({ topic });
     try {
       await withBackoff(() => this.store.write(topic, records), {
         signal: this.abort.signal,
         retriable: (err) => !isPermanent(err),
         onRetry: (err, attempt, delayMs) => {
           this.stats.retries++;
+          this.metrics.retries.inc({ topic });
           this.log.warn({ err, attempt, delayMs: Math.round(delayMs), topic }, `Writing ${records.length} ${topic} records to ${this.store.kind} failed; retrying.`);
           void batch.heartbeat?.().catch(() => undefined);
         },
       });
+      end();
+      return true;
     } catch (err) {
       if (!isPermanent(err)) throw err;
-      // The store refuses these rows for good: keep them, with the reason, on the dead-letter topic.
-      records.length = 0;
-      letters.length = 0;
-      for (const m of batch.messages) letters.push(deadLetter(m, [{ index: -1, reason: (err as Error).message }]));
+      this.refusal = (err as Error).message;
+      return false;
     }
-    if (letters.length > 0) {
-      await withBackoff(() => this.dlq!.send(this.options.deadLetterTopic ?? DEFAULT_DEAD_LETTER_TOPIC, letters), { signal: this.abort.signal });
-      this.stats.deadLettered += letters.length;
-      this.log.warn({ topic, count: letters.length, reason: letters[0]!.headers!['isoscope-reason'] }, `${letters.length} ${topic} messages went to the dead-letter topic.`);
+  }
+
+  /** Writes one `seq_gap` event per gap (before the batch is committed, so none is lost). */
+  private async recordGaps(topic: 'samples' | 'events', check: GapCheck, batch: DeliveredBatch): Promise<void> {
+    const detected = nowNs();
+    const rows = check.gaps.map((g) => gapEvent(g, detected));
+    if (await this.write('events', rows, batch)) this.metrics.rows.inc({ topic: 'events' }, rows.length);
+    else this.log.error({ topic, reason: this.refusal }, `The store refused ${rows.length} seq_gap events; the gaps are only logged.`);
+    for (const g of check.gaps) {
+      this.metrics.seqGaps.inc({ topic });
+      this.metrics.seqMissing.inc({ topic }, g.size);
+      this.log.warn({ topic, collector: g.collector, fromSeq: g.fromSeq, toSeq: g.toSeq }, `Collector ${g.collector} skipped ${g.size} ${topic} batches (seq ${g.fromSeq}..${g.toSeq}).`);
     }
-    this.stats.batches++;
-    this.stats.messages += batch.messages.length;
-    this.stats.records[topic] += records.length;
+    this.stats.seqGaps += check.gaps.length;
   }
 
   /**
@@ -114,9 +193,12 @@ export class Ingest implements Lifecycle {
     }
   }
 
+  /** Stops consuming; a samples batch still held for its watermark is written (flushed) first. */
   async shutdown(deadlineMs = 10_000): Promise<void> {
     this.abort.abort();
-    await this.consumer?.shutdown(deadlineMs);
+    // In parallel: a held batch stops waiting on abort, so the handler no longer needs the feed.
+    await Promise.all([this.consumer?.shutdown(deadlineMs), this.control?.shutdown(deadlineMs)]);
     await this.dlq?.shutdown(deadlineMs);
+    await this.metricsServer?.shutdown();
   }
 }

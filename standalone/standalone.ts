@@ -25,6 +25,8 @@ export interface StandaloneOptions {
   sourceOptions?: Partial<Record<SourceName, unknown>>;
   intervalMs: number;
   ingestGroup: string;
+  /** How long samples wait for late run/partition records (config ingest.watermarkMs). */
+  watermarkMs?: number;
   listen: string;
   token?: string | undefined;
 }
@@ -53,7 +55,7 @@ export class Standalone implements Lifecycle {
     // Query (and the HTTP entry for remote collectors) before ingest: if its port is taken, fail early.
     this.server = new QueryServer(createQueryApp({ store, token: this.o.token, busProducer: this.producer }), this.o.listen);
     await this.server.start();
-    this.ingest = new Ingest(bus, store, { group: this.o.ingestGroup });
+    this.ingest = new Ingest(bus, store, { group: this.o.ingestGroup, ...(this.o.watermarkMs !== undefined ? { watermarkMs: this.o.watermarkMs } : {}) });
     await this.ingest.start();
     const stateDir = join(this.o.dataDir, 'collector');
     this.collector = new CollectorAgent({

@@ -1,5 +1,5 @@
 /** `isoscope ingest`: consumes the bus into the store (one member of the ingest consumer group). */
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { Ingest } from '../../ingest/ingest.js';
 import { commandConfig, onSignal } from '../context.js';
 import { oneOf, reportFailure } from '../options.js';
@@ -10,6 +10,7 @@ interface Flags {
   bus?: 'kafka' | 'embedded';
   store?: 'questdb' | 'duckdb';
   group?: string;
+  metricsListen?: string;
 }
 
 export function ingestCommand(): Command {
@@ -19,7 +20,8 @@ export function ingestCommand(): Command {
     .option('--bus <bus>', 'kafka or embedded (default: config `bus`)', oneOf(['kafka', 'embedded'] as const))
     .option('--store <store>', 'questdb or duckdb (default: config `store`)', oneOf(['questdb', 'duckdb'] as const))
     .option('--group <name>', 'consumer group (default: config ingest.group)')
-    .addHelpText('after', '\nExample:\n  isoscope ingest --exit-when-idle')
+    .option('--metrics-listen <host:port>', 'serve Prometheus metrics on /metrics there, or `off` (default: config ingest.metricsListen, 127.0.0.1:9464)', metricsAddress)
+    .addHelpText('after', '\nExamples:\n  isoscope ingest --exit-when-idle\n  isoscope ingest --metrics-listen 0.0.0.0:9464')
     .action(async (flags: Flags, cmd: Command) => {
       try {
         await runIngest(flags, cmd);
@@ -35,7 +37,12 @@ async function runIngest(flags: Flags, cmd: Command): Promise<void> {
   const store = await createStore(config);
   await bus.start();
   await store.start();
-  const ingest = new Ingest(bus, store, { group: flags.group ?? config.ingest.group });
+  const metricsListen = flags.metricsListen ?? config.ingest.metricsListen;
+  const ingest = new Ingest(bus, store, {
+    group: flags.group ?? config.ingest.group,
+    watermarkMs: config.ingest.watermarkMs,
+    ...(metricsListen !== 'off' ? { metricsListen } : {}),
+  });
   const started = Date.now();
   const stop = async () => {
     await ingest.shutdown();
@@ -47,6 +54,7 @@ async function runIngest(flags: Flags, cmd: Command): Promise<void> {
   };
   process.stderr.write(`ingest (group ${flags.group ?? config.ingest.group}) starting; ${describeTargets(config)}\n`);
   await ingest.start();
+  if (ingest.metricsAddress) process.stderr.write(`ingest metrics on http://${ingest.metricsAddress}/metrics\n`);
   if (flags.exitWhenIdle) {
     await ingest.waitUntilIdle(config.ingest.idleMs);
     await stop();
@@ -54,4 +62,10 @@ async function runIngest(flags: Flags, cmd: Command): Promise<void> {
   }
   onSignal(stop);
   await ingest.stopped();
+}
+
+/** `host:port` or `off`, for --metrics-listen. */
+function metricsAddress(value: string): string {
+  if (!/^([^\s:]+:\d{1,5}|off)$/.test(value)) throw new InvalidArgumentError(`expected host:port (e.g. 127.0.0.1:9464) or off, got "${value}"`);
+  return value;
 }

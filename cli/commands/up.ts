@@ -38,6 +38,7 @@ async function runUp(flags: Flags, cmd: Command): Promise<void> {
     sourceOptions: config.collector,
     intervalMs: flags.interval ?? config.collector.intervalMs,
     ingestGroup: config.ingest.group,
+    watermarkMs: config.ingest.watermarkMs,
     listen: flags.listen ?? config.query.listen,
     token: config.query.token,
   });

@@ -1,0 +1,94 @@
+/**
+ * The embedded path (durable local log → Ingest → DuckDB) with tagging: control records that come
+ * after their samples but within the watermark tag them; the batch is neither written nor committed
+ * while held; shutdown flushes a held batch instead of dropping it. No servers needed.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EmbeddedBus } from '../bus/embedded/embedded-bus.js';
+import { nowNs } from '../core/clock.js';
+import { encode } from '../schema/codec.js';
+import type { RecordInput } from '../schema/records.js';
+import { DuckDbStore } from '../store/duckdb/duckdb-store.js';
+import { Ingest } from './ingest.js';
+
+const S = 1_000_000_000n;
+const sample = (seq: number, cpu: number, ts: bigint): RecordInput<'samples'> => ({ ts, node: 'n1', collector: 'n1/procfs', seq, idx: cpu + 1, source: 'procfs', metric: 'cpu.user', value: cpu, cpu });
+const run: RecordInput<'runs'> = { ts: 0n, run: 'r1', experiment: 'e', workload: 'w', phase: 'start', nodes: 'n1', node_count: 1, stack: 'linux', background: false, repetition: 1 };
+const partition: RecordInput<'partitions'> = { ts: 0n, partition: 'p1', node: 'n1', driver: 'linux-cpuset', action: 'create', cpus: '0-1', mem_mb: 64 };
+
+describe('ingest on the embedded bus and DuckDB: tagging within the watermark', () => {
+  let dir: string;
+  let bus: EmbeddedBus;
+  let store: DuckDbStore;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'isoscope-ingest-'));
+    bus = new EmbeddedBus({ dir: join(dir, 'bus') });
+    await bus.start();
+    store = new DuckDbStore({ path: join(dir, 'db.duckdb') });
+    await store.start();
+  });
+
+  afterEach(async () => {
+    await store.shutdown();
+    await bus.shutdown();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const rows = async () => (await store.query("SELECT seq, cpu, run, \"partition\" FROM samples WHERE node = 'n1' ORDER BY seq, cpu")).rows;
+
+  it('holds live samples, uncommitted, until late control records tag them', async () => {
+    const ingest = new Ingest(bus, store, { group: 'g', watermarkMs: 1500 });
+    await ingest.start();
+    const t = nowNs();
+    const producer = bus.producer();
+    await producer.start();
+    await producer.send('samples', [{ key: 'n1', value: encode('samples', [sample(0, 0, t), sample(0, 1, t), sample(0, 2, t)]) }]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await rows()).toEqual([]); // held: not written…
+    expect(await ingest.lag()).toBeGreaterThan(0); // …and not committed
+    await producer.send('runs', [{ key: 'r1', value: encode('runs', [{ ...run, ts: t - S }]) }]);
+    await producer.send('partitions', [{ key: 'n1', value: encode('partitions', [{ ...partition, ts: t - S }]) }]);
+    await ingest.waitUntilIdle(200, 50);
+    await producer.shutdown();
+    await ingest.shutdown();
+    expect(await rows()).toEqual([[0, 0, 'r1', 'p1'], [0, 1, 'r1', 'p1'], [0, 2, 'r1', null]]);
+    expect((await store.query("SELECT run FROM runs WHERE run = 'r1'")).rows).toEqual([['r1']]);
+    expect(ingest.stats.tagged).toBe(3);
+  });
+
+  it('writes old samples at once, and control records arriving later leave them untagged', async () => {
+    const ingest = new Ingest(bus, store, { group: 'g', watermarkMs: 60_000 });
+    await ingest.start();
+    const old = nowNs() - 3600n * S;
+    const producer = bus.producer();
+    await producer.start();
+    await producer.send('samples', [{ key: 'n1', value: encode('samples', [sample(7, 0, old)]) }]);
+    const started = Date.now();
+    await ingest.waitUntilIdle(100, 50);
+    expect(Date.now() - started).toBeLessThan(10_000); // far less than the 60 s watermark
+    await producer.send('runs', [{ key: 'r1', value: encode('runs', [{ ...run, ts: old - S }]) }]);
+    await ingest.waitUntilIdle(100, 50);
+    await producer.shutdown();
+    await ingest.shutdown();
+    expect(await rows()).toEqual([[7, 0, null, null]]);
+  });
+
+  it('flushes a held batch on shutdown instead of dropping it', async () => {
+    const ingest = new Ingest(bus, store, { group: 'g', watermarkMs: 600_000 });
+    await ingest.start();
+    const producer = bus.producer();
+    await producer.start();
+    await producer.send('samples', [{ key: 'n1', value: encode('samples', [sample(1, 0, nowNs())]) }]);
+    await producer.shutdown();
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    await ingest.shutdown();
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await rows()).toEqual([[1, 0, null, null]]);
+    expect(ingest.stats.records.samples).toBe(1);
+  });
+});
