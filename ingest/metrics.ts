@@ -3,6 +3,7 @@
  * tests). `ingest/metrics-server.ts` serves them on `/metrics`. Names follow Prometheus conventions:
  * `_total` counters, `_seconds` durations.
  */
+import { RECORD_NAMES } from '../schema/records.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export class IngestMetrics {
@@ -38,6 +39,12 @@ export class IngestMetrics {
 
   /** @param lag reads the group's lag in messages (summed over partitions) at scrape time. */
   constructor(lag: () => Promise<number>) {
+    // Known label values start at 0, so "no dead letters yet" is a 0 a dashboard can rate(), not a
+    // missing series.
+    for (const topic of RECORD_NAMES) {
+      this.deadLetters.labels(topic).inc(0);
+      this.retries.labels(topic).inc(0);
+    }
     this.lagMessages = new Gauge({
       name: 'isoscope_ingest_lag_messages',
       help: 'Messages on the subscribed topics not yet committed by the ingest group (all partitions).',

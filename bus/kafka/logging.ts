@@ -11,7 +11,7 @@ export const kafkaLogCreator: logCreator = () => {
     // "Response …" lines are protocol errors kafkajs retries itself (e.g. the group coordinator
     // not being ready yet after a broker start); a final failure still surfaces as a thrown error.
     if (message.startsWith('Response ')) log.debug(rest, message);
-    else if (message.startsWith('Connection error')) log.warn(rest, message); // a broker away: the callers retry and report
+    else if (message.startsWith('Connection error') || message.startsWith('Failed to connect to seed broker')) log.warn(rest, message); // a broker away: the callers retry and report
     else if (message === 'Error when calling eachBatch') log.warn(rest, message); // our handler's error: surfaced by stopped()
     else if (level === logLevel.ERROR) log.error(rest, message);
     else if (level === logLevel.WARN) log.warn(rest, message);
