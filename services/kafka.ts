@@ -58,9 +58,16 @@ function serverProperties(paths: KafkaPaths, port: number, controllerPort: numbe
   return `# Written by isoscope services (services/kafka.ts); rewritten on every start.\n${lines.join('\n')}\n`;
 }
 
-/** A random KRaft cluster id: 16 bytes in unpadded base64url (22 characters), as `kafka-storage random-uuid` makes. */
-function newClusterId(): string {
-  return randomBytes(16).toString('base64url');
+/**
+ * A random KRaft cluster id: 16 bytes in unpadded base64url (22 characters), as `kafka-storage
+ * random-uuid` makes. Like Kafka's own Uuid, it never starts with '-': the storage tool's argument
+ * parser would take such an id for an option (1 start in 64 failed that way before).
+ */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /** Formats the storage directory once; a directory that already has meta.properties keeps its cluster id. */

@@ -154,3 +154,13 @@ describe('the state file', () => {
     expect(() => readServicesState(dir)).toThrow(`${servicesStatePath(dir)} is not valid JSON`);
   });
 });
+
+describe('kafka cluster ids', () => {
+  it('never start with "-", which the storage tool would read as an option', async () => {
+    const { newClusterId } = await import('./kafka.js');
+    for (let i = 0; i < 5000; i++) {
+      const id = newClusterId();
+      expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+    }
+  });
+});
