@@ -3,22 +3,15 @@
  * DuckDB, queried through the query service; and the same through the real command line.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EmbeddedBus } from '../bus/embedded/embedded-bus.js';
 import { DuckDbStore } from '../store/duckdb/duckdb-store.js';
 import { pollUntil } from '../test/services.js';
 import { Standalone } from './standalone.js';
+import { tempDirs } from '../test/temp-dirs.js';
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'isoscope-up-'));
-  dirs.push(d);
-  return d;
-};
+const tempDir = tempDirs('isoscope-up-');
 
 async function sql(url: string, statement: string): Promise<{ rows: unknown[][]; error?: string }> {
   const res = await fetch(`${url}/api/sql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: statement }) });

@@ -3,22 +3,16 @@
  * torn-tail recovery, rolling segments, consumer rules and group commit. Crashes of whole
  * processes and the directory lock: processes.test.ts.
  */
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BusMessage, DeliveredMessage } from '../bus.js';
 import { busConformance } from '../bus.case.js';
 import { EmbeddedBus } from './embedded-bus.js';
 import { crc32, tableCrc32 } from './segment.js';
+import { tempDirs } from '../../test/temp-dirs.js';
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const tempDir = (prefix = 'isoscope-bus-') => {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-};
+const tempDir = tempDirs('isoscope-bus-');
 
 busConformance('embedded bus (conformance)', async () => {
   const dir = tempDir();

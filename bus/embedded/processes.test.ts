@@ -5,21 +5,15 @@
  * TypeScript.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveredMessage } from '../bus.js';
 import { EmbeddedBus } from './embedded-bus.js';
+import { tempDirs } from '../../test/temp-dirs.js';
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const tempDir = (prefix = 'isoscope-bus-') => {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-};
+const tempDir = tempDirs('isoscope-bus-');
 
 /** Opens a bus on `dir` and reads every message of `topic` from the beginning. */
 async function readAll(dir: string, topic: string): Promise<DeliveredMessage[]> {

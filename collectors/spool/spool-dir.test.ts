@@ -1,16 +1,10 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SpoolDir } from './spool-dir.js';
+import { tempDirs } from '../../test/temp-dirs.js';
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'isoscope-spool-'));
-  dirs.push(d);
-  return d;
-};
+const tempDir = tempDirs('isoscope-spool-');
 
 describe('SpoolDir', () => {
   it('hands batches back oldest first with key and body intact, and forgets removed ones', async () => {

@@ -2,8 +2,6 @@
  * The DuckDB store: the shared Store conformance suite, then the read-only guard under many
  * spellings, file access, timeouts, exact nanosecond timestamps and durability across a reopen.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validate } from '../../schema/codec.js';
@@ -11,14 +9,9 @@ import type { RecordInput } from '../../schema/records.js';
 import { storeConformance } from '../store.case.js';
 import { DuckDbStore } from './duckdb-store.js';
 import { isoNanos } from './values.js';
+import { tempDirs } from '../../test/temp-dirs.js';
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'isoscope-duckdb-'));
-  dirs.push(d);
-  return d;
-};
+const tempDir = tempDirs('isoscope-duckdb-');
 
 storeConformance('duckdb store (conformance)', async () => ({ store: new DuckDbStore({ path: ':memory:' }), cleanup: async () => undefined }));
 
