@@ -11,8 +11,9 @@ import { encode, validate } from '../schema/codec.js';
 import type { RecordInput } from '../schema/records.js';
 import { QuestDbStore } from '../store/questdb/questdb-store.js';
 import type { Store } from '../store/store.js';
-import { pollUntil, questdbClient, testServices, uniqueName } from '../test/services.js';
+import { pollUntil, testServices, uniqueName } from '../test/services.js';
 import { Ingest } from './ingest.js';
+import { closeKafkaQuestDb, openKafkaQuestDb } from '../test/cluster.js';
 
 const BATCHES = 20;
 const PER_BATCH = 50;
@@ -37,20 +38,8 @@ describe('ingest: Kafka → QuestDB', () => {
   let store: QuestDbStore;
   let db: pg.Client;
 
-  beforeAll(async () => {
-    const s = testServices();
-    bus = new KafkaBus({ brokers: s.kafka.brokers, partitions: 3 });
-    await bus.start();
-    store = new QuestDbStore({ http: s.questdb.http, pg: s.questdb.pg, readonlyUser: s.questdb.readonlyUser, readonlyPassword: s.questdb.readonlyPassword });
-    await store.start();
-    db = await questdbClient(s);
-  });
-
-  afterAll(async () => {
-    await db?.end();
-    await store?.shutdown();
-    await bus?.shutdown();
-  });
+  beforeAll(async () => void ({ bus, store, db } = await openKafkaQuestDb()));
+  afterAll(() => closeKafkaQuestDb({ bus, store, db }));
 
   it('writes every produced sample exactly once, redelivered batches included, and dead-letters a bad message', async () => {
     const collector = uniqueName('itest');

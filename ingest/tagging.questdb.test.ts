@@ -11,8 +11,9 @@ import { nowNs } from '../core/clock.js';
 import { encode } from '../schema/codec.js';
 import type { RecordInput } from '../schema/records.js';
 import { QuestDbStore } from '../store/questdb/questdb-store.js';
-import { pollUntil, questdbClient, testServices, uniqueName } from '../test/services.js';
+import { pollUntil, uniqueName } from '../test/services.js';
 import { Ingest } from './ingest.js';
+import { closeKafkaQuestDb, openKafkaQuestDb } from '../test/cluster.js';
 
 const S = 1_000_000_000n;
 
@@ -31,20 +32,8 @@ describe('ingest: tagging, sequence gaps and metrics on Kafka → QuestDB', () =
   let store: QuestDbStore;
   let db: pg.Client;
 
-  beforeAll(async () => {
-    const s = testServices();
-    bus = new KafkaBus({ brokers: s.kafka.brokers, partitions: 3 });
-    await bus.start();
-    store = new QuestDbStore({ http: s.questdb.http, pg: s.questdb.pg, readonlyUser: s.questdb.readonlyUser, readonlyPassword: s.questdb.readonlyPassword });
-    await store.start();
-    db = await questdbClient(s);
-  });
-
-  afterAll(async () => {
-    await db?.end();
-    await store?.shutdown();
-    await bus?.shutdown();
-  });
+  beforeAll(async () => void ({ bus, store, db } = await openKafkaQuestDb()));
+  afterAll(() => closeKafkaQuestDb({ bus, store, db }));
 
   it('tags samples whose control records come late but within the watermark; later ones stay untagged yet join by time', async () => {
     const [node, late, collector, run, part, lateRun] = ['tag-node', 'late-node', 'tag-col', 'run', 'part', 'late-run'].map(uniqueName) as [string, string, string, string, string, string];

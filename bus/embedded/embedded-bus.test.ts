@@ -11,6 +11,7 @@ import { busConformance } from '../bus.case.js';
 import { EmbeddedBus } from './embedded-bus.js';
 import { crc32, tableCrc32 } from './segment.js';
 import { tempDirs } from '../../test/temp-dirs.js';
+import { readAll } from './testing.js';
 
 const tempDir = tempDirs('isoscope-bus-');
 
@@ -22,18 +23,6 @@ busConformance('embedded bus (conformance)', async () => {
 const msgs = (n: number, size = 32, from = 0): BusMessage[] =>
   Array.from({ length: n }, (_, i) => ({ key: `k${i % 2}`, value: Buffer.from(`m${from + i}-`.padEnd(size, '.')), headers: { i: String(from + i) } }));
 
-/** Opens a bus on `dir` and reads every message of `topic` from the beginning. */
-async function readAll(dir: string, topic: string): Promise<DeliveredMessage[]> {
-  const bus = new EmbeddedBus({ dir });
-  await bus.ensureTopics([topic]);
-  const consumer = bus.consumer({ group: `reader-${Math.random()}`, topics: [topic] });
-  const seen: DeliveredMessage[] = [];
-  await consumer.run(async (b) => void seen.push(...b.messages));
-  const deadline = Date.now() + 30_000;
-  while ((await consumer.lag()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  await bus.shutdown();
-  return seen;
-}
 
 const segmentFiles = (dir: string, topic: string) =>
   readdirSync(join(dir, 'topics', topic, '0')).filter((f) => f.endsWith('.log')).sort().map((f) => join(dir, 'topics', topic, '0', f));

@@ -12,21 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveredMessage } from '../bus.js';
 import { EmbeddedBus } from './embedded-bus.js';
 import { tempDirs } from '../../test/temp-dirs.js';
+import { readAll } from './testing.js';
 
 const tempDir = tempDirs('isoscope-bus-');
 
-/** Opens a bus on `dir` and reads every message of `topic` from the beginning. */
-async function readAll(dir: string, topic: string): Promise<DeliveredMessage[]> {
-  const bus = new EmbeddedBus({ dir });
-  await bus.ensureTopics([topic]);
-  const consumer = bus.consumer({ group: 'reader', topics: [topic] });
-  const seen: DeliveredMessage[] = [];
-  await consumer.run(async (b) => void seen.push(...b.messages));
-  const deadline = Date.now() + 30_000;
-  while ((await consumer.lag()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  await bus.shutdown();
-  return seen;
-}
 
 describe('embedded bus: processes', () => {
   let childJs = '';
