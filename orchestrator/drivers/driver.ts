@@ -1,0 +1,68 @@
+/**
+ * The partition driver contract. A driver creates a partition (cpuset, Kitten enclave, Palacios VM,
+ * later a KVM guest) on one node through its {@link NodeTransport}, tells the runner how to launch a
+ * command inside it, and destroys it. Drivers never emit records themselves: the runner turns each
+ * returned {@link PartitionState} into a `partitions` record, so adding a driver (e.g. `kvm`) touches
+ * only `drivers/<name>/` and the registry in `drivers/registry.ts`.
+ */
+import type { NodeTransport } from '../transport/transport.js';
+import type { DRIVERS } from '../../schema/records/partitions.js';
+
+export type DriverName = (typeof DRIVERS)[number];
+
+/** What an experiment asks for (validated by the experiment schema before a driver sees it). */
+export interface PartitionSpec {
+  /** Partition name, unique within the experiment (`partition` column). */
+  name: string;
+  driver: DriverName;
+  /** Linux cpu list, e.g. `2-3` or `0,4`. */
+  cpus: string;
+  /** Memory, MiB (0 = driver default / no limit). */
+  memMb: number;
+  /** NUMA nodes for the memory, a Linux list like `0` or `0-1`. */
+  numa?: string;
+  /** Devices handed to the partition (PCI addresses, block devices …). */
+  devices?: string[];
+  /** Driver-specific options (validated by the driver's own zod schema in its config.ts). */
+  options?: Record<string, unknown>;
+  /** For drivers that nest (a Palacios VM inside a Kitten enclave): the parent partition's name. */
+  parent?: string;
+}
+
+/**
+ * A partition as it exists on the node. `handle` is everything the driver needs to destroy the
+ * partition later, in JSON, because the orchestrator journals it before it reports success: after a
+ * crash, a restarted orchestrator destroys leftovers from the journal alone.
+ */
+export interface PartitionState {
+  name: string;
+  node: string;
+  driver: DriverName;
+  cpus: string;
+  memMb: number;
+  numa: string | null;
+  devices: string[];
+  /** Driver-private JSON (cgroup path, enclave id, VM name …). */
+  handle: Record<string, unknown>;
+}
+
+export interface DriverContext {
+  /** Progress lines (shown in the run's progress and logged). */
+  log: (message: string) => void;
+  signal?: AbortSignal;
+  /** Partitions already created on this node in this cell, by name (for `parent`). */
+  siblings: ReadonlyMap<string, PartitionState>;
+}
+
+export interface PartitionDriver {
+  readonly name: DriverName;
+  /**
+   * Creates the partition and confirms each step from the tools' output. On failure it undoes what it
+   * did and throws an error saying which step failed on which node and what the tool printed.
+   */
+  create(node: NodeTransport, spec: PartitionSpec, ctx: DriverContext): Promise<PartitionState>;
+  /** argv that runs `argv` inside the partition (e.g. joins the cgroup, or launches on the enclave). */
+  wrap(state: PartitionState, argv: readonly string[]): string[];
+  /** Destroys the partition; succeeds when it is already gone (idempotent, used by crash recovery). */
+  destroy(node: NodeTransport, state: PartitionState, ctx: DriverContext): Promise<void>;
+}
