@@ -170,8 +170,12 @@ export function busConformance(label: string, makeBus: MakeBus): void {
         const seen = await collect(consumer, () => gate);
         await eventually('the handler was called', () => seen.calls > 0);
         expect(await consumer.lag()).toBeGreaterThan(0);
+        const perPartition = await consumer.partitionLag();
+        expect(perPartition.every((p) => p.topic === topic && Number.isInteger(p.partition) && p.lag >= 0)).toBe(true);
+        expect(perPartition.reduce((sum, p) => sum + p.lag, 0)).toBe(await consumer.lag());
         release();
         await eventually('all 7 messages are consumed and the lag is zero', async () => seen.messages.length >= 7 && (await consumer.lag()) === 0);
+        expect((await consumer.partitionLag()).every((p) => p.lag === 0)).toBe(true);
         await consumer.shutdown();
       }), TEST_TIMEOUT_MS);
 

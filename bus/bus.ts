@@ -58,6 +58,13 @@ export interface ConsumerOptions {
  */
 export type BatchHandler = (batch: DeliveredBatch) => Promise<void>;
 
+/** Messages of one topic partition not yet committed by a group. */
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  lag: number;
+}
+
 export interface BusConsumer extends Lifecycle {
   /** Starts delivering; resolves once the consumer is subscribed and fetching. */
   run(handler: BatchHandler): Promise<void>;
@@ -66,6 +73,8 @@ export interface BusConsumer extends Lifecycle {
    * Zero means the group has caught up with everything appended so far.
    */
   lag(): Promise<number>;
+  /** The same, per topic partition (Prometheus `isoscope_ingest_lag_messages{topic,partition}`). */
+  partitionLag(): Promise<PartitionLag[]>;
   /** Resolves (or rejects) when the consumer stops: after shutdown, or on a handler/bus failure. */
   stopped(): Promise<void>;
 }

@@ -17,6 +17,7 @@ class FakeConsumer implements BusConsumer {
   async start() {}
   async run(handler: BatchHandler) { this.handler = handler; }
   async lag() { this.lagCalls.push(Date.now()); return this.lagValue; }
+  async partitionLag() { return [{ topic: 'runs', partition: 0, lag: await this.lag() }]; }
   stopped() { return this.done; }
   crash(err: Error) { this.fail(err); }
   async shutdown() {}

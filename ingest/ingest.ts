@@ -10,7 +10,7 @@
  * holding the whole handler is what keeps the no-loss rule). Gaps in collector sequences become
  * `seq_gap` events, written before the batch is committed.
  */
-import type { Bus, BusConsumer, BusMessage, BusProducer, DeliveredBatch } from '../bus/bus.js';
+import type { Bus, BusConsumer, BusMessage, BusProducer, DeliveredBatch, PartitionLag } from '../bus/bus.js';
 import { withBackoff } from '../core/backoff.js';
 import { nowNs } from '../core/clock.js';
 import { isPermanent } from '../core/errors.js';
@@ -49,7 +49,7 @@ export class Ingest implements Lifecycle {
   private refusal = '';
   private readonly abort = new AbortController();
   private readonly log = componentLogger('ingest');
-  readonly metrics = new IngestMetrics(() => this.lag());
+  readonly metrics = new IngestMetrics(() => this.partitionLag());
   readonly stats: IngestStats = { messages: 0, records: { samples: 0, events: 0, partitions: 0, runs: 0, alerts: 0 }, deadLettered: 0, batches: 0, retries: 0, tagged: 0, seqGaps: 0 };
 
   constructor(private readonly bus: Bus, private readonly store: Store, private readonly options: IngestOptions = {}) {}
@@ -95,6 +95,12 @@ export class Ingest implements Lifecycle {
   lag(): Promise<number> {
     if (!this.consumer) return Promise.reject(new Error('ingest is not started'));
     return this.consumer.lag();
+  }
+
+  /** The same per topic partition. */
+  partitionLag(): Promise<PartitionLag[]> {
+    if (!this.consumer) return Promise.reject(new Error('ingest is not started'));
+    return this.consumer.partitionLag();
   }
 
   private async handle(batch: DeliveredBatch): Promise<void> {

@@ -3,6 +3,7 @@
  * tests). `ingest/metrics-server.ts` serves them on `/metrics`. Names follow Prometheus conventions:
  * `_total` counters, `_seconds` durations.
  */
+import type { PartitionLag } from '../bus/bus.js';
 import { RECORD_NAMES } from '../schema/records.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -37,8 +38,8 @@ export class IngestMetrics {
   });
   private readonly lagMessages: Gauge;
 
-  /** @param lag reads the group's lag in messages (summed over partitions) at scrape time. */
-  constructor(lag: () => Promise<number>) {
+  /** @param lag reads the group's lag in messages per topic partition at scrape time. */
+  constructor(lag: () => Promise<PartitionLag[]>) {
     // Known label values start at 0, so "no dead letters yet" is a 0 a dashboard can rate(), not a
     // missing series.
     for (const topic of RECORD_NAMES) {
@@ -47,13 +48,18 @@ export class IngestMetrics {
     }
     this.lagMessages = new Gauge({
       name: 'isoscope_ingest_lag_messages',
-      help: 'Messages on the subscribed topics not yet committed by the ingest group (all partitions).',
+      help: 'Messages not yet committed by the ingest group, per topic partition (sum() for the group total).',
+      labelNames: ['topic', 'partition'] as const,
       registers: [this.registry],
       collect: async () => {
         try {
-          this.lagMessages.set(await lag());
+          const lags = await lag();
+          this.lagMessages.reset();
+          for (const l of lags) this.lagMessages.set({ topic: l.topic, partition: String(l.partition) }, l.lag);
         } catch {
-          this.lagMessages.set(NaN); // not started or the bus is away: say unknown, never fail the scrape
+          // Not started or the bus is away: the series go missing for this scrape (absent = unknown);
+          // the scrape itself never fails.
+          this.lagMessages.reset();
         }
       },
     });

@@ -4,7 +4,7 @@
  * `batchMaxMessages` to the handler, and commits a batch's offsets (atomically, to disk) only
  * after the handler resolved. It sleeps until a subscribed log reports a durable append.
  */
-import type { BatchHandler, BusConsumer, ConsumerOptions, DeliveredBatch } from '../bus.js';
+import type { BatchHandler, BusConsumer, ConsumerOptions, DeliveredBatch, PartitionLag } from '../bus.js';
 import type { TopicLog } from './log.js';
 import type { OffsetStore } from './offsets.js';
 import { LogReader } from './reader.js';
@@ -64,15 +64,18 @@ export class EmbeddedConsumer implements BusConsumer {
   }
 
   async lag(): Promise<number> {
+    return (await this.partitionLag()).reduce((sum, p) => sum + p.lag, 0);
+  }
+
+  /** The embedded log has one partition (0) per topic. */
+  async partitionLag(): Promise<PartitionLag[]> {
     await this.host.ready();
     const committed = this.running ? this.committed : await this.host.offsets.load(this.options.group);
-    let total = 0;
-    for (const topic of this.options.topics) {
+    return this.options.topics.map((topic) => {
       const log = this.host.topicLog(topic);
       const from = committed.get(topic) ?? ((this.options.fromBeginning ?? true) ? log.startOffset : log.endOffset);
-      total += Math.max(0, log.endOffset - from);
-    }
-    return total;
+      return { topic, partition: 0, lag: Math.max(0, log.endOffset - from) };
+    });
   }
 
   stopped(): Promise<void> {

@@ -4,7 +4,7 @@
  * consumer does not restart itself after a handler failure: the failure surfaces in `stopped()`.
  */
 import type { Admin, Consumer, Kafka } from 'kafkajs';
-import type { BatchHandler, BusConsumer, ConsumerOptions, DeliveredBatch } from '../bus.js';
+import type { BatchHandler, BusConsumer, ConsumerOptions, DeliveredBatch, PartitionLag } from '../bus.js';
 
 export class KafkaConsumer implements BusConsumer {
   private readonly consumer: Consumer;
@@ -64,17 +64,21 @@ export class KafkaConsumer implements BusConsumer {
   }
 
   async lag(): Promise<number> {
-    let total = 0n;
+    return (await this.partitionLag()).reduce((sum, p) => sum + p.lag, 0);
+  }
+
+  async partitionLag(): Promise<PartitionLag[]> {
+    const lags: PartitionLag[] = [];
     const committed = await this.admin.fetchOffsets({ groupId: this.options.group, topics: this.options.topics });
     for (const { topic, partitions } of committed) {
       const ends = await this.admin.fetchTopicOffsets(topic);
       for (const end of ends) {
         const c = partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
         const from = BigInt(c) >= 0n ? BigInt(c) : BigInt(end.low);
-        total += BigInt(end.high) - from;
+        lags.push({ topic, partition: end.partition, lag: Number(BigInt(end.high) - from) });
       }
     }
-    return Number(total);
+    return lags;
   }
 
   stopped(): Promise<void> {
