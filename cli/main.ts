@@ -4,10 +4,13 @@
  */
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { alertsCommand } from './commands/alerts.js';
 import { collectorCommand } from './commands/collector.js';
 import { configCommand } from './commands/config.js';
 import { ingestCommand } from './commands/ingest.js';
+import { loadgenCommand } from './commands/loadgen.js';
 import { parseCommand } from './commands/parse.js';
+import { queryCommand } from './commands/query.js';
 import { schemaCommand } from './commands/schema.js';
 import { servicesCommand } from './commands/services.js';
 import { sqlCommand } from './commands/sql.js';
@@ -24,7 +27,10 @@ const program = new Command('isoscope')
   .addCommand(upCommand())
   .addCommand(collectorCommand())
   .addCommand(ingestCommand())
+  .addCommand(loadgenCommand())
+  .addCommand(alertsCommand())
   .addCommand(sqlCommand())
+  .addCommand(queryCommand())
   .addCommand(parseCommand())
   .addCommand(servicesCommand())
   .addCommand(schemaCommand())

@@ -5,6 +5,7 @@
  * the kernel refuses as a member with EINVAL (PMUs that cannot share a group) gets a group of its
  * own; an event refused outright is a failure the caller reports.
  */
+import { readFileSync } from 'node:fs';
 import { encodeAttr, PERF_FLAG, PERF_IOC } from './attr.js';
 import type { PerfNative } from './native.js';
 import { decodeGroupRead, groupDeltas, groupReadSize, type GroupReading, type ScaledDelta } from './read-format.js';
@@ -50,9 +51,12 @@ export class CounterGroup {
     this.members.set(this.native.eventId(fd), index);
   }
 
-  /** True when the group's task exited: its last read holds the final counts. */
+  /**
+   * True when the group's task exited: its last read holds the final counts. Asked of /proc, not of
+   * poll(2): the kernel reports POLLHUP for every perf event without a ring buffer, exited task or not.
+   */
   get finished(): boolean {
-    return this.target.pid > 0 && this.target.cpu === -1 && this.native.hungUp(this.leaderFd);
+    return this.target.pid > 0 && this.target.cpu === -1 && taskExited(this.target.pid);
   }
 
   /**
@@ -122,4 +126,15 @@ export function openGroups(native: PerfNative, target: CounterTarget, events: re
     }
   }
   return { groups, failures };
+}
+
+/** True when `pid` is gone or a zombie (its counters can no longer change). */
+export function taskExited(pid: number, proc = '/proc'): boolean {
+  try {
+    const stat = readFileSync(`${proc}/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return true;
+  }
 }

@@ -21,8 +21,6 @@ export interface PerfNative {
   /** read(2) into buf: bytes read (0 when the event is gone: its task exited or CPU went offline). */
   read(fd: number, buf: Buffer): number;
   close(fd: number): void;
-  /** True when poll(2) says the event hung up: its task exited (the counts are final). */
-  hungUp(fd: number): boolean;
   /** mount(2) a pseudo file system: 0, or -errno. */
   mount(source: string, target: string, fstype: string): number;
 }
@@ -53,10 +51,7 @@ function load(): NativeResult {
   const syscall = libc.func('long syscall(long number, ...)');
   const ioctl = libc.func('int ioctl(int fd, unsigned long request, ...)');
   const mount = libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)');
-  const poll = libc.func('int poll(void *fds, unsigned long nfds, int timeout)');
   const idBuf = Buffer.alloc(8);
-  const pollBuf = Buffer.alloc(8); // struct pollfd { int fd; short events; short revents; }
-  const POLLHUP = 0x10;
   const fail = (r: number): number => (r < 0 ? -koffi.errno() : r);
   const native: PerfNative = {
     open: (attr, pid, cpu, groupFd, flags) =>
@@ -69,11 +64,6 @@ function load(): NativeResult {
     ioctl: (fd, request, arg) => fail(ioctl(fd, request, 'unsigned long', arg) as number),
     read: (fd, buf) => readSync(fd, buf, 0, buf.length, null),
     close: (fd) => closeSync(fd),
-    hungUp(fd) {
-      pollBuf.writeInt32LE(fd, 0);
-      pollBuf.writeInt32LE(0, 4); // events: none; POLLHUP is always reported
-      return (poll(pollBuf, 1, 0) as number) > 0 && (pollBuf.readInt16LE(6) & POLLHUP) !== 0;
-    },
     mount: (source, target, fstype) => fail(mount(source, target, fstype, 0, null) as number),
   };
   return { ok: true, native };

@@ -81,6 +81,10 @@ describe('perf source on this kernel', () => {
     expect(Math.abs(task.value / 1e9 - cpu)).toBeLessThan(0.05 * cpu + 0.03); // /proc/<pid>/stat has 10 ms ticks
     expect(task.value / 1e9).toBeGreaterThan(0.3 * wall); // it spun for much of the interval, even sharing 2 CPUs with other tests
     expect(Math.abs(sum(out, 'cpu-clock') - task.value) / task.value).toBeLessThan(0.02);
+    // …and keeps counting it on later reads (a live process's group is never taken for an exited one).
+    await sleep(300);
+    const again = (await s.read()).find((x) => x.metric === 'task-clock');
+    expect(again?.value).toBeGreaterThan(0);
   });
 
   it('stops reading the counters of a process that exited, without failing the interval', async (ctx) => {
