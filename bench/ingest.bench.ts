@@ -1,99 +1,157 @@
 /**
- * The cluster path's throughput: rows/s from Kafka through `Ingest` into QuestDB, against the raw
- * rate of the same rows sent straight to QuestDB over ILP/HTTP in the same run (the ceiling the
- * pipeline is judged by). Starts its own Kafka and QuestDB in a temporary directory (or uses those of
- * --state-dir DIR / $ISOSCOPE_BENCH_STATE_DIR).
+ * Ingest throughput and latency, all in one run on the same machine (the judging rule of bench/README):
+ *   (a) raw ILP/HTTP rows/s straight into QuestDB with @questdb/nodejs-client (the ceiling);
+ *   (b) end to end: `isoscope loadgen` (a separate process: real collector agents, spool, Kafka
+ *       producer) → Kafka → Ingest → QuestDB, until every row is visible to a query;
+ *   (c) the embedded path: loadgen → embedded bus → Ingest → DuckDB, in one process;
+ *   (d) QuestDB's official Kafka Connect sink, the peer a user would otherwise pick (see PEER below);
+ * then p50/p99 time from a sample's timestamp to its visibility in a query at a steady 5,000 samples/s.
  *
- *   npm run build && node dist/bench/pipeline.bench.js [--samples 400000]
+ *   npm run build && node dist/bench/ingest.bench.js [--samples 300000] [--state-dir DIR]
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Sender } from '@questdb/nodejs-client';
+import pg from 'pg';
+import { EmbeddedBus } from '../bus/embedded/embedded-bus.js';
 import { KafkaBus } from '../bus/kafka/kafka-bus.js';
 import { Ingest } from '../ingest/ingest.js';
-import { encode, validate } from '../schema/codec.js';
-import type { Sample } from '../schema/records.js';
-import { startServices, stopServices } from '../services/manager.js';
-import { readServicesState, type ServicesState } from '../services/state.js';
-import { appendRows } from '../store/questdb/ilp-rows.js';
+import { runLoadgen } from '../loadgen/loadgen.js';
+import { DuckDbStore } from '../store/duckdb/duckdb-store.js';
 import { QuestDbStore } from '../store/questdb/questdb-store.js';
+import type { ServicesState } from '../services/state.js';
+import { benchServices, arg } from './services.js';
+import { rawIlpRate } from './raw-ilp.js';
 
-const BATCH = 500;
-const arg = (name: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-};
+const BIN = new URL('../../bin/isoscope.js', import.meta.url).pathname;
 
-function batches(collector: string, total: number): Sample[][] {
-  const out: Sample[][] = [];
-  for (let seq = 0; seq * BATCH < total; seq++) {
-    const ts = 1_795_000_000_000_000_000n + BigInt(seq) * 1_000_000_000n;
-    out.push(validate('samples', Array.from({ length: BATCH }, (_, idx) => ({
-      ts, node: `node-${seq % 16}`, collector, seq, idx, source: 'perf', metric: ['cycles', 'instructions', 'cache-misses', 'context-switches'][idx % 4]!, value: seq + idx, cpu: idx % 64,
-    }))));
-  }
-  return out;
+/**
+ * Why (d) has no figure: the connector is published on GitHub releases and Confluent Hub only, not on
+ * Maven Central (checked: no maven-metadata for org.questdb:kafka-questdb-connector, versions 0.9–0.17
+ * absent), and this machine reaches no other registry. Kafka Connect itself is on Maven Central.
+ */
+const PEER = 'not measured: QuestDB\'s kafka-questdb-connector is not on Maven Central (GitHub/Confluent Hub only), unreachable here';
+
+function loadgenChild(s: ServicesState, stateDir: string, prefix: string, count: number, rate: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'loadgen', '--collectors', '4', '--rate', String(rate), '--count', String(count), '--sink', 'kafka', '--node-prefix', prefix, '--state-dir', stateDir, '--no-progress', '--json'], {
+      env: { ...process.env, ISOSCOPE_KAFKA_BROKERS: s.kafka.brokers.join(','), ISOSCOPE_LOG_LEVEL: 'error' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`loadgen exited ${code}: ${err.slice(-2000)}`))));
+  });
 }
 
-async function services(): Promise<{ state: ServicesState; stop: () => Promise<void> }> {
-  const given = arg('--state-dir') ?? process.env.ISOSCOPE_BENCH_STATE_DIR;
-  if (given) {
-    const state = readServicesState(given);
-    if (!state) throw new Error(`no services.json in ${given}: run \`isoscope services start --state-dir ${given}\``);
-    return { state, stop: async () => {} };
-  }
-  const dir = await mkdtemp(join(tmpdir(), 'isoscope-bench-'));
-  const { state } = await startServices({ stateDir: dir, log: (l) => process.stderr.write(`[services] ${l}\n`) });
-  return { state, stop: async () => { await stopServices(dir, { purge: true }); await rm(dir, { recursive: true, force: true }); } };
+async function countRows(db: pg.Client, prefix: string): Promise<number> {
+  const r = await db.query(`SELECT count() n FROM samples WHERE collector LIKE '${prefix}-%'`);
+  return Number(r.rows[0].n);
 }
 
-async function rawIlp(s: ServicesState, data: Sample[][]): Promise<number> {
-  const sender = await Sender.fromConfig(`http::addr=${s.questdb.http};auto_flush=off;protocol_version=2`);
+/** (b): rows/s from the first produced sample to the last one visible in QuestDB. */
+async function endToEnd(s: ServicesState, db: pg.Client, work: string, total: number): Promise<{ rate: number; ingestRate: number }> {
+  const prefix = `e2e${Date.now().toString(36)}`;
+  const bus = new KafkaBus({ brokers: s.kafka.brokers, partitions: 6 });
+  const store = new QuestDbStore({ http: s.questdb.http, pg: s.questdb.pg });
+  await bus.start();
+  await bus.ensureTopics(['samples', 'events', 'partitions', 'runs', 'alerts', 'dead-letters']);
+  await store.start();
+  const ingest = new Ingest(bus, store, { group: `bench-${prefix}` });
+  await ingest.start();
   const t0 = performance.now();
-  for (const b of data) {
-    await appendRows(sender, 'samples', b as never);
-    await sender.flush();
-  }
+  await loadgenChild(s, join(work, prefix), prefix, total, 1_000_000);
+  while ((await countRows(db, prefix)) < total) await new Promise((r) => setTimeout(r, 100));
   const secs = (performance.now() - t0) / 1000;
-  await sender.close();
-  return (data.length * BATCH) / secs;
+  const ingestRate = ingest.stats.records.samples / secs;
+  await ingest.shutdown();
+  await store.shutdown();
+  await bus.shutdown();
+  return { rate: total / secs, ingestRate };
+}
+
+/** (c): the embedded path in one process. */
+async function embedded(work: string, total: number): Promise<number> {
+  const bus = new EmbeddedBus({ dir: join(work, 'bus') });
+  const store = new DuckDbStore({ path: join(work, 'bench.duckdb') });
+  await bus.start();
+  await bus.ensureTopics(['samples', 'events', 'partitions', 'runs', 'alerts', 'dead-letters']);
+  await store.start();
+  const ingest = new Ingest(bus, store, { group: 'bench' });
+  await ingest.start();
+  const t0 = performance.now();
+  await runLoadgen({ collectors: 4, rate: 1_000_000, count: total, sink: 'embedded', bus, stateDir: join(work, 'loadgen'), spoolMaxBytes: 1024 ** 3 });
+  await ingest.waitUntilIdle(0, 20);
+  const secs = (performance.now() - t0) / 1000;
+  const rows = await store.query("SELECT count(*) AS n FROM samples WHERE collector LIKE 'loadgen-%'");
+  await ingest.shutdown();
+  await store.shutdown();
+  await bus.shutdown();
+  if (Number(rows.rows[0]![0]) !== total) throw new Error(`embedded path: expected ${total} rows, DuckDB has ${String(rows.rows[0]![0])}`);
+  return total / secs;
+}
+
+/** p50/p99 of (first seen in a query − sample ts) per batch timestamp, at a steady rate. */
+async function latency(s: ServicesState, db: pg.Client, work: string, watermarkMs: number): Promise<{ p50: number; p99: number; n: number }> {
+  const prefix = `lat${Date.now().toString(36)}`;
+  const bus = new KafkaBus({ brokers: s.kafka.brokers, partitions: 6 });
+  const store = new QuestDbStore({ http: s.questdb.http, pg: s.questdb.pg });
+  await bus.start();
+  await store.start();
+  const ingest = new Ingest(bus, store, { group: `bench-${prefix}`, watermarkMs });
+  await ingest.start();
+  const seen = new Map<string, number>();
+  let done = false;
+  const producing = loadgenChild(s, join(work, prefix), prefix, 50_000, 5_000).finally(() => (done = true));
+  let last = '0';
+  const deadline = Date.now() + 120_000;
+  while ((!done || (await countRows(db, prefix)) < 50_000) && Date.now() < deadline) {
+    const r = await db.query(`SELECT DISTINCT cast(ts AS long) t FROM samples WHERE collector LIKE '${prefix}-%' AND cast(ts AS long) > ${last}`);
+    const now = Date.now();
+    for (const row of r.rows as { t: string }[]) {
+      if (!seen.has(row.t)) seen.set(row.t, now - Number(BigInt(row.t) / 1_000_000n));
+      if (BigInt(row.t) > BigInt(last)) last = row.t;
+    }
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  await producing;
+  await ingest.shutdown();
+  await store.shutdown();
+  await bus.shutdown();
+  const ms = [...seen.values()].sort((a, b) => a - b);
+  const q = (p: number) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))]!;
+  return { p50: q(0.5), p99: q(0.99), n: ms.length };
 }
 
 export async function main(): Promise<void> {
-  const total = Number(arg('--samples') ?? 400_000);
-  const { state, stop } = await services();
+  const total = Number(arg('--samples') ?? 300_000);
+  const { state, stop } = await benchServices();
+  const work = await mkdtemp(join(tmpdir(), 'isoscope-bench-ingest-'));
+  const [host, port] = state.questdb.pg.split(':');
+  const db = new pg.Client({ host, port: Number(port), user: state.questdb.user, password: state.questdb.password, database: 'qdb' });
+  await db.connect();
   try {
-    const store = new QuestDbStore({ http: state.questdb.http, pg: state.questdb.pg });
-    await store.start();
-    const raw = await rawIlp(state, batches(`raw-${Date.now()}`, total));
-
-    const bus = new KafkaBus({ brokers: state.kafka.brokers, partitions: 6 });
-    await bus.start();
-    await bus.ensureTopics(['samples', 'events', 'partitions', 'runs', 'alerts', 'dead-letters']);
-    const producer = bus.producer();
-    const data = batches(`pipe-${Date.now()}`, total);
-    const tp = performance.now();
-    for (let i = 0; i < data.length; i += 20) {
-      await producer.send('samples', data.slice(i, i + 20).map((b) => ({ key: b[0]!.node, value: encode('samples', b) })));
-    }
-    const produceRate = total / ((performance.now() - tp) / 1000);
-    await producer.shutdown();
-
-    const ingest = new Ingest(bus, store, { group: `bench-${Date.now()}`, topics: ['samples'] });
-    const t0 = performance.now();
-    await ingest.start();
-    await ingest.waitUntilIdle(0, 50);
-    const rate = ingest.stats.records.samples / ((performance.now() - t0) / 1000);
-    await ingest.shutdown();
-    await store.shutdown();
-    await bus.shutdown();
-
-    console.log(`pipeline: ${total} samples in batches of ${BATCH}, 2-core machine, Kafka + QuestDB on loopback`);
-    console.log(`  raw ILP/HTTP to QuestDB (ceiling)     ${Math.round(raw).toLocaleString('en')} rows/s`);
-    console.log(`  producer to Kafka (encode + send)     ${Math.round(produceRate).toLocaleString('en')} samples/s`);
-    console.log(`  ingest Kafka → QuestDB (incl. join)   ${Math.round(rate).toLocaleString('en')} rows/s = ${((rate / raw) * 100).toFixed(0)}% of raw ILP`);
+    const fmt = (n: number) => Math.round(n).toLocaleString('en');
+    // The tables (DEDUP keys, types) are ingest's: create them before raw ILP could auto-create its own.
+    const ddl = new QuestDbStore({ http: state.questdb.http, pg: state.questdb.pg });
+    await ddl.start();
+    await ddl.shutdown();
+    const raw = await rawIlpRate(state, total);
+    const e2e = await endToEnd(state, db, work, total);
+    const emb = await embedded(join(work, 'embedded'), total);
+    const lat = await latency(state, db, work, 3000);
+    const latNoHold = await latency(state, db, work, 0);
+    console.log(`ingest: ${fmt(total)} samples per path, 2-core machine, Kafka + QuestDB + load generator on the same machine`);
+    console.log(`  (a) raw ILP/HTTP to QuestDB (ceiling)                 ${fmt(raw)} rows/s`);
+    console.log(`  (b) loadgen → Kafka → ingest → QuestDB (visible)      ${fmt(e2e.rate)} rows/s   b/a = ${((e2e.rate / raw) * 100).toFixed(0)}%`);
+    console.log(`  (c) loadgen → embedded bus → ingest → DuckDB          ${fmt(emb)} rows/s`);
+    console.log(`  (d) QuestDB Kafka Connect sink                        ${PEER}; b/d = n/a`);
+    console.log(`  sample ts → visible in a query, 5,000 samples/s, watermark 3 s: p50 ${fmt(lat.p50)} ms, p99 ${fmt(lat.p99)} ms (${lat.n} batches)`);
+    console.log(`  the same with tagging's watermark at 0:                p50 ${fmt(latNoHold.p50)} ms, p99 ${fmt(latNoHold.p99)} ms (${latNoHold.n} batches)`);
   } finally {
+    await db.end();
+    await rm(work, { recursive: true, force: true });
     await stop();
   }
 }

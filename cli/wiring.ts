@@ -12,7 +12,7 @@ import type { Store } from '../store/store.js';
 export async function createBus(config: ResolvedConfig): Promise<Bus> {
   if (config.busKind === 'kafka') {
     const { KafkaBus } = await import('../bus/kafka/kafka-bus.js');
-    return new KafkaBus({ brokers: config.kafkaBrokers, clientId: config.kafka.clientId, partitions: config.kafka.partitions });
+    return new KafkaBus({ brokers: config.kafkaBrokers, clientId: config.kafka.clientId, partitions: config.kafka.partitions, compression: config.kafka.compression, sessionTimeoutMs: config.kafka.sessionTimeoutMs });
   }
   const { EmbeddedBus } = await import('../bus/embedded/embedded-bus.js');
   return new EmbeddedBus({ dir: embeddedBusDir(config) });

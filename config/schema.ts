@@ -26,9 +26,16 @@ export const configSchema = z
         clientId: z.string().min(1).default('isoscope').describe('Kafka client id. Default: isoscope'),
         partitions: z.number().int().min(1).max(1000).default(6).describe('Partitions of the topics isoscope creates; ingest instances scale up to this. Default: 6'),
         compression: z.enum(['none', 'gzip']).default('gzip').describe('Compression of produced batches (JSON shrinks ~10×). Default: gzip'),
+        sessionTimeoutMs: z
+          .number()
+          .int()
+          .min(6000)
+          .max(300_000)
+          .default(30_000)
+          .describe("How long a consumer (ingest instance) may go silent before its partitions go to the others; a killed instance's partitions wait this long. Default: 30000"),
       })
       .strict()
-      .default({ clientId: 'isoscope', partitions: 6, compression: 'gzip' }),
+      .default({ clientId: 'isoscope', partitions: 6, compression: 'gzip', sessionTimeoutMs: 30_000 }),
     questdb: z
       .object({
         http: hostPort.optional().describe('HTTP endpoint (ILP writes). Default: from services.json, else 127.0.0.1:9000'),
@@ -81,6 +88,16 @@ export const configSchema = z
       })
       .strict()
       .default({ listen: '127.0.0.1:7410' }),
+    alerts: z
+      .object({
+        rules: z.string().min(1).optional().describe('Rules file (alerts/README.md) for `isoscope alerts run`; with it, `isoscope up` evaluates the rules too.'),
+        group: z.string().min(1).default('isoscope-alerts').describe('Consumer group of the alerts evaluator on `samples`. Default: isoscope-alerts'),
+        outboxDir: z.string().min(1).optional().describe('Durable webhook outbox (pending and failed deliveries). Default: <dataDir>/alerts-outbox'),
+        seriesBaseUrl: z.url().optional().describe('Base URL of the query API in alert links (`<base>/api/series?run=…`). Default: http://<query.listen>'),
+        maxAgeMs: z.number().int().min(1000).default(60_000).describe('Samples older than this when the evaluator reads them are skipped (no alerts for old history), ms. Default: 60000'),
+      })
+      .strict()
+      .default({ group: 'isoscope-alerts', maxAgeMs: 60_000 }),
     log: z
       .object({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Log level (logs go to stderr as JSON lines). Default: info'),

@@ -35,6 +35,15 @@ export async function withBackoff<T>(fn: () => Promise<T>, o: BackoffOptions = {
   }
 }
 
+/**
+ * The full-jitter delay before retry number `attempt` (1 = the first retry), as withBackoff waits;
+ * for callers that keep their attempts elsewhere (alerts/delivery persists them on disk).
+ * @example backoffDelay(3, 200, 10_000) // uniform in [0, 800)
+ */
+export function backoffDelay(attempt: number, initialMs: number, maxMs: number): number {
+  return Math.random() * Math.min(maxMs, initialMs * 2 ** (attempt - 1));
+}
+
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);

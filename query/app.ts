@@ -1,22 +1,21 @@
 /**
- * The query HTTP API (hono). This first slice serves health and read-only SQL against the
- * configured store; the aligned-series, runs and compare endpoints build on the same app.
+ * The query HTTP API (hono): health, read-only SQL in four formats, runs, aligned series,
+ * isolation comparison, Grafana endpoints, the OpenAPI document and Prometheus metrics; plus the
+ * bus entry for remote collectors when a producer is given. Reads are open to loopback clients,
+ * everything else needs the bearer token (auth.ts). Every error is JSON `{"error": "…"}`.
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
 import type { BusProducer } from '../bus/bus.js';
 import type { Store } from '../store/store.js';
 import { busRoutes } from './bus-route.js';
 import { requireAccess } from './auth.js';
-import { toJson } from './json.js';
-
-const sqlBody = z
-  .object({
-    sql: z.string().min(1, 'expected a non-empty SQL statement').max(100_000),
-    limit: z.number().int().min(1).max(1_000_000).optional(),
-    timeoutMs: z.number().int().min(1).max(600_000).optional(),
-  })
-  .strict();
+import { HttpError, unavailable } from './http.js';
+import { QueryMetrics } from './metrics.js';
+import { analysisRoutes } from './routes/analysis.js';
+import { grafanaRoutes } from './routes/grafana.js';
+import { openApiRoutes } from './routes/openapi.js';
+import { runsRoutes } from './routes/runs.js';
+import { sqlRoutes } from './routes/sql.js';
 
 export interface QueryAppOptions {
   store: Store;
@@ -26,29 +25,28 @@ export interface QueryAppOptions {
 }
 
 export function createQueryApp({ store, token, busProducer }: QueryAppOptions) {
+  const metrics = new QueryMetrics();
   const app = new Hono();
+  app.use('*', metrics.middleware());
+  app.onError((err, c) => {
+    const known = err instanceof HttpError ? err : unavailable(err);
+    if (known) return c.json({ error: known.message }, known.status);
+    return c.json({ error: `internal error: ${err.message}` }, 500);
+  });
+  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}: see /openapi.json for the routes` }, 404));
+  app.get('/api/health', (c) => c.json({ ok: true, store: store.kind }));
   if (busProducer) app.route('/', busRoutes(busProducer, token));
-  return app
-    .onError((err, c) => c.json({ error: err.message }, 500))
-    .get('/api/health', (c) => c.json({ ok: true, store: store.kind }))
-    .post('/api/sql', requireAccess(token, true), async (c) => {
-      let body: unknown;
-      try {
-        body = await c.req.json();
-      } catch {
-        return c.json({ error: 'request body must be JSON: {"sql": "SELECT …"}' }, 400);
-      }
-      const parsed = sqlBody.safeParse(body);
-      if (!parsed.success) {
-        return c.json({ error: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') }, 400);
-      }
-      try {
-        const result = await store.query(parsed.data.sql, { ...(parsed.data.limit ? { limit: parsed.data.limit } : {}), ...(parsed.data.timeoutMs ? { timeoutMs: parsed.data.timeoutMs } : {}) });
-        return c.body(toJson(result), 200, { 'content-type': 'application/json' });
-      } catch (err) {
-        return c.json({ error: (err as Error).message }, 400);
-      }
-    });
+  const read = requireAccess(token, true);
+  app.use('/api/*', read);
+  app.use('/openapi.json', read);
+  app.use('/metrics', read);
+  app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+  app.route('/', openApiRoutes());
+  app.route('/', sqlRoutes(store));
+  app.route('/', runsRoutes(store));
+  app.route('/', analysisRoutes(store));
+  app.route('/', grafanaRoutes(store));
+  return app;
 }
 
 export type QueryApp = ReturnType<typeof createQueryApp>;

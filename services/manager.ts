@@ -5,6 +5,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { kafkaPaths, probeKafka, startKafka } from './kafka.js';
+import { runningPid, startService, stopService, type ServiceName as OneService } from './single.js';
 import { defaultCacheDir, ensureArtifacts } from './maven.js';
 import { choosePorts, LOOPBACK } from './ports.js';
 import {
@@ -140,6 +141,16 @@ export async function startServices(opts: StartServicesOptions = {}): Promise<St
   if (existing && SERVICES.every((s) => isServiceProcess(existing[s].pid, { service: s, stateDir }))) {
     return { state: existing, stateFile, alreadyRunning: true };
   }
+  // One of a recorded pair stopped (`services stop --only`, a crash): bring it back on its recorded
+  // addresses, so every client configured from services.json reconnects.
+  const alive = existing ? SERVICES.filter((s) => runningPid(s, stateDir, existing) !== null) : [];
+  if (existing && alive.length > 0) {
+    for (const s of SERVICES.filter((s) => !alive.includes(s))) {
+      log(`${s} is not running; starting it again on its recorded ports…`);
+      await startService(stateDir, s, { ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}), log });
+    }
+    return { state: readServicesState(stateDir)!, stateFile, alreadyRunning: false };
+  }
   const leftovers = await stopRecorded(stateDir, existing);
   for (const { service, pid } of leftovers) log(`stopped a leftover ${service} (pid ${pid}) of an earlier start`);
   await removeServicesState(stateDir);
@@ -230,8 +241,13 @@ export interface StopServicesResult {
  * that none of their processes is left, and removes the state file. Data stays unless `purge` is set.
  * Safe to call when nothing runs.
  */
-export async function stopServices(stateDir: string, opts: { purge?: boolean } = {}): Promise<StopServicesResult> {
+export async function stopServices(stateDir: string, opts: { purge?: boolean; only?: OneService } = {}): Promise<StopServicesResult> {
   const dir = resolveStateDir(stateDir);
+  if (opts.only) {
+    // services.json stays, so `services start` brings this one back on the same addresses.
+    const pid = await stopService(dir, opts.only);
+    return { stopped: pid === null ? [] : [{ service: opts.only, pid }], purged: false };
+  }
   let state: ServicesState | null = null;
   try {
     state = readServicesState(dir);

@@ -10,4 +10,9 @@ export interface KafkaBusOptions {
   compression?: 'none' | 'gzip';
   /** Most bytes fetched per partition per request. @default 4 MiB */
   maxBytesPerPartition?: number;
+  /**
+   * Consumer session timeout: a member silent this long loses its partitions to the others (a killed
+   * ingest's partitions wait this long). Heartbeats go every tenth of it. @default 30000
+   */
+  sessionTimeoutMs?: number;
 }

@@ -1,6 +1,7 @@
 /** `isoscope collector`: runs the node collector and produces samples to the bus. */
 import { Command } from 'commander';
 import type { Bus } from '../../bus/bus.js';
+import { ensureTopicsEventually } from '../../bus/ensure-topics.js';
 import { join } from 'node:path';
 import { CollectorAgent } from '../../collectors/agent.js';
 import { buildSources } from '../../collectors/build.js';
@@ -42,19 +43,6 @@ export function collectorCommand(): Command {
     });
 }
 
-async function ensureTopicsEventually(bus: Bus): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await bus.start();
-      await bus.ensureTopics(['samples', 'events']);
-      return;
-    } catch (err) {
-      if (attempt === 1) process.stderr.write(`collector: ${(err as Error).message}; spooling to disk until Kafka is reachable.\n`);
-      await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * attempt)).unref());
-    }
-  }
-}
-
 async function runCollector(flags: Flags, cmd: Command): Promise<void> {
   const config = commandConfig(cmd, flags.sink === 'kafka' || flags.sink === 'embedded' ? { bus: flags.sink } : {});
   const names = [...(flags.source ?? config.collector.sources)];
@@ -71,7 +59,7 @@ async function runCollector(flags: Flags, cmd: Command): Promise<void> {
   const bus = sinkKind === 'stdout' || sinkKind === 'http' ? null : await createBus(config);
   if (bus && sinkKind === 'kafka') {
     // A node collector must start even while Kafka is away: it spools, and keeps trying to reach it.
-    void ensureTopicsEventually(bus);
+    void ensureTopicsEventually(bus, ['samples', 'events'], 'collector');
   } else if (bus) {
     await bus.start();
     await bus.ensureTopics(['samples', 'events']);

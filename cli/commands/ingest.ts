@@ -27,6 +27,7 @@ export function ingestCommand(): Command {
         await runIngest(flags, cmd);
       } catch (err) {
         reportFailure('ingest', err);
+        process.exit(1);
       }
     });
 }
@@ -55,13 +56,20 @@ async function runIngest(flags: Flags, cmd: Command): Promise<void> {
   process.stderr.write(`ingest (group ${flags.group ?? config.ingest.group}) starting; ${describeTargets(config)}\n`);
   await ingest.start();
   if (ingest.metricsAddress) process.stderr.write(`ingest metrics on http://${ingest.metricsAddress}/metrics\n`);
-  if (flags.exitWhenIdle) {
-    await ingest.waitUntilIdle(config.ingest.idleMs);
-    await stop();
-    return;
+  try {
+    if (flags.exitWhenIdle) {
+      await ingest.waitUntilIdle(config.ingest.idleMs);
+      await stop();
+      return;
+    }
+    onSignal(stop);
+    await ingest.stopped();
+  } catch (err) {
+    // The consumer stopped on an error: release everything (bounded), so the process exits with it
+    // instead of lingering on the control feed's and the store's open connections.
+    await Promise.race([stop().catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
+    throw err;
   }
-  onSignal(stop);
-  await ingest.stopped();
 }
 
 /** `host:port` or `off`, for --metrics-listen. */

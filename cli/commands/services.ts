@@ -6,6 +6,7 @@ import { servicesStatus, serviceLines, startServices, stopServices } from '../..
 import { killActiveCommands, ServicesError } from '../../services/process.js';
 import { DEFAULT_STATE_DIR } from '../../services/state.js';
 import { KAFKA_VERSION, QUESTDB_VERSION } from '../../services/versions.js';
+import { oneOf } from '../options.js';
 
 const progress = (line: string): void => {
   process.stderr.write(`${line}\n`);
@@ -74,9 +75,10 @@ async function start(flags: StartFlags): Promise<void> {
   }
 }
 
-async function stop(flags: { stateDir: string; purge?: boolean }): Promise<void> {
+async function stop(flags: { stateDir: string; purge?: boolean; only?: 'kafka' | 'questdb' }): Promise<void> {
   try {
-    const { stopped, purged } = await stopServices(flags.stateDir, { purge: flags.purge === true });
+    if (flags.only && flags.purge) throw new Error('--purge deletes both services\' data; it cannot be combined with --only');
+    const { stopped, purged } = await stopServices(flags.stateDir, { purge: flags.purge === true, ...(flags.only ? { only: flags.only } : {}) });
     if (stopped.length === 0) process.stdout.write(`no services are running for ${flags.stateDir}\n`);
     for (const { service, pid } of stopped) process.stdout.write(`${service} stopped (pid ${pid})\n`);
     if (purged) process.stdout.write(`deleted the services' data in ${flags.stateDir}\n`);
@@ -113,7 +115,7 @@ export function servicesCommand(): Command {
     .command('start')
     .description(
       'start Kafka and QuestDB on free loopback ports (fetched from Maven Central on first use), wait until both are ' +
-        'healthy, print their addresses and write them to <state-dir>/services.json; does nothing if they already run',
+        'healthy, print their addresses and write them to <state-dir>/services.json; does nothing if they already run; if one of them stopped, restarts it on its recorded ports',
     )
     .option(...stateDirOption)
     .option('--kafka-port <port>', 'Kafka client port (default: a free port)', parsePort)
@@ -128,6 +130,7 @@ export function servicesCommand(): Command {
     .description('stop the services of <state-dir>, make sure none of their processes is left, and remove services.json')
     .option(...stateDirOption)
     .option('--purge', "also delete the services' data (topics, tables) in <state-dir>")
+    .option('--only <service>', 'stop only kafka or questdb and keep services.json; `services start` brings it back on the same ports', oneOf(['kafka', 'questdb'] as const))
     .action(stop);
 
   services
