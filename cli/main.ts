@@ -10,6 +10,9 @@ import { configCommand } from './commands/config.js';
 import { ingestCommand } from './commands/ingest.js';
 import { loadgenCommand } from './commands/loadgen.js';
 import { parseCommand } from './commands/parse.js';
+import { runCommand } from './commands/run.js';
+import { cancelCommand, runsCommand } from './commands/runs.js';
+import { orchestratorCommand } from './commands/orchestrator.js';
 import { queryCommand } from './commands/query.js';
 import { schemaCommand } from './commands/schema.js';
 import { servicesCommand } from './commands/services.js';
@@ -30,6 +33,10 @@ const program = new Command('isoscope')
   .addCommand(loadgenCommand())
   .addCommand(alertsCommand())
   .addCommand(sqlCommand())
+  .addCommand(runCommand())
+  .addCommand(runsCommand())
+  .addCommand(cancelCommand())
+  .addCommand(orchestratorCommand())
   .addCommand(queryCommand())
   .addCommand(parseCommand())
   .addCommand(servicesCommand())

@@ -1,0 +1,135 @@
+/**
+ * `linux-cpuset`: a partition is a cpuset cgroup (v1 or v2, detected per node) with its cpus and
+ * memory nodes. Every step runs as an argv over the node's transport (values are positional shell
+ * arguments, never spliced into a script) and is confirmed by reading the file back. `wrap` makes
+ * the command join the cgroup before it execs; `destroy` kills leftover tasks and removes the cgroup.
+ */
+import type { DriverContext, PartitionDriver, PartitionSpec, PartitionState } from '../driver.js';
+import type { NodeTransport } from '../../transport/transport.js';
+import { expandCpus, formatCpus } from '../cpus.js';
+import { linuxCpusetOptions } from './config.js';
+import { detectHierarchy, type CpusetHierarchy } from './hierarchy.js';
+
+/** Handle journaled for crash recovery. */
+export interface CpusetHandle {
+  version: 1 | 2;
+  path: string;
+  [key: string]: unknown;
+}
+
+const WRITE = 'printf "%s\\n" "$1" > "$2"';
+const DESTROY = [
+  'd="$1"; [ -d "$d" ] || exit 0',
+  'i=0; while [ $i -lt 100 ]; do p=$(cat "$d/cgroup.procs" 2>/dev/null); [ -z "$p" ] && break; kill -KILL $p 2>/dev/null; sleep 0.05; i=$((i+1)); done',
+  'rmdir "$d"',
+].join('\n');
+
+export class LinuxCpusetDriver implements PartitionDriver {
+  readonly name = 'linux-cpuset' as const;
+
+  /** Per node: its hierarchy and prepared parent directories (each costs several commands over SSH). */
+  private readonly hierarchies = new Map<string, Promise<CpusetHierarchy>>();
+  private readonly parents = new Set<string>();
+
+  /** @param prefer use this cgroup version when a node has both (default: v1 if mounted, else v2). */
+  constructor(private readonly prefer?: 1 | 2) {}
+
+  async create(node: NodeTransport, spec: PartitionSpec, ctx: DriverContext): Promise<PartitionState> {
+    const parsed = linuxCpusetOptions.safeParse(spec.options ?? {});
+    if (!parsed.success) throw new Error(`partition ${spec.name} (linux-cpuset): options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ')}`);
+    const options = parsed.data;
+    let detected = this.hierarchies.get(node.node);
+    if (!detected) {
+      detected = detectHierarchy(node, this.prefer);
+      detected.catch(() => this.hierarchies.delete(node.node));
+      this.hierarchies.set(node.node, detected);
+    }
+    const h = await detected;
+    const parent = `${h.mount}/${options.root}`;
+    const path = `${parent}/${node.node}-${spec.name}`;
+    const cpus = formatCpus(expandCpus(spec.cpus));
+    ctx.log(`creating cpuset ${path} (cgroup v${h.version}) with cpus ${cpus}`);
+    const step = new Steps(node, spec.name);
+    if (!this.parents.has(`${node.node}:${parent}`)) {
+      await step.prepareParent(h, parent);
+      this.parents.add(`${node.node}:${parent}`);
+    }
+    await step.run('mkdir', ['mkdir', path]);
+    try {
+      const mems = spec.numa ?? (await step.read(`${parent}/${h.version === 1 ? 'cpuset.mems' : 'cpuset.mems.effective'}`));
+      await step.write(`${path}/cpuset.cpus`, cpus);
+      await step.write(`${path}/cpuset.mems`, mems);
+      if (h.version === 1 && options.exclusive) await step.write(`${path}/cpuset.cpu_exclusive`, '1');
+      if (h.version === 2 && options.partition) await step.write(`${path}/cpuset.cpus.partition`, options.partition);
+      const effective = await step.read(`${path}/${h.version === 1 ? 'cpuset.cpus' : 'cpuset.cpus.effective'}`);
+      if (effective === '' || formatCpus(expandCpus(effective)) !== cpus) {
+        throw new Error(`partition ${spec.name} on node ${node.node}: cpuset ${path} has cpus "${effective}" after writing "${cpus}" (are the cpus online and allowed by the parent?)`);
+      }
+      return {
+        name: spec.name,
+        node: node.node,
+        driver: this.name,
+        cpus,
+        memMb: spec.memMb,
+        numa: mems,
+        devices: spec.devices ?? [],
+        handle: { version: h.version, path } satisfies CpusetHandle,
+      };
+    } catch (err) {
+      await node.exec(['rmdir', path]).catch(() => {});
+      throw err;
+    }
+  }
+
+  wrap(state: PartitionState, argv: readonly string[]): string[] {
+    const { path } = state.handle as CpusetHandle;
+    // $0 is the procs file, "$@" the command: nothing of argv is parsed by this shell.
+    return ['sh', '-c', 'echo $$ > "$0" && exec "$@"', `${path}/cgroup.procs`, ...argv];
+  }
+
+  async destroy(node: NodeTransport, state: PartitionState, ctx: DriverContext): Promise<void> {
+    const { path } = state.handle as CpusetHandle;
+    if (typeof path !== 'string' || !/\/[^/]+-[^/]+$/.test(path)) throw new Error(`partition ${state.name} on node ${node.node}: handle has no cpuset path (${JSON.stringify(state.handle)})`);
+    ctx.log(`destroying cpuset ${path}`);
+    const r = await node.exec(['sh', '-c', DESTROY, 'destroy', path], { timeoutMs: 30_000 });
+    if (r.code !== 0) throw new Error(`partition ${state.name} on node ${node.node}: cannot remove cpuset ${path}: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}`);
+  }
+}
+
+/** One partition's steps on one node, each confirmed, each failure naming partition, node and file. */
+class Steps {
+  constructor(private readonly node: NodeTransport, private readonly partition: string) {}
+
+  async run(what: string, argv: string[]): Promise<string> {
+    const r = await this.node.exec(argv, { timeoutMs: 30_000 });
+    if (r.code !== 0) throw new Error(`partition ${this.partition} on node ${this.node.node}: ${what} failed: ${argv.join(' ')}: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}`);
+    return r.stdout.trim();
+  }
+
+  read(file: string): Promise<string> {
+    return this.run(`reading ${file}`, ['cat', file]);
+  }
+
+  async write(file: string, value: string): Promise<void> {
+    await this.run(`writing "${value}" to ${file}`, ['sh', '-c', WRITE, 'write', value, file]);
+    const back = await this.read(file);
+    if (file.endsWith('.cpus') || file.endsWith('.mems') ? formatCpus(expandCpus(back)) !== formatCpus(expandCpus(value)) : back.split(' ')[0] !== value) {
+      throw new Error(`partition ${this.partition} on node ${this.node.node}: ${file} reads "${back}" after writing "${value}"`);
+    }
+  }
+
+  /** The parent directory, with the cpus and mems its children need (v1) or the cpuset controller enabled (v2). */
+  async prepareParent(h: CpusetHierarchy, parent: string): Promise<void> {
+    await this.run('creating the parent cgroup', ['mkdir', '-p', parent]);
+    if (h.version === 1) {
+      for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+        if ((await this.read(`${parent}/${f}`)) === '') await this.write(`${parent}/${f}`, await this.read(`${h.mount}/${f}`));
+      }
+    } else {
+      for (const dir of [h.mount, parent]) {
+        const enabled = await this.read(`${dir}/cgroup.subtree_control`);
+        if (!enabled.split(/\s+/).includes('cpuset')) await this.run(`enabling cpuset in ${dir}`, ['sh', '-c', WRITE, 'write', '+cpuset', `${dir}/cgroup.subtree_control`]);
+      }
+    }
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * A real OpenSSH server for tests: `/usr/sbin/sshd -D -f <generated config>` on 127.0.0.1 and a free
+ * port, with a fresh host key and a client key (ssh-keygen). Two of them are two nodes. Runs as the
+ * current user (root is fine: PermitRootLogin prohibit-password, StrictModes no).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+
+export interface TestSshd {
+  host: string;
+  port: number;
+  user: string;
+  privateKeyPath: string;
+  /** `[127.0.0.1]:port ssh-ed25519 AAAA…`, the line an experiment gives as the node's known_hosts. */
+  knownHostsLine: string;
+  /** The server's own directory (config, keys, log). */
+  dir: string;
+  stop(): Promise<void>;
+}
+
+const SSHD = '/usr/sbin/sshd';
+
+export async function startSshd(): Promise<TestSshd> {
+  const dir = mkdtempSync(join(tmpdir(), 'isoscope-sshd-'));
+  chmodSync(dir, 0o755);
+  const hostKey = join(dir, 'host_ed25519');
+  const clientKey = join(dir, 'client_ed25519');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', clientKey]);
+  const authorized = join(dir, 'authorized_keys');
+  writeFileSync(authorized, readFileSync(`${clientKey}.pub`));
+  chmodSync(authorized, 0o600);
+  const port = await freePort();
+  const user = userInfo().username;
+  const config = join(dir, 'sshd_config');
+  writeFileSync(config, [
+    `Port ${port}`,
+    'ListenAddress 127.0.0.1',
+    `HostKey ${hostKey}`,
+    `PidFile ${join(dir, 'sshd.pid')}`,
+    `AuthorizedKeysFile ${authorized}`,
+    'PermitRootLogin prohibit-password',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'PubkeyAuthentication yes',
+    'StrictModes no',
+    'UsePAM no',
+    'MaxSessions 50',
+    'MaxStartups 50',
+    'LogLevel ERROR',
+    'UseDNS no',
+    'PrintMotd no',
+    'PrintLastLog no',
+    'X11Forwarding no',
+    'PermitUserEnvironment no',
+    'Subsystem sftp internal-sftp',
+    '',
+  ].join('\n'));
+  execFileSync('mkdir', ['-p', '/run/sshd']); // privilege separation directory sshd insists on
+  const log = join(dir, 'sshd.log');
+  const child: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', config, '-E', log], { stdio: 'ignore' });
+  let exited = false;
+  child.once('exit', () => { exited = true; });
+  await waitForPort(port, () => exited, log);
+  const pubHost = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/);
+  return {
+    host: '127.0.0.1',
+    port,
+    user,
+    privateKeyPath: clientKey,
+    knownHostsLine: `[127.0.0.1]:${port} ${pubHost[0]} ${pubHost[1]}`,
+    dir,
+    async stop() {
+      if (!exited) {
+        const done = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await done;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, exited: () => boolean, log: string): Promise<void> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    if (exited()) throw new Error(`sshd exited at start-up: ${safeRead(log)}`);
+    const ok = await new Promise<boolean>((r) => {
+      const c = connect(port, '127.0.0.1', () => { c.end(); r(true); });
+      c.once('error', () => r(false));
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`sshd did not listen on 127.0.0.1:${port} within 10 s: ${safeRead(log)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function safeRead(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim() || '(empty log)';
+  } catch {
+    return '(no log)';
+  }
+}
