@@ -2,9 +2,9 @@
  * BusConsumer on Kafka: a consumer-group member that hands each fetched batch to the handler and
  * commits the batch's offsets only after the handler resolved. Automatic commits are off. A handler
  * failure stops the consumer and surfaces in `stopped()`; a failure of Kafka's side (broker away,
- * this member evicted from its group, a commit lost to a rebalance) never does: the member is created
- * anew, rejoins and resumes from the committed offsets, and a batch whose commit was lost is delivered
- * again and overwrites itself in the store.
+ * a commit lost to a rebalance) never does: after a lost commit the member rejoins its group, after
+ * a crash a new member is created; either resumes from the committed offsets, and a batch whose
+ * commit was lost is delivered again and overwrites itself in the store.
  */
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { withBackoff } from '../../core/backoff.js';
@@ -136,10 +136,12 @@ export class KafkaConsumer implements BusConsumer {
           if (!lostToRebalance(err)) throw err;
           // This member's generation is stale (a member joined or died while the batch was in hand).
           // The rows are written; uncommitted, the batch goes again to the partition's owner and
-          // overwrites itself. kafkajs would keep fetching without rejoining, so rejoin as a new member.
+          // overwrites itself. kafkajs rejoins the group when an error of these types leaves
+          // eachBatch, but its commit wraps them so the type is lost: give it back. (Starting a new
+          // member instead livelocks: each join is itself a rebalance that stales the next commit.)
+          const member = /not aware of this member|UNKNOWN_MEMBER_ID/i.test(`${(err as Error).message} ${(err as { type?: string }).type ?? ''}`);
           this.log.info({ topic: batch.topic, partition: batch.partition, reason: (err as Error).message }, 'A commit was lost to a group rebalance; rejoining the group (the batch will be delivered again and the store deduplicates it).');
-          void this.relaunch(consumer);
-          return;
+          throw Object.assign(new Error(`commit lost to a group rebalance: ${(err as Error).message}`), { type: member ? 'UNKNOWN_MEMBER_ID' : 'REBALANCE_IN_PROGRESS' });
         }
         resolveOffset(last);
       },
