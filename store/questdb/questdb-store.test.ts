@@ -1,8 +1,9 @@
 /** The QuestDB store passes the shared Store conformance suite against the real server of the test run. */
 import { describe, expect, it } from 'vitest';
 import { storeConformance } from '../store.case.js';
-import { testServices } from '../../test/services.js';
-import { QuestDbStore } from './questdb-store.js';
+import { validate } from '../../schema/codec.js';
+import { pollUntil, questdbClient, testServices, uniqueName } from '../../test/services.js';
+import { ILP_ROWS_PER_REQUEST, QuestDbStore } from './questdb-store.js';
 
 const make = () => {
   const s = testServices();
@@ -17,4 +18,25 @@ describe('questdb store', () => {
     await expect(store.start()).rejects.toThrow(/cannot prepare QuestDB tables at 127\.0\.0\.1:1: .*isoscope services start/);
     await store.shutdown();
   });
+
+  it('writes a batch larger than one ILP request in bounded requests, every row once', async () => {
+    const store = make();
+    await store.start();
+    const db = await questdbClient(testServices());
+    try {
+      const collector = uniqueName('chunked');
+      const n = 2 * ILP_ROWS_PER_REQUEST + 7;
+      const ts = BigInt(Date.now()) * 1_000_000n;
+      const rows = validate('samples', Array.from({ length: n }, (_, idx) => ({ ts, node: 'n', collector, seq: 1, idx, source: 'test', metric: 'm', value: idx })));
+      await store.write('samples', rows);
+      await store.write('samples', rows); // a redelivery: dedup keeps one of each
+      const count = async () => Number((await db.query(`SELECT count() n, sum(value) s FROM samples WHERE collector = '${collector}'`)).rows[0].n);
+      expect(await pollUntil(count, (c) => c === n, 60_000, 250)).toBe(n);
+      const sum = Number((await db.query(`SELECT sum(value) s FROM samples WHERE collector = '${collector}'`)).rows[0].s);
+      expect(sum).toBe((n * (n - 1)) / 2);
+    } finally {
+      await db.end();
+      await store.shutdown();
+    }
+  }, 120_000);
 });

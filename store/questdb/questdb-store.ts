@@ -1,6 +1,7 @@
 /**
- * The QuestDB implementation of Store (cluster mode): rows go in over ILP/HTTP, one flush per
- * `write` (one HTTP request = one transaction, acknowledged once committed to the WAL), DDL and
+ * The QuestDB implementation of Store (cluster mode): rows go in over ILP/HTTP in requests of at
+ * most ILP_ROWS_PER_REQUEST rows (each request one transaction, acknowledged once committed to the
+ * WAL; `write` resolves when all its requests were), DDL and
  * queries go over PG wire. User SQL runs as QuestDB's read-only user, so QuestDB itself refuses
  * anything that would change data, whatever the statement's spelling.
  */
@@ -15,6 +16,9 @@ import type { QuestDbStoreOptions } from './config.js';
 import { appendRows } from './ilp-rows.js';
 import { pgTypes } from './pg-values.js';
 import { assertReadOnly } from './read-only.js';
+
+/** Rows per ILP/HTTP request (~2.5 MB of ILP for samples): bounded so one request never outlives its timeout. */
+export const ILP_ROWS_PER_REQUEST = 20_000;
 
 export class QuestDbStore implements Store {
   readonly kind = 'questdb' as const;
@@ -66,8 +70,13 @@ export class QuestDbStore implements Store {
       if (!this.sender) throw new Error('QuestDB store is not started');
       if (records.length === 0) return;
       try {
-        await appendRows(this.sender, name, records as unknown as Record<string, unknown>[]);
-        await this.sender.flush();
+        // Bounded requests: one Kafka fetch can hold hundreds of thousands of rows (gzip'ed JSON),
+        // and a 50 MB ILP request outlived request_timeout and was rebuilt and resent forever.
+        // Each chunk is one transaction; a retried write rewrites every chunk and dedup absorbs it.
+        for (let i = 0; i < records.length; i += ILP_ROWS_PER_REQUEST) {
+          await appendRows(this.sender, name, records.slice(i, i + ILP_ROWS_PER_REQUEST) as unknown as Record<string, unknown>[]);
+          await this.sender.flush();
+        }
       } catch (err) {
         this.sender.reset(); // drop the half-sent buffer: the caller retries the whole write
         // 4xx: QuestDB refused the rows themselves (e.g. a type clash); retrying cannot help.
