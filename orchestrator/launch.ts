@@ -144,5 +144,5 @@ function combine(figures: FigureOfMerit[], how: 'sum' | 'mean' | 'min' | 'max'):
   if (figures.length === 1) return figures[0]!;
   const values = figures.map((f) => f.value);
   const value = how === 'sum' ? values.reduce((a, b) => a + b, 0) : how === 'mean' ? values.reduce((a, b) => a + b, 0) / values.length : how === 'min' ? Math.min(...values) : Math.max(...values);
-  return { value, unit: figures[0]!.unit, figures: { ...figures[0]!.figures, per_node: values.length } };
+  return { value, unit: figures[0]!.unit, figures: { ...figures[0]!.figures, per_node: values.length }, ...(figures[0]!.units ? { units: figures[0]!.units } : {}) };
 }

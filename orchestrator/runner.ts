@@ -133,6 +133,7 @@ export class Runner {
       experiment_file: this.o.experiment.file,
       catalog_entry: workloadEntry.name,
       catalog_version: workloadEntry.version,
+      workload_partition: spec.workload.partition,
       parameters: spec.workload.parameters,
       background_workloads: bgEntries.map(({ b, entry }) => ({ entry: entry.name, version: entry.version, parameters: b.parameters, partition: b.partition, nodes: b.nodes ?? cell.nodes })),
       drivers: [...new Set(spec.stacks.find((s) => s.name === cell.stack)!.partitions.map((p) => p.driver))],
@@ -145,7 +146,7 @@ export class Runner {
     const created: PartitionState[] = [];
     let phase: RunSummary['phase'] = 'end';
     let message: string | null = null;
-    let result: { value: number; unit: string; figures?: Record<string, number> } | null = null;
+    let result: { value: number; unit: string; figures?: Record<string, number>; units?: Record<string, string> } | null = null;
     try {
       const params = resolveParameters(workloadEntry, spec.workload.parameters);
       const bgParams = bgEntries.map(({ b, entry }) => resolveParameters(entry, b.parameters));
@@ -203,6 +204,7 @@ export class Runner {
         await Promise.all(bgRuns);
       }
       if (result?.figures) provenance.figures = result.figures;
+      if (result?.units) provenance.figure_units = result.units;
     } catch (err) {
       phase = ac.signal.aborted ? 'abort' : 'fail';
       message = ac.signal.aborted ? ((ac.signal.reason as Error)?.message ?? 'aborted') : (err as Error).message;

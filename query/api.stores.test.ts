@@ -10,8 +10,8 @@ import { QuestDbStore } from '../store/questdb/questdb-store.js';
 import type { Store } from '../store/store.js';
 import { pollUntil, testServices, uniqueName } from '../test/services.js';
 import { createQueryApp } from './app.js';
-import { hedgesG, mean, slowdown } from './stats.js';
-import { buildSeed, RUN_SECONDS, SEED_CPUS, writeSeed, type Seed } from './testdata/seed.js';
+import { geometricMean, hedgesG, mean, slowdown } from './stats.js';
+import { buildSeed, RUN_SECONDS, SEED_CPUS, seedHpl, writeSeed, type Seed } from './testdata/seed.js';
 
 const S = 1_000_000_000n;
 const seed: Seed = buildSeed(uniqueName('api').replace('api-', ''), (nowNs() / S - 7200n) * S);
@@ -70,7 +70,7 @@ describe.each(makers)('query API on %s', (kind, make) => {
     expect((body.phases as { phase: string }[]).map((p) => p.phase)).toEqual(['start', 'end']);
     expect(body.partitions).toHaveLength(4);
     expect((body.partitions as { action: string; node: string }[]).map((p) => p.action).sort()).toEqual(['create', 'create', 'destroy', 'destroy']);
-    expect(body.provenance).toEqual({ git: 'abc123', hpcc: { N: 1000 }, background_workload: 'stress-ng' });
+    expect(body.provenance).toEqual({ git: 'abc123', hpcc: { N: 1000 }, background_workload: 'stress-ng', figures: { hpl: seedHpl(r), dgemm: 7 }, figure_units: { hpl: 'GFLOP/s', dgemm: 'GFLOP/s' } });
     expect(body.result).toBe(r.result);
     expect(await get(`/api/runs/no-such-${seed.experiment}`)).toEqual({ status: 404, body: { error: expect.stringMatching(/no run "no-such-/) } });
     expect((await get(`/api/runs/bad'id`)).status).toBe(400);
@@ -135,16 +135,50 @@ describe.each(makers)('query API on %s', (kind, make) => {
     expect(body.higher_is_better).toBe(true);
     expect(body.slowdown).toMatchObject({ estimate: expect.closeTo(expected.estimate, 12), low: expect.closeTo(expected.low, 12), high: expect.closeTo(expected.high, 12) });
     expect((body.slowdown as { estimate: number }).estimate).toBeGreaterThan(1.2);
-    const metrics = body.metrics as { metric: string; hedges_g: number; delta: number }[];
-    expect(metrics.map((m) => m.metric).sort()).toEqual(['LLC-load-misses', 'context-switches', 'cpu.user', 'instructions', 'llc_mpki']);
-    const perRunMean = (r: (typeof seed.runs)[number]) => mean([0, 1].flatMap((node) => SEED_CPUS.flatMap((cpu) => Array.from({ length: RUN_SECONDS }, (_, s) => seed.value(r, node, cpu, 'cpu.user', s)))));
-    const g = hedgesG(seed.runs.filter((r) => !r.background).map(perRunMean), seed.runs.filter((r) => r.background).map(perRunMean));
-    expect(metrics.find((m) => m.metric === 'cpu.user')!.hedges_g).toBeCloseTo(g!, 6);
-    expect(metrics.find((m) => m.metric === 'instructions')!.delta).toBeLessThan(0);
-    const gs = metrics.map((m) => Math.abs(m.hedges_g));
-    expect(gs).toEqual([...gs].sort((x, y) => y - x));
+    const metrics = body.metrics as { scope: string; metric: string; unit: string | null; hedges_g: number; delta: number; interfered_mean: number }[];
+    // The workload's partition (cpus 0 and 1) first, then node-wide values (cpu −1).
+    expect([...new Set(metrics.map((m) => m.scope))]).toEqual(['workload', 'node']);
+    const derived = ['LLC-load-misses', 'context-switches', 'context-switches/s', 'cpu.user', 'instructions', 'llc_mpki'];
+    expect(metrics.filter((m) => m.scope === 'workload').map((m) => m.metric).sort()).toEqual(derived);
+    expect(metrics.filter((m) => m.scope === 'node').map((m) => m.metric).sort()).toEqual(derived);
+    const perRunMean = (cpus: readonly number[]) => (r: (typeof seed.runs)[number]) => mean([0, 1].flatMap((node) => cpus.flatMap((cpu) => Array.from({ length: RUN_SECONDS }, (_, s) => seed.value(r, node, cpu, 'cpu.user', s)))));
+    const g = (cpus: readonly number[]) => hedgesG(seed.runs.filter((r) => !r.background).map(perRunMean(cpus)), seed.runs.filter((r) => r.background).map(perRunMean(cpus)));
+    const find = (scope: string, metric: string) => metrics.find((m) => m.scope === scope && m.metric === metric)!;
+    expect(find('workload', 'cpu.user').hedges_g).toBeCloseTo(g([0, 1])!, 6);
+    expect(find('node', 'cpu.user').hedges_g).toBeCloseTo(g([-1])!, 6);
+    expect(find('workload', 'cpu.user').unit).toBe('s');
+    expect(find('workload', 'instructions').delta).toBeLessThan(0);
+    // Context switches per second: every sample of the scope in the run over the run's 60 s.
+    const csRate = (r: (typeof seed.runs)[number]) => [0, 1].flatMap((node) => [0, 1].flatMap((cpu) => Array.from({ length: RUN_SECONDS }, (_, s) => seed.value(r, node, cpu, 'context-switches', s)))).reduce((a, b) => a + b, 0) / RUN_SECONDS;
+    expect(find('workload', 'context-switches/s').unit).toBe('1/s');
+    expect(find('workload', 'context-switches/s').interfered_mean).toBeCloseTo(mean(seed.runs.filter((r) => r.background).map(csRate)), 6);
+    for (const scope of ['workload', 'node']) {
+      const gs = metrics.filter((m) => m.scope === scope).map((m) => Math.abs(m.hedges_g));
+      expect(gs).toEqual([...gs].sort((x, y) => y - x));
+    }
     expect((await get(`/api/compare?experiment=nothing-${seed.experiment}`)).status).toBe(422);
     answers[kind]!.compare = body;
+  });
+
+  it('compares a named figure, and every cell of the experiment in one call', async () => {
+    const base = seed.runs.filter((r) => !r.background);
+    const bg = seed.runs.filter((r) => r.background);
+    const hpl = await get(`/api/compare?experiment=${seed.experiment}&figure=hpl`);
+    expect(hpl.status).toBe(200);
+    expect(hpl.body).toMatchObject({ figure: 'hpl', unit: 'GFLOP/s', higher_is_better: true });
+    expect((hpl.body.slowdown as { estimate: number }).estimate).toBeCloseTo(slowdown(base.map(seedHpl), bg.map(seedHpl), true)!.estimate, 12);
+    expect((await get(`/api/compare?experiment=${seed.experiment}&figure=linpack`)).body.error).toMatch(/no finished run .* has figure "linpack" in config.figures; they have dgemm, hpl/);
+    const { status, body } = await get(`/api/compare/cells?experiment=${seed.experiment}&figure=hpl&top=3`);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ experiment: seed.experiment, figure: 'hpl', unit: 'GFLOP/s', runs: { total: 6, end: 6, fail: 0, abort: 0, usable: 6 }, figures: ['dgemm', 'hpl'] });
+    const cells = body.cells as { stack: string; node_count: number; baseline: { geometric_mean: { estimate: number; low: number } }; slowdown: unknown; slowdown_estimate: number; metrics: { scope: string }[]; notes: string[] }[];
+    expect(cells).toHaveLength(1);
+    expect(cells[0]).toMatchObject({ stack: 'linux', node_count: 2, slowdown: hpl.body.slowdown, notes: [] });
+    expect(cells[0]!.baseline.geometric_mean.estimate).toBeCloseTo(geometricMean(base.map(seedHpl))!.estimate, 12);
+    expect(cells[0]!.baseline.geometric_mean.low).toBeCloseTo(geometricMean(base.map(seedHpl))!.low!, 12);
+    expect(cells[0]!.metrics.filter((m) => m.scope === 'workload')).toHaveLength(3);
+    expect((await get(`/api/compare/cells?experiment=nothing-${seed.experiment}`)).body.error).toMatch(/has no runs/);
+    answers[kind]!.cells = body;
   });
 
   it('serves Grafana annotations and template variables', async () => {
@@ -173,7 +207,7 @@ describe.each(makers)('query API on %s', (kind, make) => {
 describe('both stores', () => {
   it('answer runs, series and compare alike', () => {
     const { duckdb, questdb } = answers;
-    for (const key of ['runs', 'series', 'perNode', 'compare']) {
+    for (const key of ['runs', 'series', 'perNode', 'compare', 'cells']) {
       expect(questdb![key], `${key} was answered by both`).toBeDefined();
       expect(roundDeep(questdb![key])).toEqual(roundDeep(duckdb![key]));
     }

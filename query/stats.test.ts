@@ -3,7 +3,7 @@
  * t quantiles, against published table values (scipy.stats.t.ppf agrees to all digits shown).
  */
 import { describe, expect, it } from 'vitest';
-import { hedgesG, mean, slowdown, tCdf, tQuantile, variance, welchInterval } from './stats.js';
+import { geometricMean, hedgesG, histogramQuantile, mean, slowdown, slowdownEstimate, tCdf, tQuantile, variance, welchInterval } from './stats.js';
 
 const A = [10, 12, 14]; // mean 12, variance (4 + 0 + 4) / 2 = 4
 const B = [15, 16, 17, 20]; // mean 17, variance (4 + 1 + 0 + 9) / 3 = 14/3
@@ -55,5 +55,28 @@ describe('statistics', () => {
     expect(hedgesG(A, B)).toBeCloseTo(2.007289, 5);
     expect(hedgesG(B, A)).toBeCloseTo(-2.007289, 5);
     expect(hedgesG([1, 1], [2, 2])).toBeNull();
+  });
+
+  it('geometric mean with the t interval of the mean log', () => {
+    // logs of 1, e², e⁴: mean 2, variance 4, se = 2/√3; t(0.975, 2) = 4.302652730
+    const g = geometricMean([1, Math.E ** 2, Math.E ** 4])!;
+    expect(g.estimate).toBeCloseTo(Math.E ** 2, 12);
+    expect(Math.log(g.low!)).toBeCloseTo(2 - 4.30265273 * (2 / Math.sqrt(3)), 7);
+    expect(Math.log(g.high!)).toBeCloseTo(2 + 4.30265273 * (2 / Math.sqrt(3)), 7);
+    expect(geometricMean([5])).toEqual({ estimate: 5, low: null, high: null, n: 1, level: 0.95 });
+    expect(geometricMean([])).toBeNull();
+    expect(geometricMean([1, -1])).toBeNull();
+    expect(slowdownEstimate([4], [2], true)).toBe(2);
+    expect(slowdownEstimate([4], [2], false)).toBe(0.5);
+  });
+
+  it('histogram quantiles interpolate inside the bucket, as Prometheus does', () => {
+    // 10 observations: 4 ≤ 1 ms, 8 ≤ 2 ms, 10 ≤ 4 ms. p50 = rank 5: 1 ms + 1 ms × (5 − 4)/4.
+    const h = [{ le: 0.001, count: 4 }, { le: 0.002, count: 8 }, { le: 0.004, count: 10 }, { le: Infinity, count: 10 }];
+    expect(histogramQuantile(0.5, h)).toBeCloseTo(0.00125, 12);
+    expect(histogramQuantile(0.99, h)).toBeCloseTo(0.002 + 0.002 * (9.9 - 8) / 2, 12);
+    expect(histogramQuantile(0.2, h)).toBeCloseTo(0.0005, 12);
+    expect(histogramQuantile(0.99, [{ le: 1, count: 1 }, { le: Infinity, count: 100 }])).toBe(1);
+    expect(histogramQuantile(0.5, [{ le: 1, count: 0 }, { le: Infinity, count: 0 }])).toBeNull();
   });
 });

@@ -123,3 +123,49 @@ export function hedgesG(a: readonly number[], b: readonly number[]): number | nu
   if (pooled === 0) return null;
   return ((mean(b) - mean(a)) / pooled) * (1 - 3 / (4 * (na + nb) - 9));
 }
+
+/**
+ * Geometric mean of positive values with the t interval of the mean log, exponentiated (the error
+ * bars of the scaling figure). low/high are null for fewer than two values; null for none or any
+ * value ≤ 0.
+ */
+export function geometricMean(xs: readonly number[], level = 0.95): { estimate: number; low: number | null; high: number | null; n: number; level: number } | null {
+  if (xs.length === 0 || xs.some((x) => !(x > 0))) return null;
+  const logs = xs.map(Math.log);
+  const m = mean(logs);
+  if (xs.length < 2) return { estimate: xs[0]!, low: null, high: null, n: 1, level };
+  const half = tQuantile(1 - (1 - level) / 2, xs.length - 1) * Math.sqrt(variance(logs) / xs.length);
+  return { estimate: Math.exp(m), low: Math.exp(m - half), high: Math.exp(m + half), n: xs.length, level };
+}
+
+/** Ratio of geometric means, oriented so that > 1 means slower with interference; null when undefined. */
+export function slowdownEstimate(baseline: readonly number[], interfered: readonly number[], higherIsBetter: boolean): number | null {
+  const a = geometricMean(baseline);
+  const b = geometricMean(interfered);
+  if (!a || !b) return null;
+  return higherIsBetter ? a.estimate / b.estimate : b.estimate / a.estimate;
+}
+
+/**
+ * Quantile q of a cumulative histogram (Prometheus `histogram_quantile`): bucket upper bounds with
+ * cumulative counts, linear interpolation inside the bucket (from 0 for the first one); the last
+ * finite bound when q falls in `+Inf`. Null without observations.
+ */
+export function histogramQuantile(q: number, buckets: readonly { le: number; count: number }[]): number | null {
+  const sorted = [...buckets].sort((a, b) => a.le - b.le);
+  const total = sorted.at(-1)?.count ?? 0;
+  if (!(total > 0)) return null;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const b of sorted) {
+    if (b.count >= rank) {
+      if (!Number.isFinite(b.le)) return prevLe;
+      const inBucket = b.count - prevCount;
+      return inBucket > 0 ? prevLe + ((b.le - prevLe) * (rank - prevCount)) / inBucket : b.le;
+    }
+    prevLe = Number.isFinite(b.le) ? b.le : prevLe;
+    prevCount = b.count;
+  }
+  return prevLe;
+}

@@ -1,11 +1,11 @@
-/** `GET /api/series` (aligned series of runs) and `GET /api/compare` (background vs baseline). */
+/** `GET /api/series` (aligned series of runs), `GET /api/compare` (background vs baseline) and `GET /api/compare/cells` (every cell of an experiment). */
 import { Hono } from 'hono';
 import type { Store } from '../../store/store.js';
-import { compareRuns, CompareError } from '../compare.js';
+import { compareExperiment, compareRuns, CompareError } from '../compare.js';
 import { HttpError, queryParams, storeError } from '../http.js';
 import { toJson } from '../json.js';
 import { alignedSeries, NotFound } from '../series.js';
-import { compareQuery, seriesQuery } from './params.js';
+import { compareCellsQuery, compareQuery, seriesQuery } from './params.js';
 
 const json = { 'content-type': 'application/json' };
 
@@ -25,7 +25,17 @@ export function analysisRoutes(store: Store) {
     .get('/api/compare', async (c) => {
       const q = queryParams(c, compareQuery);
       try {
-        const body = await compareRuns(store, { experiment: q.experiment, workload: q.workload, stack: q.stack, node_count: q.node_count, higherIsBetter: q.better === undefined ? undefined : q.better === 'higher', top: q.top, level: q.level });
+        const body = await compareRuns(store, { experiment: q.experiment, workload: q.workload, stack: q.stack, node_count: q.node_count, figure: q.figure, spec_hash: q.spec_hash, higherIsBetter: q.better === undefined ? undefined : q.better === 'higher', top: q.top, level: q.level });
+        return c.body(toJson(body), 200, json);
+      } catch (err) {
+        if (err instanceof CompareError) throw new HttpError(422, err.message);
+        throw storeError(err);
+      }
+    })
+    .get('/api/compare/cells', async (c) => {
+      const q = queryParams(c, compareCellsQuery);
+      try {
+        const body = await compareExperiment(store, { experiment: q.experiment, figure: q.figure, spec_hash: q.spec_hash, higherIsBetter: q.better === undefined ? undefined : q.better === 'higher', top: q.top, level: q.level });
         return c.body(toJson(body), 200, json);
       } catch (err) {
         if (err instanceof CompareError) throw new HttpError(422, err.message);

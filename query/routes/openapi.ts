@@ -5,7 +5,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { annotationsQuery, VARIABLES, variablesQuery } from './grafana.js';
-import { compareQuery, runsQuery, seriesQuery } from './params.js';
+import { compareCellsQuery, compareQuery, runsQuery, seriesQuery } from './params.js';
 import { FORMATS, sqlBody } from './sql.js';
 
 const jsonSchema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
@@ -53,6 +53,7 @@ export function openApiDocument() {
       '/api/runs/{id}': { get: { summary: 'One run: phases, partitions, result, provenance.', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': ok('The run.'), ...errors, '404': errorResponse('No such run.') }, security: [{}, { bearer: [] }] } },
       '/api/series': get('One metric of runs on buckets of t_rel = ts − run start, with the events of the window.', seriesQuery, { '404': errorResponse('A run has no start record.') }),
       '/api/compare': get('Runs with background vs without: slowdown with confidence interval, metric deltas with Hedges\' g.', compareQuery, { '422': errorResponse('Not enough runs on one side, or several configurations.') }),
+      '/api/compare/cells': get('Every cell (workload × stack × node count) of an experiment: geometric means with intervals per side, slowdown, metric deltas per scope, notes on failed runs and missing sides.', compareCellsQuery, { '422': errorResponse('The experiment has no runs, or none holds the figure.') }),
       '/api/grafana/annotations': get('Annotations for Grafana (Infinity datasource): run phases, partition actions, error events.', annotationsQuery),
       '/api/grafana/variables/{name}': { get: { summary: `Template variable values: ${VARIABLES.join(', ')}.`, parameters: [{ name: 'name', in: 'path', required: true, schema: { enum: [...VARIABLES] } }, ...parameters(variablesQuery)], responses: { '200': ok('[{text, value}]'), ...errors }, security: [{}, { bearer: [] }] } },
       '/api/grafana/series': get('The aligned series as flat rows {time, t_rel_s, series, run, value} for Grafana.', seriesQuery),

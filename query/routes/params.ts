@@ -33,14 +33,22 @@ export const seriesQuery = z
   })
   .strict();
 
+const compareCommon = {
+  experiment: name('experiment name').describe('Experiment whose runs are compared.'),
+  figure: name('figure name').optional().describe('Figure of merit from the runs\' config.figures (e.g. hpl) instead of their result.'),
+  spec_hash: name('spec hash').optional().describe('Experiment version (config.spec_hash); default: the version of the latest run.'),
+  better: z.enum(['higher', 'lower']).optional().describe('Whether a larger result is better; default from the unit (time units: lower).'),
+  top: intParam(1, 1000).default(10).describe('Metrics returned per scope (workload partition, each background partition, node-wide), most moved first.'),
+  level: z.string().regex(/^0\.\d+$/, 'expected a confidence level such as 0.95').transform(Number).default(0.95),
+};
+
 export const compareQuery = z
   .object({
-    experiment: name('experiment name').describe('Experiment whose runs are compared.'),
+    ...compareCommon,
     workload: name('workload name').optional(),
     stack: name('stack name').optional(),
     node_count: intParam(1, 1_000_000).optional(),
-    better: z.enum(['higher', 'lower']).optional().describe('Whether a larger result is better; default from the unit (time units: lower).'),
-    top: intParam(1, 1000).default(10).describe('Metrics returned, most moved first.'),
-    level: z.string().regex(/^0\.\d+$/, 'expected a confidence level such as 0.95').transform(Number).default(0.95),
   })
   .strict();
+
+export const compareCellsQuery = z.object(compareCommon).strict();

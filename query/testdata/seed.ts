@@ -39,6 +39,9 @@ function sampleValue(r: SeedRun, node: number, cpu: number, metric: string, seco
   return base * bg * (1 + 0.01 * r.repetition + 0.003 * node) + ((second * 7 + cpu * 3 + m) % 11);
 }
 
+/** The `hpl` figure of a run's config.figures, not proportional to its result. */
+export const seedHpl = (r: SeedRun) => Math.sqrt(r.result) + r.repetition / 10;
+
 export function buildSeed(tag: string, base: bigint): Seed {
   const experiment = `qx-${tag}`;
   const nodes = SEED_NODES.map((n) => `${n}-${tag}`);
@@ -56,7 +59,7 @@ export function buildSeed(tag: string, base: bigint): Seed {
   for (const r of runs) {
     const common = { run: r.run, experiment, workload: 'hpcc', nodes: nodes.join(','), node_count: 2, stack: 'linux', background: r.background, repetition: r.repetition };
     push('runs', { ...common, ts: r.start, phase: 'start', config: { git: 'abc123', hpcc: { N: 1000 }, background_workload: r.background ? 'stress-ng' : null } });
-    push('runs', { ...common, ts: r.start + BigInt(RUN_SECONDS) * S, phase: 'end', result: r.result, unit: 'GFLOP/s' });
+    push('runs', { ...common, ts: r.start + BigInt(RUN_SECONDS) * S, phase: 'end', result: r.result, unit: 'GFLOP/s', config: { figures: { hpl: seedHpl(r), dgemm: 7 }, figure_units: { hpl: 'GFLOP/s', dgemm: 'GFLOP/s' } } });
     nodes.forEach((node, ni) => {
       const partition = `p-${r.run}-${ni}`;
       push('partitions', { ts: r.start - S, partition, node, driver: 'linux-cpuset', action: 'create', cpus: '0-1', mem_mb: 1024, run: r.run });

@@ -39,6 +39,11 @@ export function parseHpcc(text: string, metric = 'stream-triad'): FigureOfMerit 
   const raw = summary[m.key];
   if (raw === undefined) throw new Error(`hpcc summary has no ${m.key} (for metric ${metric})`);
   const figures: Record<string, number> = {};
-  for (const [name, def] of Object.entries(METRICS)) if (summary[def.key] !== undefined) figures[name] = summary[def.key]! * def.scale;
-  return { value: raw * m.scale, unit: m.unit, figures };
+  const units: Record<string, string> = {};
+  for (const [name, def] of Object.entries(METRICS)) {
+    if (summary[def.key] === undefined) continue;
+    figures[name] = summary[def.key]! * def.scale;
+    units[name] = def.unit;
+  }
+  return { value: raw * m.scale, unit: m.unit, figures, units };
 }

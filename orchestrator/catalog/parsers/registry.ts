@@ -16,6 +16,8 @@ export interface FigureOfMerit {
   unit: string;
   /** Every figure the output held (recorded in the run's config). */
   figures?: Record<string, number>;
+  /** Unit of each figure where the parser knows it (recorded as the run's `config.figure_units`). */
+  units?: Record<string, string>;
 }
 
 export interface ParseOptions {

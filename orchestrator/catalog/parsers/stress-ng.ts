@@ -14,5 +14,5 @@ export function parseStressNg(text: string, stressor?: string): FigureOfMerit {
   const name = stressor ?? [...rows.keys()][0]!;
   const value = rows.get(name);
   if (value === undefined) throw new Error(`stress-ng output has no metrics for stressor "${name}" (it has ${[...rows.keys()].join(', ')})`);
-  return { value, unit: 'bogo-ops/s', figures: Object.fromEntries(rows) };
+  return { value, unit: 'bogo-ops/s', figures: Object.fromEntries(rows), units: Object.fromEntries([...rows.keys()].map((k) => [k, 'bogo-ops/s'])) };
 }
