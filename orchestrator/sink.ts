@@ -10,6 +10,7 @@ import { UserError } from '../core/errors.js';
 import { readUpState } from '../standalone/up-state.js';
 import type { Store } from '../store/store.js';
 import { Ingest } from '../ingest/ingest.js';
+import { createBus, createStore, describeTargets } from '../wiring/wiring.js';
 
 export interface RecordSink {
   producer: BusProducer;
@@ -20,7 +21,6 @@ export interface RecordSink {
 }
 
 export async function openRecordSink(config: ResolvedConfig): Promise<RecordSink> {
-  const { createBus, createStore, describeTargets } = await import('../cli/wiring.js');
   if (config.busKind === 'embedded') {
     const up = readUpState(config.stateDir);
     if (up && up.dataDir === config.dataDir) {

@@ -15,7 +15,7 @@ import type { Store } from '../../store/store.js';
 import { commandConfig, onSignal } from '../context.js';
 import { formatResult } from '../format.js';
 import { oneOf, reportFailure, UserError } from '../options.js';
-import { createBus, createStore, describeTargets } from '../wiring.js';
+import { createBus, createStore, describeTargets } from '../../wiring/wiring.js';
 
 export function alertsCommand(): Command {
   return new Command('alerts')

@@ -11,7 +11,7 @@ import { SequenceFile } from '../../collectors/sequence.js';
 import { createSink, type SinkKind } from '../../collectors/sink.js';
 import { commandConfig, onSignal } from '../context.js';
 import { duration, oneOf, positiveInt, reportFailure } from '../options.js';
-import { createBus, describeTargets } from '../wiring.js';
+import { createBus, describeTargets } from '../../wiring/wiring.js';
 
 interface Flags {
   sink?: SinkKind;

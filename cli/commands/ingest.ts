@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { Ingest } from '../../ingest/ingest.js';
 import { commandConfig, onSignal } from '../context.js';
 import { oneOf, reportFailure } from '../options.js';
-import { createBus, createStore, describeTargets } from '../wiring.js';
+import { createBus, createStore, describeTargets } from '../../wiring/wiring.js';
 
 interface Flags {
   exitWhenIdle?: boolean;

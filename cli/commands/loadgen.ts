@@ -9,7 +9,7 @@ import { runLoadgen, type LoadgenReport } from '../../loadgen/loadgen.js';
 import { planLoad } from '../../loadgen/plan.js';
 import { commandConfig } from '../context.js';
 import { oneOf, positiveInt, reportFailure } from '../options.js';
-import { createBus } from '../wiring.js';
+import { createBus } from '../../wiring/wiring.js';
 
 interface Flags {
   collectors: number;

@@ -8,7 +8,7 @@ import { createQueryApp } from '../../query/app.js';
 import { QueryServer } from '../../query/server.js';
 import { commandConfig, onSignal } from '../context.js';
 import { oneOf, reportFailure, UserError } from '../options.js';
-import { createStore } from '../wiring.js';
+import { createStore } from '../../wiring/wiring.js';
 
 interface Flags {
   store?: 'questdb' | 'duckdb';

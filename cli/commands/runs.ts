@@ -9,7 +9,7 @@ import type { ResolvedConfig } from '../../config/load.js';
 import { commandConfig } from '../context.js';
 import { formatResult, type OutputFormat } from '../format.js';
 import { oneOf, reportFailure, UserError } from '../options.js';
-import { createStore } from '../wiring.js';
+import { createStore } from '../../wiring/wiring.js';
 import { requestCancel } from '../../orchestrator/cancel.js';
 
 interface Flags {

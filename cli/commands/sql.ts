@@ -8,7 +8,7 @@ import type { QueryResult } from '../../store/store.js';
 import { commandConfig } from '../context.js';
 import { formatResult, type OutputFormat } from '../format.js';
 import { oneOf, positiveInt, reportFailure, UserError } from '../options.js';
-import { createStore } from '../wiring.js';
+import { createStore } from '../../wiring/wiring.js';
 
 interface Flags {
   store?: 'questdb' | 'duckdb';

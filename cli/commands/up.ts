@@ -7,7 +7,7 @@ import { removeUpState, writeUpState } from '../../standalone/up-state.js';
 import { commandConfig, onSignal } from '../context.js';
 import { positiveInt, reportFailure } from '../options.js';
 import { alertsSettings } from './alerts.js';
-import { createBus, createStore, describeTargets } from '../wiring.js';
+import { createBus, createStore, describeTargets } from '../../wiring/wiring.js';
 
 interface Flags {
   interval?: number;
