@@ -4,7 +4,11 @@ import type { Bus } from '../../bus/bus.js';
 import { ensureTopicsEventually } from '../../bus/ensure-topics.js';
 import { join } from 'node:path';
 import { CollectorAgent } from '../../collectors/agent.js';
-import { buildSources } from '../../collectors/build.js';
+import { buildSources, type BuiltSources } from '../../collectors/build.js';
+import { measuredSources } from '../../collectors/measure/build.js';
+import { DEFAULT_PERF_EVENTS, measureSchema, type Measure } from '../../collectors/measure/schema.js';
+import { PartitionScopes } from '../../collectors/scopes/partition-scopes.js';
+import { InvalidArgumentError } from 'commander';
 import { SOURCE_NAMES } from '../../collectors/registry.js';
 import { SelfTelemetry } from '../../collectors/self/self-telemetry.js';
 import { SequenceFile } from '../../collectors/sequence.js';
@@ -21,6 +25,9 @@ interface Flags {
   count?: number;
   events?: string[];
   ebpf?: string[];
+  node?: string;
+  measure?: Measure;
+  scopes?: string;
 }
 
 export function collectorCommand(): Command {
@@ -33,6 +40,9 @@ export function collectorCommand(): Command {
     .option('--interval <duration>', 'sampling interval, 1ms to 1h, e.g. 100ms or 1s (default: config collector.intervalMs)', duration('the interval'))
     .option('--duration <duration>', 'stop after this long, e.g. 10s', duration('the duration'))
     .option('--count <batches>', 'stop after this many samples batches were sent', positiveInt('the batch count'))
+    .option('--node <name>', 'node name stamped on every record (default: config `node`, the host name)')
+    .option('--measure <json>', "an experiment's `measure:` section as JSON: replaces --source/--events/--ebpf (sources a node cannot run are left out with a warning)", measureOption)
+    .option('--scopes <dir>', 'count the partitions the orchestrator hands over in this directory on their own (perf by cgroup); samples carry their partition and run')
     .addHelpText('after', '\nExamples:\n  isoscope collector --sink kafka --interval 1s --count 10\n  ISOSCOPE_COLLECTOR_HTTP_URL=http://hub:7410 ISOSCOPE_COLLECTOR_HTTP_TOKEN=… isoscope collector --sink http\n  isoscope collector --events task-clock sched:sched_switch cycles --interval 100ms --duration 10s --sink stdout')
     .action(async (flags: Flags, cmd: Command) => {
       try {
@@ -45,16 +55,29 @@ export function collectorCommand(): Command {
 
 async function runCollector(flags: Flags, cmd: Command): Promise<void> {
   const config = commandConfig(cmd, flags.sink === 'kafka' || flags.sink === 'embedded' ? { bus: flags.sink } : {});
-  const names = [...(flags.source ?? config.collector.sources)];
-  if (flags.events && !names.includes('perf')) names.push('perf');
-  if (flags.ebpf && !names.includes('ebpf')) names.push('ebpf');
-  const options = {
-    ...config.collector,
-    ...(flags.events ? { perf: { ...config.collector.perf, events: flags.events } } : {}),
-    ...(flags.ebpf ? { ebpf: { ...config.collector.ebpf, programs: flags.ebpf } } : {}),
-  };
+  const node = flags.node ?? config.node;
   const stateDir = join(config.dataDir, 'collector');
-  const built = buildSources(names, options, { stateDir });
+  let names: string[];
+  let built: BuiltSources;
+  if (flags.measure) {
+    const m = measuredSources(flags.measure, { scopesDir: flags.scopes ?? join(stateDir, 'scopes'), stateDir });
+    names = m.names;
+    built = { sources: m.sources, eventSources: m.eventSources };
+  } else {
+    names = [...(flags.source ?? config.collector.sources)];
+    if (flags.events && !names.includes('perf')) names.push('perf');
+    if (flags.ebpf && !names.includes('ebpf')) names.push('ebpf');
+    const options = {
+      ...config.collector,
+      ...(flags.events ? { perf: { ...config.collector.perf, events: flags.events } } : {}),
+      ...(flags.ebpf ? { ebpf: { ...config.collector.ebpf, programs: flags.ebpf } } : {}),
+    };
+    built = buildSources(names, options, { stateDir });
+    if (flags.scopes) {
+      built.sources.push(new PartitionScopes({ dir: flags.scopes, events: flags.events ?? config.collector.perf?.events ?? [...DEFAULT_PERF_EVENTS] }));
+      if (!names.includes('perf')) names.push('perf');
+    }
+  }
   const sinkKind: SinkKind = flags.sink ?? config.busKind;
   const bus = sinkKind === 'stdout' || sinkKind === 'http' ? null : await createBus(config);
   if (bus && sinkKind === 'kafka') {
@@ -66,18 +89,18 @@ async function runCollector(flags: Flags, cmd: Command): Promise<void> {
   }
   const sink = createSink(sinkKind, { bus, stateDir, spoolMaxBytes: config.collector.spoolMaxBytes, http: config.collector.http });
   await sink.producer.start();
-  const collectorId = `${config.node}/${names.join('+')}`;
+  const collectorId = `${node}/${names.join('+')}`;
   let agent: CollectorAgent | null = null;
   const self = new SelfTelemetry(() => ({
     droppedBatches: (agent?.stats.dropped ?? 0) + (sink.spooling?.spool.stats.droppedBatches ?? 0),
     ...(sink.spooling ? { spoolBatches: sink.spooling.spool.stats.batches, spoolBytes: sink.spooling.spool.stats.bytes, lastSendMs: sink.spooling.lastSendMs } : {}),
   }));
   agent = new CollectorAgent({
-    node: config.node,
+    node,
     collectorId,
     sources: [...built.sources, self],
     eventSources: built.eventSources,
-    intervalMs: flags.interval ?? config.collector.intervalMs,
+    intervalMs: flags.interval ?? flags.measure?.intervalMs ?? config.collector.intervalMs,
     producer: sink.producer,
     sequence: SequenceFile.forCollector(stateDir, collectorId),
     eventSequence: SequenceFile.forCollector(stateDir, collectorId, 'events'),
@@ -103,7 +126,7 @@ async function runCollector(flags: Flags, cmd: Command): Promise<void> {
   };
   onSignal(stop);
   await agent.start();
-  process.stderr.write(`collector ${collectorId} running every ${flags.interval ?? config.collector.intervalMs} ms; ${sinkKind === 'stdout' ? 'sink: stdout' : sinkKind === 'http' ? `sink: ${config.collector.http?.url}` : describeTargets(config)}\n`);
+  process.stderr.write(`collector ${collectorId} running every ${flags.interval ?? flags.measure?.intervalMs ?? config.collector.intervalMs} ms; ${sinkKind === 'stdout' ? 'sink: stdout' : sinkKind === 'http' ? `sink: ${config.collector.http?.url}` : describeTargets(config)}\n`);
   if (flags.count !== undefined || flags.duration !== undefined) {
     await Promise.race([
       flags.count !== undefined ? agent.done : new Promise(() => undefined),
@@ -111,4 +134,16 @@ async function runCollector(flags: Flags, cmd: Command): Promise<void> {
     ]);
     await stop();
   }
+}
+
+function measureOption(value: string): Measure {
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`expected JSON (an experiment's measure: section): ${(err as Error).message}`);
+  }
+  const parsed = measureSchema.safeParse(json);
+  if (!parsed.success) throw new InvalidArgumentError(parsed.error.issues.map((i) => `measure.${i.path.join('.')}: ${i.message}`).join('; '));
+  return parsed.data;
 }

@@ -54,6 +54,16 @@ export interface DriverContext {
   siblings: ReadonlyMap<string, PartitionState>;
 }
 
+/**
+ * What the node's collector counts for one partition on its own: the cgroup directories (absolute
+ * on the node) that hold exactly the partition's tasks. perf counts per cgroup in each (so two
+ * partitions sharing a CPU are told apart), eBPF per-cgroup maps are keyed to them, and the
+ * collector stamps the partition's name on those samples itself.
+ */
+export interface MeasureScope {
+  cgroups: string[];
+}
+
 export interface PartitionDriver {
   readonly name: DriverName;
   /**
@@ -63,6 +73,14 @@ export interface PartitionDriver {
   create(node: NodeTransport, spec: PartitionSpec, ctx: DriverContext): Promise<PartitionState>;
   /** argv that runs `argv` inside the partition (e.g. joins the cgroup, or launches on the enclave). */
   wrap(state: PartitionState, argv: readonly string[]): string[];
+  /**
+   * The partition's measurement hook: called by the runner after create (the scope is handed to the
+   * node's collector before any workload starts) and withdrawn before destroy. A driver whose
+   * partition is a cgroup (or runs in one: a VM's QEMU process) returns it; the cgroup must be in
+   * the node's perf_event hierarchy (cgroup v1: a perf_event mount; else the unified v2 tree).
+   * Absent or null: the partition is counted only node-wide, tagged by CPU ownership.
+   */
+  measureScope?(state: PartitionState): MeasureScope | null;
   /** Destroys the partition; succeeds when it is already gone (idempotent, used by crash recovery). */
   destroy(node: NodeTransport, state: PartitionState, ctx: DriverContext): Promise<void>;
 }

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { DRIVERS } from '../../schema/records/partitions.js';
+import { measureSchema } from '../../collectors/measure/schema.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const name = (what: string) => z.string().regex(NAME, `expected a ${what} name of letters, digits, "_", "." and "-" (at most 63 characters, not starting with a punctuation mark)`);
@@ -16,9 +17,33 @@ const cpuList = (what: string) => z.string().regex(CPU_LIST, `expected ${what} a
 export const parameterValue = z.union([z.string(), z.number(), z.boolean()]);
 export type ParameterValue = z.infer<typeof parameterValue>;
 
+/**
+ * The node's collector for the experiment. `managed` (default): the orchestrator starts
+ * `isoscope collector` there for the experiment's lifetime (in-process on a local node with the
+ * embedded bus, else as a process on the node) and restarts it if it dies. `resident`: a collector
+ * runs there already (e.g. a system service); the orchestrator checks that its samples arrive.
+ */
+export const nodeCollectorSchema = z.strictObject({
+  mode: z.enum(['managed', 'resident']).default('managed'),
+  /** argv of the isoscope command on the node. @default local: this isoscope (node + its bin/isoscope.js); ssh: ["isoscope"] */
+  command: z.array(z.string().min(1)).min(1).optional(),
+  /** Node name the collector's samples carry (resident collectors: its `node` setting). @default the node's name */
+  reports: name('node').optional(),
+  /** Directory on the node the orchestrator hands partitions to the collector in. @default /tmp/isoscope/scopes/<node> */
+  scopesDir: z.string().regex(/^\//, 'expected an absolute directory').optional(),
+  /** Where a managed collector sends: kafka (the experiment's brokers), http (the orchestrator's bus endpoint). @default kafka with the Kafka bus, else http (or in-process on a local node) */
+  sink: z.enum(['kafka', 'http']).optional(),
+  /** Kafka brokers as the node reaches them. @default the orchestrator's brokers */
+  kafkaBrokers: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')).min(1).optional(),
+  /** Extra environment of a managed collector (e.g. ISOSCOPE_DATA_DIR). */
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string()).default({}),
+});
+export type NodeCollector = z.infer<typeof nodeCollectorSchema>;
+
 const localNode = z.strictObject({
   name: name('node'),
   transport: z.literal('local'),
+  collector: nodeCollectorSchema.optional(),
 }).describe('a node that is this machine');
 
 const sshNode = z.strictObject({
@@ -34,6 +59,7 @@ const sshNode = z.strictObject({
   knownHosts: z.string().min(1, 'expected the node\'s known_hosts line ("[host]:port ssh-ed25519 AAAA…"); host keys are always verified'),
   /** Host name other nodes (mpirun) use for this node. @default host */
   mpiHost: z.string().optional(),
+  collector: nodeCollectorSchema.optional(),
 }).refine((n) => !!n.key !== n.agent, { message: 'give exactly one of `key: FILE` or `agent: true`', path: ['key'] });
 
 export const nodeSchema = z.discriminatedUnion('transport', [localNode, sshNode]);
@@ -103,6 +129,8 @@ export const experimentSchema = z.strictObject({
    * CPU time is shared between sessions first, nice acts only inside one). Negative values need root.
    */
   autogroupNice: z.number().int().min(-20).max(19).optional(),
+  /** What the collectors count while the experiment runs (collectors/measure/schema.ts). @default the interference set */
+  measure: measureSchema.default(measureSchema.parse({})),
   /** Extra catalog directories (relative to the experiment file). */
   catalog: z.array(z.string()).default([]),
 });

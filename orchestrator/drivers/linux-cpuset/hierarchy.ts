@@ -3,6 +3,7 @@
  * option, else a cgroup2 mount whose cgroup.controllers lists `cpuset`. Pure parsing plus one check.
  */
 import type { NodeTransport } from '../../transport/transport.js';
+import { parseCgroupMounts, perfEventMount } from '../../../collectors/perf/cgroup.js';
 
 export interface CpusetHierarchy {
   version: 1 | 2;
@@ -44,4 +45,14 @@ export async function detectHierarchy(node: NodeTransport, prefer?: 1 | 2): Prom
   if (v1) return { version: 1, mount: v1 };
   if (v2m) return { version: 2, mount: v2m };
   throw new Error(`node ${node.node}: no cpuset cgroup found: expected a cgroup v1 mount with the cpuset option or a cgroup2 mount whose cgroup.controllers lists cpuset (cgroup2 mounts: ${v2.join(', ') || 'none'})`);
+}
+
+/**
+ * The directory perf counts cgroups in on the node: a cgroup v1 mount with perf_event, else the
+ * cgroup2 mount (perf_event is implicit there). null when neither is mounted.
+ */
+export async function detectPerfMount(node: NodeTransport): Promise<string | null> {
+  const r = await node.exec(['cat', '/proc/self/mountinfo']);
+  if (r.code !== 0) throw new Error(`node ${node.node}: cannot read /proc/self/mountinfo: ${r.stderr.trim()}`);
+  return perfEventMount(parseCgroupMounts(r.stdout))?.mountpoint ?? null;
 }

@@ -7,6 +7,7 @@ import { startSshd, type TestSshd } from '../../../test/sshd.js';
 import { uniqueName } from '../../../test/services.js';
 import type { DriverContext, PartitionSpec } from '../driver.js';
 import { cgroupMounts } from './hierarchy.js';
+import { parseCgroupMounts, perfEventMount } from '../../../collectors/perf/cgroup.js';
 import { LinuxCpusetDriver, type CpusetHandle } from './linux-cpuset.js';
 
 const ctx: DriverContext = { log: () => {}, siblings: new Map() };
@@ -65,6 +66,14 @@ describe.skipIf(process.getuid?.() !== 0)('linux-cpuset driver on this kernel (n
         expect(inside.code).toBe(0);
         expect(inside.stdout).toMatch(new RegExp(`Cpus_allowed_list:\\s+${lastCpu}\\n`));
         expect(inside.stdout).toContain(path.slice(path.indexOf('/isoscope/')));
+        // The partition is in the perf_event hierarchy too (its own cgroup there when that is another hierarchy), and measureScope names it.
+        const { perfPath } = state.handle as CpusetHandle;
+        const perfMount = perfEventMount(parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8')))!.mountpoint;
+        expect(driver.measureScope(state).cgroups).toEqual([perfPath ?? path]);
+        if (version === 1 && !path.startsWith(perfMount)) {
+          expect(perfPath).toBe(`${perfMount}/isoscope/${node.node}-${state.name}`);
+          expect(inside.stdout).toMatch(new RegExp(`:${(perfPath!.slice(perfMount.length)).replace(/[.]/g, '\\.')}\\n`));
+        }
 
         // A leftover task (e.g. a crashed workload's child) is killed by destroy.
         const bg = await node.exec(['sh', '-c', `${driver.wrap(state, ['sleep', '300']).map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')} >/dev/null 2>&1 & echo $!`]);
@@ -73,6 +82,7 @@ describe.skipIf(process.getuid?.() !== 0)('linux-cpuset driver on this kernel (n
         expect(readFileSync(`${path}/cgroup.procs`, 'utf8')).toContain(String(pid));
         await driver.destroy(node, state, ctx);
         expect(existsSync(path)).toBe(false);
+        if (perfPath) expect(existsSync(perfPath)).toBe(false);
         expect(gone(pid)).toBe(true);
         await driver.destroy(node, state, ctx); // idempotent
       });

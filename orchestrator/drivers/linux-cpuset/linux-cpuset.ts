@@ -1,6 +1,8 @@
 /**
  * `linux-cpuset`: a partition is a cpuset cgroup (v1 or v2, detected per node) with its cpus and
- * memory nodes. Every step runs as an argv over the node's transport (values are positional shell
+ * memory nodes. Where perf counts cgroups in another hierarchy (cgroup v1 cpuset beside a v1
+ * perf_event mount, or a hybrid system's unified v2 tree), the partition gets a cgroup of the same
+ * name there too and its tasks join both, so the collector counts the partition on its own. Every step runs as an argv over the node's transport (values are positional shell
  * arguments, never spliced into a script) and is confirmed by reading the file back. `wrap` makes
  * the command join the cgroup before it execs; `destroy` kills leftover tasks and removes the cgroup.
  */
@@ -8,12 +10,15 @@ import type { DriverContext, PartitionDriver, PartitionSpec, PartitionState } fr
 import type { NodeTransport } from '../../transport/transport.js';
 import { expandCpus, formatCpus } from '../cpus.js';
 import { linuxCpusetOptions } from './config.js';
-import { detectHierarchy, type CpusetHierarchy } from './hierarchy.js';
+import { detectHierarchy, detectPerfMount, type CpusetHierarchy } from './hierarchy.js';
+import type { MeasureScope } from '../driver.js';
 
 /** Handle journaled for crash recovery. */
 export interface CpusetHandle {
   version: 1 | 2;
   path: string;
+  /** The partition's cgroup in the perf_event hierarchy, when that is another hierarchy. */
+  perfPath?: string;
   [key: string]: unknown;
 }
 
@@ -29,6 +34,7 @@ export class LinuxCpusetDriver implements PartitionDriver {
 
   /** Per node: its hierarchy and prepared parent directories (each costs several commands over SSH). */
   private readonly hierarchies = new Map<string, Promise<CpusetHierarchy>>();
+  private readonly perfMounts = new Map<string, Promise<string | null>>();
   private readonly parents = new Set<string>();
 
   /** @param prefer use this cgroup version when a node has both (default: v1 if mounted, else v2). */
@@ -45,8 +51,16 @@ export class LinuxCpusetDriver implements PartitionDriver {
       this.hierarchies.set(node.node, detected);
     }
     const h = await detected;
+    let perfMount = this.perfMounts.get(node.node);
+    if (!perfMount) {
+      perfMount = detectPerfMount(node);
+      perfMount.catch(() => this.perfMounts.delete(node.node));
+      this.perfMounts.set(node.node, perfMount);
+    }
+    const perf = await perfMount;
     const parent = `${h.mount}/${options.root}`;
     const path = `${parent}/${node.node}-${spec.name}`;
+    const perfPath = perf && perf !== h.mount ? `${perf}/${options.root}/${node.node}-${spec.name}` : undefined;
     const cpus = formatCpus(expandCpus(spec.cpus));
     ctx.log(`creating cpuset ${path} (cgroup v${h.version}) with cpus ${cpus}`);
     const step = new Steps(node, spec.name);
@@ -56,6 +70,10 @@ export class LinuxCpusetDriver implements PartitionDriver {
     }
     await step.run('mkdir', ['mkdir', path]);
     try {
+      if (perfPath) {
+        ctx.log(`creating ${perfPath} in the perf_event hierarchy`);
+        await step.run('creating the perf_event cgroup', ['mkdir', '-p', perfPath]);
+      }
       const mems = spec.numa ?? (await step.read(`${parent}/${h.version === 1 ? 'cpuset.mems' : 'cpuset.mems.effective'}`));
       await step.write(`${path}/cpuset.cpus`, cpus);
       await step.write(`${path}/cpuset.mems`, mems);
@@ -73,18 +91,25 @@ export class LinuxCpusetDriver implements PartitionDriver {
         memMb: spec.memMb,
         numa: mems,
         devices: spec.devices ?? [],
-        handle: { version: h.version, path } satisfies CpusetHandle,
+        handle: { version: h.version, path, ...(perfPath ? { perfPath } : {}) } satisfies CpusetHandle,
       };
     } catch (err) {
       await node.exec(['rmdir', path]).catch(() => {});
+      if (perfPath) await node.exec(['rmdir', perfPath]).catch(() => {});
       throw err;
     }
   }
 
   wrap(state: PartitionState, argv: readonly string[]): string[] {
-    const { path } = state.handle as CpusetHandle;
-    // $0 is the procs file, "$@" the command: nothing of argv is parsed by this shell.
+    const { path, perfPath } = state.handle as CpusetHandle;
+    // $0 (and $1) are procs files, "$@" the command: nothing of argv is parsed by this shell.
+    if (perfPath) return ['sh', '-c', 'echo $$ > "$0" && echo $$ > "$1" && shift && exec "$@"', `${path}/cgroup.procs`, `${perfPath}/cgroup.procs`, ...argv];
     return ['sh', '-c', 'echo $$ > "$0" && exec "$@"', `${path}/cgroup.procs`, ...argv];
+  }
+
+  measureScope(state: PartitionState): MeasureScope {
+    const { path, perfPath } = state.handle as CpusetHandle;
+    return { cgroups: [perfPath ?? path] };
   }
 
   async destroy(node: NodeTransport, state: PartitionState, ctx: DriverContext): Promise<void> {
@@ -93,6 +118,11 @@ export class LinuxCpusetDriver implements PartitionDriver {
     ctx.log(`destroying cpuset ${path}`);
     const r = await node.exec(['sh', '-c', DESTROY, 'destroy', path], { timeoutMs: 30_000 });
     if (r.code !== 0) throw new Error(`partition ${state.name} on node ${node.node}: cannot remove cpuset ${path}: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}`);
+    const { perfPath } = state.handle as CpusetHandle;
+    if (typeof perfPath === 'string' && /\/[^/]+-[^/]+$/.test(perfPath)) {
+      const p = await node.exec(['sh', '-c', DESTROY, 'destroy', perfPath], { timeoutMs: 30_000 });
+      if (p.code !== 0) throw new Error(`partition ${state.name} on node ${node.node}: cannot remove its perf_event cgroup ${perfPath}: ${(p.stderr || p.stdout).trim() || `exit ${p.code}`}`);
+    }
   }
 }
 

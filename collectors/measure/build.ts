@@ -1,0 +1,98 @@
+/**
+ * The sources of a measured experiment's collector, from its `measure:` settings (schema.ts):
+ * procfs, perf per CPU, eBPF, inventory and logs node-wide, and the partition scopes (perf by
+ * cgroup, one counter set per partition the orchestrator hands over). Where a node cannot run a
+ * source (no PMU event, no BTF, no libbpf), the source is left out with a warning and the others
+ * go on: the default asks for what is useful for interference "where supported".
+ */
+import { componentLogger } from '../../core/logger.js';
+import { EbpfSource } from '../ebpf/ebpf.js';
+import { ebpfConfigSchema } from '../ebpf/config.js';
+import { InventoryEvents, LogEvents, type EventSource } from '../event-source.js';
+import { inventoryConfigSchema } from '../inventory/config.js';
+import { InventorySource } from '../inventory/inventory.js';
+import { LogStream } from '../logs/log-stream.js';
+import { perfConfigSchema } from '../perf/config.js';
+import { PerfSource } from '../perf/perf.js';
+import { procfsConfigSchema } from '../procfs/config.js';
+import { ProcfsSource } from '../procfs/procfs.js';
+import { PartitionScopes } from '../scopes/partition-scopes.js';
+import type { Source, SourceSample } from '../source.js';
+import type { Measure } from './schema.js';
+import { join } from 'node:path';
+
+export interface MeasuredSources {
+  sources: Source[];
+  eventSources: EventSource[];
+  scopes: PartitionScopes | null;
+  /** Names for the collector id, e.g. `procfs+perf+ebpf`. */
+  names: string[];
+}
+
+export function measuredSources(measure: Measure, o: { scopesDir: string; stateDir: string }): MeasuredSources {
+  const sources: Source[] = [];
+  const eventSources: EventSource[] = [];
+  const names: string[] = [];
+  let scopes: PartitionScopes | null = null;
+  if (measure.procfs) {
+    sources.push(new ProcfsSource(procfsConfigSchema.parse({})));
+    names.push('procfs');
+  }
+  if (measure.perf) {
+    if (measure.perf.nodeWide) sources.push(new Optional(new PerfSource(perfConfigSchema.parse({ events: measure.perf.events }))));
+    if (measure.perf.partitions) {
+      scopes = new PartitionScopes({ dir: o.scopesDir, events: measure.perf.events });
+      sources.push(scopes);
+    }
+    names.push('perf');
+  }
+  if (measure.ebpf && measure.ebpf.programs.length) {
+    const ebpf = new Optional(new EbpfSource(ebpfConfigSchema.parse({ programs: measure.ebpf.programs })));
+    sources.push(scopes ? new Attributed(ebpf, scopes) : ebpf);
+    names.push('ebpf');
+  }
+  if (measure.inventory) eventSources.push(new InventoryEvents(new InventorySource(inventoryConfigSchema.parse({}))));
+  if (measure.logs?.length) eventSources.push(new LogEvents(measure.logs.map((input) => LogStream.fromConfig(input, join(o.stateDir, 'logs')))));
+  return { sources, eventSources, scopes, names };
+}
+
+/** A source that is left out, with a warning, when it cannot start on this node. */
+export class Optional implements Source {
+  private running = false;
+  private readonly log = componentLogger('measure');
+  constructor(readonly inner: Source) {}
+  get name(): string {
+    return this.inner.name;
+  }
+  async start(): Promise<void> {
+    try {
+      await this.inner.start();
+      this.running = true;
+    } catch (err) {
+      this.log.warn({ source: this.inner.name, err: (err as Error).message }, `The ${this.inner.name} source is left out on this node: ${(err as Error).message}`);
+    }
+  }
+  read(): Promise<SourceSample[]> {
+    return this.running ? this.inner.read() : Promise.resolve([]);
+  }
+  shutdown(): Promise<void> {
+    return this.running ? this.inner.shutdown() : Promise.resolve();
+  }
+}
+
+/** Stamps partition and run on a source's per-cgroup samples (eBPF maps) from the live partition scopes. */
+class Attributed implements Source {
+  constructor(private readonly inner: Source, private readonly scopes: PartitionScopes) {}
+  get name(): string {
+    return this.inner.name;
+  }
+  start(): Promise<void> {
+    return this.inner.start();
+  }
+  async read(): Promise<SourceSample[]> {
+    return this.scopes.attribute(await this.inner.read());
+  }
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+}

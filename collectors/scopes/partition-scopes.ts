@@ -1,0 +1,176 @@
+/**
+ * Counts every partition on its own: watches the scopes directory (scope-file.ts) and, for each
+ * partition handed over, opens perf counters by cgroup on every CPU (PERF_FLAG_PID_CGROUP), so two
+ * partitions sharing a CPU are still told apart. Its samples carry `partition` and `run` from the
+ * scope file, stamped here, not inferred from CPU ownership. New files are picked up within
+ * `pollMs` (the orchestrator waits for the ack before it starts a workload); a removed file gets a
+ * final read whose counts go out with the next batch. Samples of other sources that carry a
+ * `cgroup` label of a live scope (eBPF per-cgroup maps) are attributed through {@link attribute}.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { componentLogger } from '../../core/logger.js';
+import { parseCgroupMounts, resolveCgroup } from '../perf/cgroup.js';
+import { perfConfigSchema } from '../perf/config.js';
+import { PerfSource } from '../perf/perf.js';
+import type { Source, SourceSample } from '../source.js';
+import { ACK_SUFFIX, scopeFileSchema, type ScopeAck, type ScopeFile } from './scope-file.js';
+
+export interface PartitionScopesOptions {
+  /** Directory the orchestrator writes scope files into (created if missing). */
+  dir: string;
+  /** perf events counted per partition. */
+  events: string[];
+  /** How often the directory is looked at between intervals, ms. @default 100 */
+  pollMs?: number;
+  /** mountinfo used to map cgroup directories to labels. @default /proc/self/mountinfo */
+  mountinfo?: string;
+  /** Test seam: builds the perf source of one scope. */
+  perf?: (scope: ScopeFile) => Pick<PerfSource, 'start' | 'read' | 'shutdown' | 'counting' | 'unsupported'>;
+}
+
+interface Live {
+  file: string;
+  scope: ScopeFile;
+  perf: Pick<PerfSource, 'start' | 'read' | 'shutdown' | 'counting' | 'unsupported'> | null;
+  labels: string[];
+}
+
+export class PartitionScopes implements Source {
+  readonly name = 'perf';
+  private readonly live = new Map<string, Live>();
+  /** Final counts of scopes removed since the last read. */
+  private pending: SourceSample[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private scanning: Promise<void> = Promise.resolve();
+  private readonly log = componentLogger('scopes');
+
+  constructor(private readonly o: PartitionScopesOptions) {}
+
+  /** Partitions counted now, by scope file name. */
+  get partitions(): string[] {
+    return [...this.live.values()].map((l) => l.scope.partition);
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.o.dir, { recursive: true });
+    await this.scan();
+    const tick = () => {
+      this.timer = setTimeout(() => void this.scan().finally(() => { if (this.timer) tick(); }), this.o.pollMs ?? 100);
+      this.timer.unref();
+    };
+    tick();
+  }
+
+  /** Reads every live scope; samples carry partition, run and the cgroup label. */
+  async read(): Promise<SourceSample[]> {
+    await this.scanning;
+    const out = this.pending;
+    this.pending = [];
+    for (const l of this.live.values()) if (l.perf) out.push(...this.stamp(l, await l.perf.read()));
+    return out;
+  }
+
+  /** Stamps partition and run on samples whose `cgroup` label belongs to a live scope (eBPF maps keyed by cgroup). */
+  attribute(samples: SourceSample[]): SourceSample[] {
+    if (this.live.size === 0) return samples;
+    const byLabel = new Map<string, ScopeFile>();
+    for (const l of this.live.values()) for (const label of l.labels) byLabel.set(label, l.scope);
+    for (const s of samples) {
+      const scope = s.cgroup ? byLabel.get(s.cgroup) : undefined;
+      if (scope && s.partition == null) {
+        s.partition = scope.partition;
+        s.run = scope.run;
+      }
+    }
+    return samples;
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.scanning;
+    for (const l of this.live.values()) await l.perf?.shutdown().catch(() => undefined);
+    this.live.clear();
+  }
+
+  private scan(): Promise<void> {
+    this.scanning = this.scanning.then(() => this.scanOnce()).catch((err: unknown) => this.log.warn({ err }, `Reading the scopes directory ${this.o.dir} failed; trying again.`));
+    return this.scanning;
+  }
+
+  private async scanOnce(): Promise<void> {
+    const files = existsSync(this.o.dir) ? readdirSync(this.o.dir).filter((f) => f.endsWith('.json')) : [];
+    for (const [file, l] of this.live) {
+      if (files.includes(file)) continue;
+      this.live.delete(file);
+      if (l.perf) {
+        this.pending.push(...this.stamp(l, await l.perf.read().catch(() => [])));
+        await l.perf.shutdown().catch(() => undefined);
+      }
+      rmSync(join(this.o.dir, file + ACK_SUFFIX), { force: true });
+      this.log.info({ partition: l.scope.partition, run: l.scope.run }, `Stopped counting partition ${l.scope.partition}.`);
+    }
+    for (const file of files) if (!this.live.has(file)) await this.open(file);
+  }
+
+  private async open(file: string): Promise<void> {
+    let scope: ScopeFile;
+    try {
+      scope = scopeFileSchema.parse(JSON.parse(readFileSync(join(this.o.dir, file), 'utf8')));
+    } catch (err) {
+      const l: Live = { file, scope: { partition: file, run: null, cgroups: ['/'] }, perf: null, labels: [] };
+      this.live.set(file, l);
+      this.ack(file, { counting: [], unsupported: [], labels: [], error: `not a scope file: ${(err as Error).message}` });
+      return;
+    }
+    const labels = this.labels(scope.cgroups);
+    const perf = this.o.perf ? this.o.perf(scope) : new PerfSource(perfConfigSchema.parse({ events: this.o.events, scope: { kind: 'cgroup', paths: scope.cgroups }, ...(this.o.mountinfo ? { mountinfo: this.o.mountinfo } : {}) }));
+    const l: Live = { file, scope, perf: null, labels };
+    this.live.set(file, l);
+    try {
+      await perf.start();
+      l.perf = perf;
+      this.ack(file, { counting: perf.counting, unsupported: [...perf.unsupported], labels, error: null });
+      this.log.info({ partition: scope.partition, run: scope.run, cgroups: scope.cgroups, counting: perf.counting }, `Counting partition ${scope.partition} (${scope.cgroups.join(', ')}).`);
+    } catch (err) {
+      this.ack(file, { counting: [], unsupported: [...perf.unsupported], labels, error: (err as Error).message });
+      this.log.warn({ partition: scope.partition, err }, `Partition ${scope.partition} cannot be counted: ${(err as Error).message}`);
+    }
+  }
+
+  private stamp(l: Live, samples: SourceSample[]): SourceSample[] {
+    for (const s of samples) {
+      s.partition = l.scope.partition;
+      s.run = l.scope.run;
+    }
+    return samples;
+  }
+
+  /** The labels a cgroup directory carries in samples: its path in the perf hierarchy and in cgroup v2 (eBPF). */
+  private labels(dirs: string[]): string[] {
+    let mounts: ReturnType<typeof parseCgroupMounts> = [];
+    try {
+      mounts = parseCgroupMounts(readFileSync(this.o.mountinfo ?? '/proc/self/mountinfo', 'utf8'));
+    } catch {
+      return [];
+    }
+    const out = new Set<string>();
+    for (const dir of dirs) {
+      try {
+        out.add(resolveCgroup(dir, mounts).label);
+      } catch {
+        // not in the perf hierarchy: perf reports why when it opens
+      }
+      const v2 = mounts.find((m) => m.version === 2 && (dir === m.mountpoint || dir.startsWith(`${m.mountpoint}/`)));
+      if (v2) out.add(`/${relative(v2.mountpoint, dir)}`);
+    }
+    return [...out];
+  }
+
+  private ack(file: string, ack: ScopeAck): void {
+    const path = join(this.o.dir, file + ACK_SUFFIX);
+    writeFileSync(`${path}.tmp`, JSON.stringify(ack));
+    renameSync(`${path}.tmp`, path);
+  }
+}
