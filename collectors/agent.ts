@@ -14,6 +14,7 @@ import type { RecordInput } from '../schema/records.js';
 import type { EventSource } from './event-source.js';
 import { SendQueue, type QueueStats } from './send-queue.js';
 import type { SequenceFile } from './sequence.js';
+import { SampleBatch } from './sample-batch.js';
 import type { Source } from './source.js';
 
 export interface CollectorAgentOptions {
@@ -42,12 +43,14 @@ export class CollectorAgent implements Lifecycle {
   private readonly queue: SendQueue;
   private readonly log = componentLogger('collector');
   private produced = 0;
+  private readonly batch: SampleBatch;
   private finished!: () => void;
   /** Resolves once maxBatches samples batches were sent. */
   readonly done = new Promise<void>((r) => (this.finished = r));
 
   constructor(private readonly o: CollectorAgentOptions) {
     if (o.eventSources?.length && !o.eventSequence) throw new Error('event sources need an eventSequence');
+    this.batch = new SampleBatch(o.node, o.collectorId);
     this.queue = new SendQueue(o.producer, o.maxQueuedBatches ?? 10_000, () => {
       if (o.maxBatches !== undefined && this.queue.stats.batches >= o.maxBatches) this.finished();
     });
@@ -78,35 +81,46 @@ export class CollectorAgent implements Lifecycle {
     if (this.o.maxBatches !== undefined && this.produced >= this.o.maxBatches) return;
     const ts = nowNs();
     const identity = { node: this.o.node, collector: this.o.collectorId, seq: 0 };
-    const samples: RecordInput<'samples'>[] = [];
     const events: RecordInput<'events'>[] = [];
-    const [sampleResults, eventResults] = await Promise.all([
-      Promise.allSettled(this.o.sources.map((s) => s.read())),
-      Promise.allSettled((this.o.eventSources ?? []).map((s) => s.read())),
-    ]);
-    sampleResults.forEach((r, i) => {
-      const source = this.o.sources[i]!.name;
-      if (r.status === 'rejected') return this.readFailed(source, r.reason);
-      for (const s of r.value) samples.push({ ...s, ts, ...identity, idx: samples.length, source });
-    });
+    // Event sources may wait on I/O: they run while the sample sources (synchronous reads of kernel
+    // counters) encode their samples straight into the batch.
+    const eventReads = Promise.allSettled((this.o.eventSources ?? []).map((s) => s.read()));
+    // The batch is written with the next seq; it is taken (and recorded) only if the batch is sent,
+    // so an interval without samples leaves no gap. Ticks never overlap, so nobody else takes it.
+    const seq = this.o.sequence.peek();
+    const batch = this.batch;
+    batch.begin(ts, seq);
+    for (const s of this.o.sources) {
+      batch.source(s.name);
+      const mark = batch.mark();
+      try {
+        if (s.readInto) await s.readInto(batch);
+        else for (const x of await s.read()) batch.addFields(x);
+      } catch (err) {
+        batch.rollback(mark);
+        this.readFailed(s.name, err);
+      }
+    }
+    const eventResults = await eventReads;
     eventResults.forEach((r, i) => {
       if (r.status === 'rejected') return this.readFailed(this.o.eventSources![i]!.name, r.reason);
       for (const e of r.value.events) events.push({ ...e, ...identity, idx: events.length });
-      for (const s of r.value.samples) samples.push({ ...s, ...identity, idx: samples.length });
+      for (const s of r.value.samples) batch.addFields(s);
     });
     const committing = (this.o.eventSources ?? []).filter((s, i) => s.commit && eventResults[i]!.status === 'fulfilled');
     const afterSent = committing.length ? async () => { for (const s of committing) await s.commit!(); } : undefined;
-    if (samples.length > 0) {
-      const seq = this.o.sequence.take();
-      for (const r of samples) r.seq = seq;
+    if (batch.count > 0) {
+      const taken = this.o.sequence.take();
+      if (taken !== seq) throw new Error(`samples seq ${seq} was taken elsewhere (got ${taken}); the batch is not sent`);
       this.produced++;
-      this.queue.push({ topic: 'samples', key: this.o.node, seq, body: encode('samples', samples), count: samples.length, ...(events.length ? {} : { afterSent }) });
+      const count = batch.count;
+      this.queue.push({ topic: 'samples', key: this.o.node, seq, body: batch.finish(), count, ...(events.length ? {} : { afterSent }) });
     }
     if (events.length > 0) {
       const seq = this.o.eventSequence!.take();
       for (const r of events) r.seq = seq;
       this.queue.push({ topic: 'events', key: this.o.node, seq, body: encode('events', events), count: events.length, afterSent });
-    } else if (samples.length === 0 && afterSent) await afterSent();
+    } else if (batch.count === 0 && afterSent) await afterSent();
   }
 
   private readFailed(source: string, reason: unknown): void {

@@ -5,6 +5,7 @@
  */
 import type { Lifecycle } from '../schema/lifecycle.js';
 import type { RecordInput } from '../schema/records.js';
+import type { SampleBatch } from './sample-batch.js';
 
 /** A sample as a source produces it. */
 export type SourceSample = Omit<RecordInput<'samples'>, 'ts' | 'node' | 'collector' | 'seq' | 'idx' | 'source'>;
@@ -17,4 +18,9 @@ export interface Source extends Lifecycle {
    * of counters needs two readings for a delta).
    */
   read(): Promise<SourceSample[]>;
+  /**
+   * The same samples as `read()`, appended straight to the interval's batch (no sample objects):
+   * the agent's path when a source has it. A source that throws leaves the batch as it was.
+   */
+  readInto?(batch: SampleBatch): void | Promise<void>;
 }

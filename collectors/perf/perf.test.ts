@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { validate } from '../../schema/codec.js';
+import { decode, validate } from '../../schema/codec.js';
+import { SampleBatch } from '../sample-batch.js';
 import type { SourceSample } from '../source.js';
 import { perfConfigSchema } from './config.js';
 import { isRoot, perfCapability, skipForMissingCapability } from './kernel-gate.js';
@@ -62,6 +63,30 @@ describe('perf source on this kernel', () => {
     }
     expect(sum(out, 'context-switches')).toBeGreaterThan(0);
     expect(() => validate('samples', out.map((x, idx) => ({ ...x, ts: 1n, node: 'n', collector: 'c', seq: 0, idx, source: 'perf' })))).not.toThrow();
+  });
+
+  it('writes the same samples straight into a batch (readInto, the agent path), labels and all', async (ctx) => {
+    if (!capability.ok) skipForMissingCapability(ctx.skip, capability.why);
+    const child = busyChild();
+    await sleep(50);
+    const s = source({ events: ['cpu-clock', 'task-clock'], scope: { kind: 'pid', pids: [child.pid!] } });
+    await s.start();
+    const t0 = process.hrtime.bigint();
+    await sleep(500);
+    const batch = new SampleBatch('n', 'n/perf');
+    batch.begin(1n, 9);
+    batch.source('perf');
+    s.readInto(batch);
+    const wallNs = Number(process.hrtime.bigint() - t0);
+    const d = decode(batch.finish(), 'samples');
+    expect(d.errors).toEqual([]);
+    expect(d.records.map((r) => [r.metric, r.cpu, r.comm, r.source, r.seq, r.idx])).toEqual([
+      ['cpu-clock', -1, `sh/${child.pid}`, 'perf', 9, 0],
+      ['task-clock', -1, `sh/${child.pid}`, 'perf', 9, 1],
+    ]);
+    expect(d.records[0]!.value / wallNs).toBeGreaterThan(0.2);
+    expect(d.records[0]!.value / wallNs).toBeLessThan(1.05);
+    expect(d.records[0]!.scale).toBe(1);
   });
 
   it('counts a busy process per pid: task-clock matches its CPU time and most of the wall time', async (ctx) => {

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { componentLogger } from '../../core/logger.js';
+import type { SampleBatch } from '../sample-batch.js';
 import type { Source, SourceSample } from '../source.js';
 import type { PerfConfig } from './config.js';
 import { describeOpenError } from './errno.js';
@@ -29,6 +30,8 @@ export class PerfSource implements Source {
   private groups: CounterGroup[] = [];
   private readonly problems: EventProblem[] = [];
   private readonly log = componentLogger('perf');
+  private metricJson: string[] | null = null;
+  private readonly labelJson = new Map<CounterGroup, string>();
 
   /** @param nativeResult the perf_event_open adapter; the default loads it through koffi. */
   constructor(private readonly config: PerfConfig, private readonly nativeResult: NativeResult = loadPerfNative()) {
@@ -92,36 +95,57 @@ export class PerfSource implements Source {
     if (this.groups.length === 0) {
       throw new Error(`The perf source could not open any of its events: ${this.problems.map((p) => p.reason).join('; ')}.`);
     }
-    for (const g of this.groups) g.read(); // baseline: the first read() returns deltas since start
+    for (const g of this.groups) g.readDeltas(); // baseline: the first read() returns deltas since start
     this.log.info({ counting: this.counting, groups: this.groups.length }, `Counting ${this.counting.length} perf events in ${this.groups.length} groups.`);
   }
 
   async read(): Promise<SourceSample[]> {
     const out: SourceSample[] = [];
-    for (const g of [...this.groups]) {
-      let deltas: ReturnType<CounterGroup['read']> = null;
+    this.readGroups((metric, value, cpu, scale, g) => {
+      const sample: SourceSample = { metric, value, cpu, scale };
+      const { cgroup, comm } = g.target.labels;
+      if (cgroup !== undefined) sample.cgroup = cgroup;
+      if (comm !== undefined) sample.comm = comm;
+      out.push(sample);
+    });
+    return out;
+  }
+
+  /** The agent's path: each count goes straight into the batch, names and labels pre-encoded once. */
+  readInto(batch: SampleBatch): void {
+    this.metricJson ??= this.specs.map((s) => batch.json(s.name));
+    const metricJson = this.metricJson;
+    this.readGroups((_metric, value, cpu, scale, g, index) => {
+      let labels = this.labelJson.get(g);
+      if (labels === undefined) this.labelJson.set(g, (labels = batch.encodeLabels({ cgroup: g.target.labels.cgroup, comm: g.target.labels.comm })));
+      batch.addEncoded(metricJson[index]!, value, cpu, scale, labels);
+    });
+  }
+
+  private readGroups(emit: (metric: string, value: number, cpu: number, scale: number, g: CounterGroup, index: number) => void): void {
+    for (let gi = 0; gi < this.groups.length; gi++) {
+      const g = this.groups[gi]!;
+      let n = -1;
       let finished = false;
       try {
         finished = g.finished; // checked before the read, so the read holds the final counts
-        deltas = g.read();
+        n = g.readDeltas();
       } catch (err) {
         this.log.error({ err, target: describeTarget(g.target) }, `Reading the perf counters of ${describeTarget(g.target)} failed; they are no longer read.`);
       }
-      if (deltas === null || finished) {
-        this.groups.splice(this.groups.indexOf(g), 1);
+      if (n < 0 || finished) {
+        this.groups.splice(gi--, 1);
         g.close();
+        this.labelJson.delete(g);
         this.log.warn({ target: describeTarget(g.target) }, `The perf counters of ${describeTarget(g.target)} stopped (its process exited or its CPU went offline); they are no longer read.`);
-        if (deltas === null) continue;
+        if (n < 0) continue;
       }
-      const { cpu, cgroup, comm } = g.target.labels;
-      for (const [index, d] of deltas) {
-        const sample: SourceSample = { metric: this.specs[index]!.name, value: d.value, cpu, scale: d.scale };
-        if (cgroup !== undefined) sample.cgroup = cgroup;
-        if (comm !== undefined) sample.comm = comm;
-        out.push(sample);
+      const cpu = g.target.labels.cpu;
+      for (let i = 0; i < n; i++) {
+        const index = g.deltaIndex[i]!;
+        if (index >= 0) emit(this.specs[index]!.name, g.deltas[i]!, cpu, g.scale, g, index);
       }
     }
-    return out;
   }
 
   async shutdown(): Promise<void> {

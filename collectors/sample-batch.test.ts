@@ -1,0 +1,71 @@
+/**
+ * The batch encoder writes the message `encode()` writes for the same records: compared as parsed
+ * JSON (field order aside) and through `decode()`, the ingest side's validation.
+ */
+import { describe, expect, it } from 'vitest';
+import { decode, encode } from '../schema/codec.js';
+import type { RecordInput } from '../schema/records.js';
+import { SampleBatch } from './sample-batch.js';
+
+const ts = 1_764_000_000_123_456_789n;
+const identity = { node: 'n"1', collector: 'n1/perf+procfs', seq: 42 };
+
+describe('SampleBatch', () => {
+  it('encodes what encode() encodes, labels, odd numbers and escapes included', () => {
+    const b = new SampleBatch(identity.node, identity.collector);
+    b.begin(ts, identity.seq);
+    b.source('perf');
+    b.addEncoded(JSON.stringify('task-clock'), 1.5e9, 3, 0.25, b.encodeLabels({ cgroup: '/a b/"c"', comm: 'ünï\ncode' }));
+    b.add('cycles', Number.NaN, 0, 1);
+    b.add('instructions', -0, -1, Number.POSITIVE_INFINITY);
+    b.source('procfs');
+    b.addFields({ metric: 'irq.count', value: 7, cpu: 1, irq: '36:virtio1-req.0' });
+    b.addFields({ metric: 'mem.free', value: 2 ** 53 + 2 });
+    b.addFields({ metric: 'kitten.x', value: 0.1, ts: 5n, source: 'kitten', device: null, le: '+Inf' });
+    const records: RecordInput<'samples'>[] = [
+      { ts, ...identity, idx: 0, source: 'perf', metric: 'task-clock', value: 1.5e9, cpu: 3, scale: 0.25, cgroup: '/a b/"c"', comm: 'ünï\ncode' },
+      { ts, ...identity, idx: 1, source: 'perf', metric: 'cycles', value: Number.NaN, cpu: 0, scale: 1 },
+      { ts, ...identity, idx: 2, source: 'perf', metric: 'instructions', value: -0, cpu: -1, scale: Number.POSITIVE_INFINITY },
+      { ts, ...identity, idx: 3, source: 'procfs', metric: 'irq.count', value: 7, cpu: 1, irq: '36:virtio1-req.0' },
+      { ts, ...identity, idx: 4, source: 'procfs', metric: 'mem.free', value: 2 ** 53 + 2 },
+      { ts: 5n, ...identity, idx: 5, source: 'kitten', metric: 'kitten.x', value: 0.1, device: null, le: '+Inf' },
+    ];
+    expect(b.count).toBe(6);
+    const body = b.finish();
+    expect(decode(body, 'samples')).toEqual(decode(encode('samples', records), 'samples'));
+    expect(body.toString()).not.toContain('"scale":1,'); // the default is left out
+  });
+
+  it('is read back by decode() and starts afresh with begin()', () => {
+    const b = new SampleBatch('n1', 'n1/procfs');
+    b.begin(1n, 0);
+    b.source('procfs');
+    b.add('cpu.user', 1);
+    b.finish();
+    b.begin(ts, 7);
+    b.source('procfs');
+    b.add('cpu.user', 0.02, 1);
+    b.add('context_switches', 1234);
+    const d = decode(b.finish(), 'samples');
+    expect(d.errors).toEqual([]);
+    expect(d.records.map((r) => [r.ts, r.seq, r.idx, r.metric, r.value, r.cpu, r.scale])).toEqual([
+      [ts, 7, 0, 'cpu.user', 0.02, 1, 1],
+      [ts, 7, 1, 'context_switches', 1234, -1, 1],
+    ]);
+  });
+
+  it('rolls back what a failing source appended', () => {
+    const b = new SampleBatch('n1', 'n1/x');
+    b.begin(ts, 1);
+    b.source('a');
+    b.add('kept', 1);
+    const mark = b.mark();
+    b.source('b');
+    b.add('lost', 2);
+    b.rollback(mark);
+    b.source('c');
+    b.add('next', 3);
+    const d = decode(b.finish(), 'samples');
+    expect(d.records.map((r) => [r.idx, r.source, r.metric])).toEqual([[0, 'a', 'kept'], [1, 'c', 'next']]);
+  });
+});
