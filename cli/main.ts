@@ -17,6 +17,7 @@ import { queryCommand } from './commands/query.js';
 import { schemaCommand } from './commands/schema.js';
 import { servicesCommand } from './commands/services.js';
 import { sqlCommand } from './commands/sql.js';
+import { testbedCommand } from './commands/testbed.js';
 import { upCommand } from './commands/up.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -40,6 +41,7 @@ const program = new Command('isoscope')
   .addCommand(queryCommand())
   .addCommand(parseCommand())
   .addCommand(servicesCommand())
+  .addCommand(testbedCommand())
   .addCommand(schemaCommand())
   .addCommand(configCommand());
 

@@ -28,6 +28,8 @@ hpcc                     hpcc                      HPL, STREAM, RandomAccess, DG
 stress-ng                stress-ng                 interference generator
 sysbench                 sysbench                  CPU and memory workloads
 iproute2                 ip                        testbed nodes are network namespaces joined by veth links
+util-linux               nsenter                   testbed: sshd enters a node's namespaces (nsenter), host names (unshare --uts)
+openssh-client           ssh-keygen                testbed keys; mpirun reaches the other nodes with ssh
 EOF
 }
 

@@ -1,0 +1,93 @@
+/**
+ * A node's sshd: its own host key and configuration in `<dir>/nodes/<node>/`, listening on the node's
+ * address, port 22, inside the node's network and UTS namespaces. It is started with `nsenter --net`
+ * rather than `ip netns exec`, which would remount /sys for the namespace and hide the cgroup
+ * hierarchies the partition drivers work in. Sessions get `OMPI_MCA_plm_rsh_agent`, so mpirun on a
+ * node reaches the other nodes with the testbed's key and known_hosts (root's ~/.ssh is left alone).
+ */
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { must, processStartTime, sleep } from './system.js';
+
+export const SSHD = '/usr/sbin/sshd';
+
+export interface NodeSshdPaths {
+  hostKey: string;
+  config: string;
+  log: string;
+}
+
+export function sshdPaths(nodeDir: string): NodeSshdPaths {
+  return { hostKey: join(nodeDir, 'ssh_host_ed25519_key'), config: join(nodeDir, 'sshd_config'), log: join(nodeDir, 'sshd.log') };
+}
+
+export async function writeSshdConfig(nodeDir: string, address: string, testbedDir: string): Promise<NodeSshdPaths> {
+  const p = sshdPaths(nodeDir);
+  await must('generating the node\'s host key', ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `isoscope-testbed ${address}`, '-f', p.hostKey]);
+  writeFileSync(p.config, [
+    '# written by `isoscope testbed up`',
+    'Port 22',
+    `ListenAddress ${address}`,
+    `HostKey ${p.hostKey}`,
+    `PidFile ${join(nodeDir, 'sshd.pid')}`,
+    `AuthorizedKeysFile ${join(testbedDir, 'authorized_keys')}`,
+    'PermitRootLogin prohibit-password',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'PubkeyAuthentication yes',
+    'StrictModes no',
+    'UsePAM no',
+    'MaxSessions 100',
+    'MaxStartups 100',
+    'LogLevel ERROR',
+    'UseDNS no',
+    'PrintMotd no',
+    'PrintLastLog no',
+    'X11Forwarding no',
+    'PermitUserEnvironment no',
+    `SetEnv "OMPI_MCA_plm_rsh_agent=ssh -F ${join(testbedDir, 'ssh_config')}"`,
+    'Subsystem sftp internal-sftp',
+    '',
+  ].join('\n'));
+  return p;
+}
+
+/** Starts sshd in the node's namespaces; resolves with its pid and start time once spawned. */
+export async function startSshd(netnsPath: string, utsPath: string, p: NodeSshdPaths): Promise<{ pid: number; startTime: string }> {
+  await must('creating sshd\'s privilege separation directory', ['mkdir', '-p', '/run/sshd']);
+  const child = spawn('nsenter', [`--net=${netnsPath}`, `--uts=${utsPath}`, SSHD, '-D', '-e', '-f', p.config, '-E', p.log], { stdio: 'ignore', detached: true });
+  const pid = await new Promise<number>((resolve, reject) => {
+    child.once('error', (err) => reject(new Error(`cannot start sshd: ${err.message}`)));
+    child.once('spawn', () => resolve(child.pid!));
+  });
+  child.unref();
+  const startTime = processStartTime(pid);
+  if (startTime === null) throw new Error(`sshd exited at once: ${readLog(p.log)}`);
+  return { pid, startTime };
+}
+
+/** Waits until something accepts TCP connections on address:port (the host reaches the nodes through the bridge). */
+export async function waitForListen(address: string, port: number, gone: () => boolean, log: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (gone()) throw new Error(`sshd on ${address} exited at start-up: ${readLog(log)}`);
+    const ok = await new Promise<boolean>((r) => {
+      const c = connect({ host: address, port, timeout: 1000 }, () => { c.end(); r(true); });
+      c.once('error', () => r(false));
+      c.once('timeout', () => { c.destroy(); r(false); });
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`nothing listens on ${address}:${port} after ${timeoutMs / 1000} s: ${readLog(log)}`);
+    await sleep(50);
+  }
+}
+
+function readLog(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim() || '(empty log)';
+  } catch {
+    return '(no log)';
+  }
+}
