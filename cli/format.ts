@@ -7,11 +7,13 @@ export type OutputFormat = 'table' | 'json' | 'csv';
 export function formatResult(result: QueryResult & { truncated: boolean }, format: OutputFormat): string {
   if (format === 'json') return toJson(result) + '\n';
   const names = result.columns.map((c) => c.name);
-  const cells = result.rows.map((r) => r.map(cellText));
   if (format === 'csv') {
+    // An absent value is an empty field, as spreadsheets and CSV readers expect (a table shows NULL).
+    const cells = result.rows.map((r) => r.map((v) => (v === null || v === undefined ? '' : cellText(v))));
     const esc = (s: string) => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
     return [names, ...cells].map((r) => r.map(esc).join(',')).join('\n') + '\n';
   }
+  const cells = result.rows.map((r) => r.map(cellText));
   const widths = names.map((n, i) => Math.min(60, Math.max(n.length, ...cells.map((r) => r[i]!.length))));
   const line = (r: string[]) => r.map((c, i) => (c.length > widths[i]! ? c.slice(0, widths[i]! - 1) + '…' : c.padEnd(widths[i]!))).join('  ').trimEnd();
   const out = [line(names), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)];

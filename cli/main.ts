@@ -19,6 +19,7 @@ import { servicesCommand } from './commands/services.js';
 import { sqlCommand } from './commands/sql.js';
 import { testbedCommand } from './commands/testbed.js';
 import { upCommand } from './commands/up.js';
+import { endQuietlyOnClosedPipe, reportFailure, setVerbose } from './failure.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -27,7 +28,7 @@ const program = new Command('isoscope')
   .version(pkg.version)
   .option('-c, --config <file>', 'YAML configuration file (default: $ISOSCOPE_CONFIG, else ./isoscope.yaml if present)')
   .option('--log-level <level>', 'trace, debug, info, warn, error or silent (default: config log.level)')
-  .showHelpAfterError('(add --help for usage)')
+  .option('--verbose', 'show the stack trace of a failure (also ISOSCOPE_DEBUG=1)')
   .addCommand(upCommand())
   .addCommand(collectorCommand())
   .addCommand(ingestCommand())
@@ -45,4 +46,17 @@ const program = new Command('isoscope')
   .addCommand(schemaCommand())
   .addCommand(configCommand());
 
-await program.parseAsync(process.argv);
+endQuietlyOnClosedPipe();
+setVerbose(process.argv.includes('--verbose'));
+// Every command, however deep, reports a wrong command line the same way: commander's message, a hint,
+// exit status 2 (help and --version exit 0).
+const everyCommand = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(everyCommand)];
+for (const cmd of everyCommand(program)) {
+  cmd.showHelpAfterError('(add --help for usage)').exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+}
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // A command that let its error escape: the same one-line report as every command's own.
+  reportFailure(program.args[0] ?? '', err);
+}

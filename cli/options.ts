@@ -30,12 +30,5 @@ export function oneOf<const T extends readonly string[]>(values: T) {
   };
 }
 
-/** Prints a user-facing failure (message only for known problems) and sets the exit code. */
-export function reportFailure(command: string, err: unknown): void {
-  const e = err as Error;
-  const known = e && (e.name === 'ConfigError' || e.name === 'UserError' || /^(cannot|invalid|config)/i.test(e.message ?? ''));
-  process.stderr.write(`isoscope ${command}: ${known ? e.message : (e?.stack ?? String(err))}\n`);
-  process.exitCode = 1;
-}
-
-export { UserError } from '../core/errors.js';
+export { reportFailure } from './failure.js';
+export { UsageError, UserError } from '../core/errors.js';

@@ -16,3 +16,8 @@ export function isPermanent(err: unknown): boolean {
 export class UserError extends Error {
   override name = 'UserError';
 }
+
+/** A wrong argument, option or setting value (exit status 2 on the command line). */
+export class UsageError extends UserError {
+  override name = 'UsageError';
+}

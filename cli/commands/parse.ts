@@ -13,6 +13,7 @@ import { LogParser } from '../../collectors/logs/parser.js';
 import { LineSplitter } from '../../collectors/logs/tail/line-splitter.js';
 import { findLaunchLine, isLaunchLine, isoToNs, localBootTimeNs, ReplayClock } from '../../collectors/logs/time.js';
 import { LOG_SOURCES, type LogSource } from '../../collectors/logs/types.js';
+import { assertText } from '../binary-input.js';
 import { oneOf, reportFailure } from '../options.js';
 
 interface Flags {
@@ -64,7 +65,12 @@ async function parseFile(file: string, flags: Flags): Promise<void> {
     const out = lines.map((l) => eventJson(parser.parse(l).event, flags.node)).join('\n') + '\n';
     if (!process.stdout.write(out)) await new Promise((r) => process.stdout.once('drain', r));
   };
-  for await (const chunk of await open(file)) await emit(splitter.push(chunk as Buffer));
+  let first = true;
+  for await (const chunk of await open(file)) {
+    if (first) assertText(chunk as Buffer, file === '-' ? 'standard input' : file);
+    first = false;
+    await emit(splitter.push(chunk as Buffer));
+  }
   const rest = splitter.flush();
   if (rest !== null) await emit([rest]);
 }

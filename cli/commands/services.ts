@@ -3,10 +3,10 @@
 // errors to stderr; failures set exit code 1.
 import { Command, InvalidArgumentError } from 'commander';
 import { servicesStatus, serviceLines, startServices, stopServices } from '../../services/manager.js';
-import { killActiveCommands, ServicesError } from '../../services/process.js';
+import { killActiveCommands } from '../../services/process.js';
 import { DEFAULT_STATE_DIR } from '../../services/state.js';
 import { KAFKA_VERSION, QUESTDB_VERSION } from '../../services/versions.js';
-import { oneOf } from '../options.js';
+import { oneOf, reportFailure } from '../options.js';
 
 const progress = (line: string): void => {
   process.stderr.write(`${line}\n`);
@@ -24,11 +24,9 @@ function parseSeconds(value: string): number {
   return seconds;
 }
 
-/** Prints an error as one readable message (a stack only for unexpected errors) and sets exit code 1. */
+/** Prints an error as one readable message (see cli/failure.ts) and sets exit code 1. */
 function fail(command: string, err: unknown): void {
-  const message = err instanceof ServicesError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
-  process.stderr.write(`isoscope services ${command}: ${message}\n`);
-  process.exitCode = 1;
+  reportFailure(`services ${command}`, err);
 }
 
 const stateDirOption = ['--state-dir <dir>', 'directory for services.json and the services\' data', DEFAULT_STATE_DIR] as const;

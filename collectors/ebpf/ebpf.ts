@@ -1,8 +1,8 @@
 /**
  * The ebpf source: loads CO-RE BPF programs through libbpf, and each interval reads their maps into
  * samples as described by their ebpf_exporter-style YAML (counters as deltas, histograms as
- * cumulative `le` buckets). Start-up fails, saying what to install, when libbpf, an object file or
- * its config is missing, or the kernel refuses a program; after start-up a map that cannot be read
+ * cumulative `le` buckets). Start-up builds the shipped programs on first use (on-demand.ts) and fails,
+ * saying what to install, when libbpf, an object file or its config is missing, or the kernel refuses a program; after start-up a map that cannot be read
  * is logged and skipped for that interval.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import type { Source, SourceSample } from '../source.js';
 import type { EbpfConfig } from './config.js';
 import { Decoders, findCgroup2Root } from './decoders.js';
 import { defaultConfigDir, defaultObjectDir } from './locate.js';
+import { assertKnownPrograms, buildShippedPrograms } from './on-demand.js';
 import { labelBytes, MetricReader, type MapEntry } from './metric-reader.js';
 import { parseMetricsConfig } from './metrics-config.js';
 import { loadBpfNative, type BpfMapInfo, type BpfNative, type BpfNativeResult, type BpfObject } from './native.js';
@@ -40,10 +41,13 @@ export class EbpfSource implements Source {
 
   async start(): Promise<void> {
     if (this.objects.length > 0) return;
-    const r = this.nativeResult;
-    if (!r.ok) throw new Error(`The ebpf source is not available here: ${r.reason}.`);
     const objectDir = this.config.objectDir ?? defaultObjectDir();
     const configDir = this.config.configDir ?? defaultConfigDir();
+    assertKnownPrograms(this.config.programs, configDir);
+    const r = this.nativeResult;
+    if (!r.ok) throw new Error(`The ebpf source is not available here: ${r.reason}.`);
+    // The package's own build folder is filled on first use; a configured objectDir is the user's to fill.
+    if (this.config.objectDir === undefined) await buildShippedPrograms(this.config.programs, objectDir);
     const decoders = new Decoders({ kallsyms: this.config.kallsyms, partitions: this.config.partitions, cgroupRoot: safeCgroupRoot(this.config.mountinfo) });
     // Everything is checked before anything is loaded into the kernel.
     const plans = this.config.programs.map((program) => {

@@ -96,6 +96,20 @@ describe('duckdb store: read-only guard', () => {
   });
 
   it.each([
+    ['SELEC 1', 'the SQL does not parse: syntax error at or near "SELEC" (LINE 1: SELEC 1)'],
+    ['SELECT FROM WHERE', 'the SQL does not parse: syntax error at or near "WHERE"'],
+    ['EXPLAIN SELEC 1', 'the SQL does not parse: syntax error at or near "SELEC"'],
+  ])('reports SQL that does not parse as a syntax error, not a refused write: %s', async (sql, message) => {
+    await expect(store.query(sql)).rejects.toThrow(message);
+  });
+
+  it('says once that file access is refused', async () => {
+    const err = await store.query("SELECT * FROM read_csv('/etc/passwd')").catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/^reading or writing files, URLs or other databases from user SQL is refused \(Permission Error: .*\)$/);
+    expect((err as Error).message.split('is refused').length).toBe(2);
+  });
+
+  it.each([
     'SELECT count(*) FROM samples',
     '  -- leading comment\n select /* inline */ count(*) from samples;',
     'WITH s AS (SELECT * FROM samples) SELECT count(*) FROM s',

@@ -80,6 +80,8 @@ export async function prepareReadOnly(connection: DuckDBConnection, sql: string)
   try {
     statement = await prepareOne(connection, sql);
   } catch (err) {
+    // SQL that does not parse is a syntax error, whatever its first word ("SELEC 1" is no write).
+    if (/^(Failed to extract statements: )?Parser Error/.test((err as Error).message)) throw syntaxError(err);
     // A statement DuckDB cannot even bind (DROP TABLE missing, EXECUTE unknown): name it by its first word.
     if (!/only one SQL statement|empty/.test((err as Error).message)) {
       if (first.word && !READ_WORDS.has(first.word)) refuse(first.word.toUpperCase());
@@ -108,6 +110,7 @@ function explainedStatement(sql: string, afterExplain: number): { text: string; 
 /** EXPLAIN …: the explained statement must itself be a SELECT, as DuckDB classifies it. */
 async function assertExplainOfSelect(connection: DuckDBConnection, inner: { text: string; word: string }): Promise<void> {
   const { type } = await prepareOne(connection, inner.text).catch((err: unknown) => {
+    if (/^(Failed to extract statements: )?Parser Error/.test((err as Error).message)) throw syntaxError(err);
     if (inner.word && !READ_WORDS.has(inner.word)) refuse(`EXPLAIN of ${inner.word.toUpperCase()}`);
     throw explainFileAccess(err);
   });
@@ -129,9 +132,21 @@ function afterParenthesis(sql: string, open: number): number {
   throw new Error('the options of EXPLAIN ( … ) are not closed: expected ")"');
 }
 
+const FILE_ACCESS = 'reading or writing files, URLs or other databases from user SQL is refused';
+
+/**
+ * DuckDB's parser error, said as a syntax error with the line it points at.
+ * @example syntaxError(err) // the SQL does not parse: syntax error at or near "SELEC" (LINE 1: SELEC 1)
+ */
+function syntaxError(err: unknown): Error {
+  const [first = '', ...rest] = (err as Error).message.replace(/^(Failed to extract statements: )?Parser Error: /, '').split('\n').filter((l) => l.trim() !== '');
+  const line = rest.find((l) => /^LINE \d+:/.test(l));
+  return new Error(`the SQL does not parse: ${first}${line ? ` (${line.trim()})` : ''}`);
+}
+
 /** DuckDB's "file system operations are disabled" error, said in our terms; other errors as they are. */
 export function explainFileAccess(err: unknown): unknown {
   const message = (err as Error).message ?? '';
-  if (!/disabled by configuration|external access/i.test(message)) return err;
-  return new Error(`reading or writing files, URLs or other databases from user SQL is refused (${message.split('\n')[0]})`);
+  if (!/disabled by configuration|external access/i.test(message) || message.startsWith(FILE_ACCESS)) return err;
+  return new Error(`${FILE_ACCESS} (${message.split('\n')[0]})`);
 }

@@ -26,5 +26,6 @@ describe('assertReadOnly (QuestDB user SQL)', () => {
     ['WITH t AS (SELECT 1) INSERT INTO x SELECT * FROM t', /must end in a SELECT/],
     ['', /empty/],
     ['-- only a comment', /empty/],
+    ['SELEC 1', /the SQL does not parse: "selec" does not begin an SQL statement/],
   ])('refuses %j', (sql, reason) => expect(() => assertReadOnly(sql)).toThrow(reason));
 });

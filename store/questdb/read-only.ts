@@ -5,6 +5,8 @@
  * deployment did not configure that user.
  */
 const READ_KEYWORDS = new Set(['select', 'with', 'show', 'explain']);
+/** First words of QuestDB's (and PostgreSQL's) other statements: refused as writes, not as typos. */
+const STATEMENT_KEYWORDS = new Set(['insert', 'update', 'delete', 'drop', 'alter', 'create', 'truncate', 'copy', 'rename', 'grant', 'revoke', 'vacuum', 'reindex', 'backup', 'snapshot', 'checkpoint', 'cancel', 'set', 'begin', 'commit', 'rollback', 'refresh', 'release', 'merge', 'call', 'do', 'lock', 'comment', 'declare', 'listen', 'notify', 'prepare', 'execute', 'deallocate', 'discard', 'reset', 'analyze', 'cluster', 'load', 'import', 'export', 'attach', 'detach', 'pragma', 'install', 'use', 'upsert', 'replace', 'values', 'table']);
 
 /** Comments and quoted text blanked out, so keywords and semicolons inside them do not count. */
 function code(sql: string): string {
@@ -17,6 +19,10 @@ export function assertReadOnly(sql: string): void {
   if (text === '') throw new Error('the SQL statement is empty');
   if (text.includes(';')) throw new Error('only one SQL statement at a time is accepted');
   const first = /^\(*\s*([A-Za-z]+)/.exec(text)?.[1]?.toLowerCase();
+  if (first && !READ_KEYWORDS.has(first) && !STATEMENT_KEYWORDS.has(first)) {
+    // Not a statement keyword at all ("SELEC 1"): a typo, not a write.
+    throw new Error(`the SQL does not parse: "${first}" does not begin an SQL statement; expected SELECT, WITH, SHOW or EXPLAIN`);
+  }
   if (!first || !READ_KEYWORDS.has(first)) {
     throw new Error(`${first ? first.toUpperCase() : 'this'} statements are refused: user SQL is read-only (SELECT, WITH, SHOW, EXPLAIN)`);
   }
