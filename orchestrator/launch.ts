@@ -10,7 +10,7 @@ import type { Nodes } from './nodes.js';
 import type { CatalogEntry } from './catalog/schema.js';
 import { fill } from './catalog/template.js';
 import { parseResult, type FigureOfMerit } from './catalog/parsers/registry.js';
-import type { ExecResult } from './transport/transport.js';
+import type { ExecResult, NodeTransport } from './transport/transport.js';
 
 export interface LaunchRequest {
   entry: CatalogEntry;
@@ -62,10 +62,21 @@ export async function launch(req: LaunchRequest, deps: LaunchDeps): Promise<Figu
     return p;
   };
 
+  // A partition that is a machine of its own (a kvm guest) runs the command itself; the run
+  // directory is shared with it at the same path.
+  const target = async (node: string): Promise<NodeTransport> => {
+    const p = partition(node);
+    const d = req.driver(p);
+    const t = await deps.nodes.get(node);
+    return d.connect ? d.connect(t, p) : t;
+  };
+  if (entry.launch.mode === 'mpirun' && req.nodes.some((n) => req.driver(partition(n)).connect)) {
+    throw new Error(`${where}: launch mode mpirun cannot start ranks inside ${[...new Set(req.nodes.map((n) => partition(n).driver))].join(', ')} partitions; expected launch mode each`);
+  }
   await Promise.all(req.nodes.map((n) => prepareDir(n, dir, entry, values(n), deps)));
   try {
     const exec = async (node: string, command: string[]): Promise<ExecResult> => {
-      const t = await deps.nodes.get(node);
+      const t = await target(node);
       // Every exec is a session of its own (sshd / detached spawn), hence an autogroup of its own.
       const argv = req.autogroupNice === undefined ? command : ['sh', '-c', 'echo "$0" > /proc/$$/autogroup || exit 126; exec "$@"', String(req.autogroupNice), ...command];
       const r = await t.exec(argv, {

@@ -166,7 +166,7 @@ export class Runner {
           step(`creating partition ${p.name} on ${node}`);
           let state: PartitionState;
           try {
-            state = await this.driver(p).create(t, p, { log: step, signal: ac.signal, siblings });
+            state = await this.driver(p).create(t, p, { log: step, signal: ac.signal, siblings, workRoot: this.workRoot() });
           } catch (err) {
             await this.emitter.partition({ name: p.name, node, driver: p.driver, cpus: p.cpus, memMb: p.memMb, numa: p.numa ?? null, devices: p.devices ?? [], handle: {} }, 'fail', run, (err as Error).message).catch(() => undefined);
             throw err;
@@ -174,7 +174,8 @@ export class Runner {
           journal.append({ t: 'partition', run, state });
           created.push(state);
           siblings.set(p.name, state);
-          await this.emitter.partition(state, 'create', run);
+          await this.emitter.partition(state, 'create', run, state.note ?? null);
+          if (state.provenance) provenance.partitions = [...((provenance.partitions as unknown[] | undefined) ?? []), { partition: state.name, node, driver: state.driver, ...state.provenance }];
         }
       });
       const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
@@ -237,7 +238,7 @@ export class Runner {
       for (const s of [...states].reverse()) {
         try {
           step(`destroying partition ${s.name} on ${node}`);
-          await this.driver(s).destroy(await this.nodes.get(node), s, { log: step, siblings: new Map() });
+          await this.driver(s).destroy(await this.nodes.get(node), s, { log: step, siblings: new Map(), workRoot: this.workRoot() });
           journal.append({ t: 'partition-destroyed', run, node, name: s.name });
           await this.emitter.partition(s, 'destroy', run);
         } catch (err) {
@@ -253,8 +254,12 @@ export class Runner {
   private async removeRunDirs(run: string, nodes: readonly string[]): Promise<void> {
     await mapLimited(nodes, this.o.experiment.spec.concurrency, async (n) => {
       const t = await this.nodes.get(n);
-      await t.exec(['rm', '-rf', '--', `${this.o.workRoot ?? DEFAULT_WORK_ROOT}/${run}`], { timeoutMs: 30_000 });
+      await t.exec(['rm', '-rf', '--', `${this.workRoot()}/${run}`], { timeoutMs: 30_000 });
     });
+  }
+
+  private workRoot(): string {
+    return this.o.workRoot ?? DEFAULT_WORK_ROOT;
   }
 
   private nice(): { autogroupNice?: number } {

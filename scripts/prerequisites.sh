@@ -30,6 +30,9 @@ sysbench                 sysbench                  CPU and memory workloads
 iproute2                 ip                        testbed nodes are network namespaces joined by veth links
 util-linux               nsenter                   testbed: sshd enters a node's namespaces (nsenter), host names (unshare --uts)
 openssh-client           ssh-keygen                testbed keys; mpirun reaches the other nodes with ssh
+qemu-system-x86          qemu-system-x86_64        kvm partitions: one QEMU VM per partition (TCG where KVM does not work)
+busybox-static           /bin/busybox              the kvm guest's initramfs: its init and shell
+linux-image-amd64        /vmlinuz                  the kvm guest's kernel and its virtio and 9p modules
 EOF
 }
 

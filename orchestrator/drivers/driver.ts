@@ -44,6 +44,10 @@ export interface PartitionState {
   devices: string[];
   /** Driver-private JSON (cgroup path, enclave id, VM name …). */
   handle: Record<string, unknown>;
+  /** What the driver chose, as the `message` of the partition's `create` record (e.g. `kvm`'s accelerator). */
+  note?: string;
+  /** What the run's provenance should hold about this partition (e.g. the guest kernel and initramfs). */
+  provenance?: Record<string, unknown>;
 }
 
 export interface DriverContext {
@@ -52,6 +56,8 @@ export interface DriverContext {
   signal?: AbortSignal;
   /** Partitions already created on this node in this cell, by name (for `parent`). */
   siblings: ReadonlyMap<string, PartitionState>;
+  /** Parent of the run directories on the node (a VM shares it with its guest). @default /tmp/isoscope */
+  workRoot?: string;
 }
 
 /**
@@ -81,6 +87,12 @@ export interface PartitionDriver {
    * Absent or null: the partition is counted only node-wide, tagged by CPU ownership.
    */
   measureScope?(state: PartitionState): MeasureScope | null;
+  /**
+   * For partitions that are machines of their own (a `kvm` guest): a transport whose commands run
+   * inside the partition. The runner then runs workloads through it (with `wrap` applied) instead of
+   * through the node's transport; the run directory is shared, so paths stay the same.
+   */
+  connect?(node: NodeTransport, state: PartitionState): Promise<NodeTransport>;
   /** Destroys the partition; succeeds when it is already gone (idempotent, used by crash recovery). */
   destroy(node: NodeTransport, state: PartitionState, ctx: DriverContext): Promise<void>;
 }

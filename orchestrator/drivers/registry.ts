@@ -3,6 +3,7 @@
  * (e.g. `kvm`) is one folder under drivers/ and one line here.
  */
 import type { DriverName, PartitionDriver } from './driver.js';
+import { KvmDriver } from './kvm/kvm.js';
 import { LinuxCpusetDriver } from './linux-cpuset/linux-cpuset.js';
 import { PalaciosVmDriver } from './palacios-vm/palacios-vm.js';
 import { PiscesKittenDriver } from './pisces-kitten/pisces-kitten.js';
@@ -11,6 +12,7 @@ const FACTORIES: Partial<Record<DriverName, () => PartitionDriver>> = {
   'linux-cpuset': () => new LinuxCpusetDriver(),
   'pisces-kitten': () => new PiscesKittenDriver(),
   'palacios-vm': () => new PalaciosVmDriver(),
+  kvm: () => new KvmDriver(),
 };
 
 /** The driver of that name. @throws naming the drivers this build has. */

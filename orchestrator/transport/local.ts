@@ -4,6 +4,8 @@
  * started (mpirun's ranks, stress-ng's workers): SIGTERM to the group, SIGKILL after a grace period.
  */
 import { spawn } from 'node:child_process';
+import { createConnection } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ExecAbortedError, ExecTimeoutError } from './errors.js';
 import { LineCollector } from './lines.js';
 import { checkEnvNames } from './quote.js';
@@ -32,6 +34,14 @@ export class LocalTransport implements NodeTransport {
   async shutdown(): Promise<void> {
     for (const pid of this.running) killGroup(pid, 'SIGKILL');
     this.running.clear();
+  }
+
+  connectUnix(path: string): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      const socket = createConnection(path);
+      socket.once('connect', () => { socket.removeAllListeners('error'); resolve(socket); });
+      socket.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`node ${this.node}: cannot connect to ${path}: ${e.code ?? e.message}`)));
+    });
   }
 
   exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {

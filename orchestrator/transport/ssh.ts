@@ -6,6 +6,7 @@
  * setsid) before it execs the command, so abort and timeout kill the whole remote group.
  */
 import { readFileSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { ExecAbortedError, ExecTimeoutError } from './errors.js';
 import { fingerprint, namesHost, parseKnownHost, type KnownHost } from './known-hosts.js';
@@ -130,6 +131,17 @@ export class SshTransport implements NodeTransport {
       return `host key verification failed: the server presented ${type} ${fingerprint(key)}, but the experiment's known_hosts entry expects ${this.known.keyType} ${fingerprint(this.known.key)} (possible man-in-the-middle, or the node was reinstalled)`;
     }
     return null;
+  }
+
+  /** A streamlocal forward to a Unix socket on the node (sshd's AllowStreamLocalForwarding, on by default). */
+  async connectUnix(path: string): Promise<Duplex> {
+    const client = await this.connection();
+    return new Promise((resolve, reject) => {
+      client.openssh_forwardOutStreamLocal(path, (err, channel) => {
+        if (err) reject(new Error(`node ${this.node} (${this.where}): cannot connect to ${path}: ${err.message}`));
+        else resolve(channel);
+      });
+    });
   }
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {

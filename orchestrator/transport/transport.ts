@@ -3,6 +3,7 @@
  * machine, no SSH). Commands are argv arrays, never shell strings: the transport quotes every
  * argument itself (see quote.ts), so nothing user-supplied reaches a shell unquoted.
  */
+import type { Duplex } from 'node:stream';
 import type { Lifecycle } from '../../schema/lifecycle.js';
 
 /** The outcome of one finished command. */
@@ -34,4 +35,9 @@ export interface NodeTransport extends Lifecycle {
   /** Node name as used in records (`node` column). */
   readonly node: string;
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /**
+   * A byte stream to a Unix socket on the node (a `kvm` partition's QMP and guest-agent sockets):
+   * a direct connection locally, a streamlocal forward over SSH. Rejects when nothing listens there.
+   */
+  connectUnix?(path: string): Promise<Duplex>;
 }

@@ -19,7 +19,7 @@ export const partitions = defineRecord({
     numa: nullable(string('NUMA nodes of the memory, as a list (`0,1`).')),
     devices: nullable(string('Devices passed to the partition, comma-separated (PCI addresses …).')),
     run: nullable(symbol('Run the partition was created for.')),
-    message: nullable(string('Reason, for `fail`.')),
+    message: nullable(string('Reason, for `fail`; for `create`, what the driver chose (e.g. `kvm`: accelerator and vCPU pinning).')),
   },
   dedupKeys: ['ts', 'partition', 'node', 'action'],
   partitionBy: 'MONTH',
