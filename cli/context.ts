@@ -9,12 +9,13 @@ import { logger } from '../core/logger.js';
 export interface GlobalOptions {
   config?: string;
   logLevel?: string;
+  logFormat?: string;
 }
 
 export function commandConfig(cmd: Command, overrides: Parameters<typeof loadConfig>[0] extends infer O ? O extends { overrides?: infer V } ? V : never : never = {}): ResolvedConfig {
   const globals = cmd.optsWithGlobals<GlobalOptions>();
   const config = loadConfig({ file: globals.config, overrides });
-  logger(globals.logLevel ?? process.env.ISOSCOPE_LOG_LEVEL ?? config.log.level);
+  logger(globals.logLevel ?? process.env.ISOSCOPE_LOG_LEVEL ?? config.log.level, globals.logFormat ?? config.log.format);
   return config;
 }
 

@@ -19,6 +19,7 @@ import { servicesCommand } from './commands/services.js';
 import { sqlCommand } from './commands/sql.js';
 import { testbedCommand } from './commands/testbed.js';
 import { upCommand } from './commands/up.js';
+import { oneOf } from './options.js';
 import { endQuietlyOnClosedPipe, reportFailure, setVerbose } from './failure.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -28,6 +29,7 @@ const program = new Command('isoscope')
   .version(pkg.version)
   .option('-c, --config <file>', 'YAML configuration file (default: $ISOSCOPE_CONFIG, else ./isoscope.yaml if present)')
   .option('--log-level <level>', 'trace, debug, info, warn, error or silent (default: config log.level)')
+  .option('--log-format <format>', 'json, text or auto: text lines on a terminal, else JSON (default: config log.format)', oneOf(['json', 'text', 'auto'] as const))
   .option('--verbose', 'show the stack trace of a failure (also ISOSCOPE_DEBUG=1)')
   .addCommand(upCommand())
   .addCommand(collectorCommand())

@@ -100,10 +100,14 @@ export const configSchema = z
       .default({ group: 'isoscope-alerts', maxAgeMs: 60_000 }),
     log: z
       .object({
-        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Log level (logs go to stderr as JSON lines). Default: info'),
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Log level (logs go to stderr). Default: info'),
+        format: z
+          .enum(['auto', 'json', 'text'])
+          .default('auto')
+          .describe('Log lines on stderr: json (one JSON object per line, for services and log shippers), text (short lines for people), or auto (text on a terminal, else json). Default: auto'),
       })
       .strict()
-      .default({ level: 'info' }),
+      .default({ level: 'info', format: 'auto' }),
   })
   .strict();
 
