@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { bpfCapability } from '../collectors/ebpf/kernel-gate.js';
 import { loadBpfNative } from '../collectors/ebpf/native.js';
 import { skipForMissingCapability } from '../collectors/perf/kernel-gate.js';
+import { servicesEnv, testServices } from '../test/services.js';
 import { tempDirs } from '../test/temp-dirs.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -203,5 +204,43 @@ describe('isoscope collector --ebpf right after npm install (no built programs)'
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^isoscope collector: the eBPF program runqlat is not built, and building it here failed: clang is needed to compile the BPF programs \(apt-get install clang\)/m);
     expect(r.stderr).not.toMatch(STACK);
+  });
+});
+
+describe('log lines: short text on a terminal, JSON otherwise', () => {
+  const ingest = ['ingest', '--exit-when-idle', '--bus', 'embedded', '--store', 'duckdb', '--metrics-listen', 'off'];
+
+  it('not a terminal: JSON lines on stderr, the command\'s result alone on stdout', async () => {
+    const r = await isoscope(ingest, { env: { ISOSCOPE_LOG_LEVEL: 'info' } });
+    expect(r.code, r.stderr).toBe(0);
+    const logs = r.stderr.split('\n').filter((l) => l.startsWith('{'));
+    expect(logs.map((l) => JSON.parse(l) as { msg: string }).some((l) => l.msg === 'Ingest is consuming.')).toBe(true);
+    expect(r.stdout).toMatch(/^ingested 0 messages/);
+  });
+
+  /** Runs isoscope on a pseudo-terminal (util-linux `script`), returning what the terminal showed. */
+  const onTerminal = (args: string[], env: Record<string, string>) =>
+    run('script', ['-qec', [process.execPath, BIN, ...args].join(' '), '/dev/null'], { env: { ISOSCOPE_LOG_LEVEL: 'info', ...env } });
+
+  it('on a terminal: one short line per log record, no JSON', async () => {
+    const r = await onTerminal(ingest, {});
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  ingest: Ingest is consuming\. topics=\["samples",/m);
+    expect(r.stdout).not.toContain('{"level"');
+  });
+
+  it('on a terminal with --log-format json (or log.format: json): JSON', async () => {
+    const r = await onTerminal(['--log-format', 'json', ...ingest], {});
+    expect(r.stdout).toContain('"msg":"Ingest is consuming."');
+    const viaEnv = await onTerminal(ingest, { ISOSCOPE_LOG_FORMAT: 'json' });
+    expect(viaEnv.stdout).toContain('"msg":"Ingest is consuming."');
+  });
+
+  it('the Kafka producer starts without the idempotent-producer retry warning', async () => {
+    const s = testServices();
+    const r = await isoscope(['collector', '--sink', 'kafka', '--source', 'procfs', '--interval', '100ms', '--count', '1'], { env: { ...servicesEnv(s), ISOSCOPE_LOG_LEVEL: 'info' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/sent 1 batches/);
+    expect(r.stderr).not.toMatch(/Limiting retries|EoS/);
   });
 });

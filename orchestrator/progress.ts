@@ -52,7 +52,7 @@ export function progressReporter(style: 'bars' | 'lines'): ProgressReporter {
 }
 
 function outcome(s: RunSummary): string {
-  return s.phase === 'end' ? `${s.result ?? '-'} ${s.unit ?? ''} (${s.seconds.toFixed(1)} s)` : `${s.phase}: ${s.message ?? ''}`;
+  return s.phase === 'end' ? `${s.result ?? '-'} ${s.unit ?? ''} (workload ${(s.workloadSeconds ?? 0).toFixed(1)} s, run ${s.seconds.toFixed(1)} s)` : `${s.phase}: ${s.message ?? ''}`;
 }
 
 function line(p: Progress): string {
@@ -64,8 +64,25 @@ function line(p: Progress): string {
   }
 }
 
-export function summaryTable(summaries: readonly RunSummary[]): string {
-  const t = new Table({ head: ['run', 'cell', 'phase', 'result', 'unit', 'seconds', 'message'], wordWrap: true, colWidths: [null, null, null, null, null, null, 50] as unknown as number[] });
-  for (const s of summaries) t.push([s.run, s.cell, s.phase, s.result === null ? '' : String(Number(s.result.toPrecision(6))), s.unit ?? '', s.seconds.toFixed(1), s.message ?? '']);
-  return summaries.length ? t.toString() : 'no runs were needed: every cell of the matrix has finished (see isoscope runs)';
+/** What each column of the summary table is, printed under it. */
+export const SUMMARY_LEGEND = [
+  'result: the workload\'s figure of merit, in unit; workload s: the workload\'s own wall time (launch to exit);',
+  'total s: the whole run (partitions, background warm-up, workload, teardown); phase: end, fail or abort.',
+].join('\n');
+
+/**
+ * The table printed at the end of `isoscope run`, with its legend; colours only for a terminal
+ * (`color`), so a file or pipe gets plain text.
+ */
+export function summaryTable(summaries: readonly RunSummary[], color = false): string {
+  if (!summaries.length) return 'no runs were needed: every cell of the matrix has finished (see isoscope runs)';
+  const t = new Table({
+    head: ['run', 'cell', 'phase', 'result', 'unit', 'workload s', 'total s', 'message'],
+    wordWrap: true,
+    colWidths: [null, null, null, null, null, null, null, 50] as unknown as number[],
+    ...(color ? {} : { style: { head: [], border: [] } }),
+  });
+  const secs = (n: number | null) => (n === null ? '' : n.toFixed(1));
+  for (const s of summaries) t.push([s.run, s.cell, s.phase, s.result === null ? '' : String(Number(s.result.toPrecision(6))), s.unit ?? '', secs(s.workloadSeconds), secs(s.seconds), s.message ?? '']);
+  return `${t.toString()}\n${SUMMARY_LEGEND}`;
 }

@@ -30,7 +30,10 @@ export interface RunSummary {
   result: number | null;
   unit: string | null;
   message: string | null;
+  /** Wall time of the whole run: partitions, background warm-up, workload, teardown. */
   seconds: number;
+  /** Wall time of the workload alone (launch to exit), null when it never started. */
+  workloadSeconds: number | null;
 }
 
 export type Progress =
@@ -147,6 +150,7 @@ export class Runner {
     let phase: RunSummary['phase'] = 'end';
     let message: string | null = null;
     let result: { value: number; unit: string; figures?: Record<string, number>; units?: Record<string, string> } | null = null;
+    let workloadSeconds: number | null = null;
     try {
       const params = resolveParameters(workloadEntry, spec.workload.parameters);
       const bgParams = bgEntries.map(({ b, entry }) => resolveParameters(entry, b.parameters));
@@ -198,7 +202,12 @@ export class Runner {
         }
         if (ac.signal.aborted) throw ac.signal.reason as Error;
         step(`running ${workloadEntry.name} on ${cell.nodes.join(', ')}`);
-        result = await launch({ entry: workloadEntry, parameters: params, run, label: 'workload', role: 'workload', nodes: cell.nodes, partitions: inPartition(spec.workload.partition, cell.nodes), driver: (s) => this.driver(s), timeoutMs: spec.matrix.timeoutSeconds * 1000, signal: ac.signal, ...this.nice() }, this.deps());
+        const w0 = Date.now();
+        try {
+          result = await launch({ entry: workloadEntry, parameters: params, run, label: 'workload', role: 'workload', nodes: cell.nodes, partitions: inPartition(spec.workload.partition, cell.nodes), driver: (s) => this.driver(s), timeoutMs: spec.matrix.timeoutSeconds * 1000, signal: ac.signal, ...this.nice() }, this.deps());
+        } finally {
+          workloadSeconds = (Date.now() - w0) / 1000;
+        }
         if (bgError) throw bgError;
       } finally {
         bgAc.abort();
@@ -226,7 +235,7 @@ export class Runner {
     journal.append({ t: 'run', phase, run, cell: cell.key, ts: String(nowNs()) });
     this.active.delete(run);
     clearCancel(this.o.stateDir, run);
-    return { run, cell: cell.key, phase, result: result?.value ?? null, unit: result?.unit ?? null, message, seconds: (Date.now() - t0) / 1000 };
+    return { run, cell: cell.key, phase, result: result?.value ?? null, unit: result?.unit ?? null, message, seconds: (Date.now() - t0) / 1000, workloadSeconds };
   }
 
   /** Destroys partitions in reverse creation order (per node, nodes in parallel); returns what failed. */

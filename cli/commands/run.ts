@@ -66,7 +66,7 @@ async function runExperiment(file: string, flags: Flags, cmd: Command): Promise<
     const runner = new Runner({ experiment, catalog, producer: sink.producer, stateDir: config.stateDir, signal: ac.signal, onProgress: reporter.update });
     const summaries = await runner.execute();
     reporter.stop();
-    process.stdout.write(summaryTable(summaries) + '\n');
+    process.stdout.write(summaryTable(summaries, process.stdout.isTTY === true && !process.env.NO_COLOR) + '\n');
     return summaries.every((s) => s.phase === 'end') && !ac.signal.aborted;
   } finally {
     reporter.stop();
