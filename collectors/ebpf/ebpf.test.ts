@@ -1,10 +1,14 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { perfConfigSchema } from '../perf/config.js';
 import { perfCapability, skipForMissingCapability } from '../perf/kernel-gate.js';
 import { PerfSource } from '../perf/perf.js';
 import { ebpfConfigSchema } from './config.js';
-import { EbpfSource } from './ebpf.js';
+import { EbpfSource, readMap } from './ebpf.js';
+import { defaultObjectDir } from './locate.js';
+import type { MapEntry } from './metric-reader.js';
+import type { BpfNative } from './native.js';
 import { bpfCapability } from './kernel-gate.js';
 
 const capability = bpfCapability();
@@ -41,6 +45,36 @@ describe('ebpf source on the real kernel', () => {
     } finally {
       await ebpf.shutdown();
       await perf.shutdown();
+    }
+  });
+
+  it('reads maps with BPF_MAP_LOOKUP_BATCH: the entries a key-by-key walk finds, in chunks and whole', async (ctx) => {
+    if (!capability.ok) skipForMissingCapability(ctx.skip, capability.why);
+    const native = capability.native;
+    const obj = native.openObject(join(defaultObjectDir(), 'runqlat.bpf.o'));
+    try {
+      await busy(300);
+      const map = obj.maps.find((m) => m.name === 'run_queue_latency_seconds')!;
+      let batches = 0;
+      const counting: BpfNative = { ...native, lookupBatch: (...a) => (batches++, native.lookupBatch(...a)) };
+      const noBatch: BpfNative = { ...native, lookupBatch: () => null };
+      const small = { ...map }; // a separate identity: its own, smaller chunks
+      const sorted = (xs: MapEntry[]) => xs.map((e) => `${e.key.toString('hex')}=${e.value}`).sort();
+      // Histogram counts only grow: a later walk holds at least every key of an earlier one.
+      const walk = sorted(readMap(noBatch, { ...map })); // (a map refused once is walked from then on: its own identity)
+      const whole = sorted(readMap(counting, map));
+      expect(batches).toBeGreaterThan(0);
+      expect(walk.length).toBeGreaterThan(0);
+      expect(whole.length).toBeGreaterThanOrEqual(walk.length);
+      small.maxEntries = 3; // chunks of 3 entries: the out_batch position carries the walk on
+      batches = 0;
+      const chunked = sorted(readMap(counting, small));
+      expect(batches).toBeGreaterThan(1);
+      expect(chunked.length).toBeGreaterThanOrEqual(whole.length);
+      const keys = (xs: string[]) => new Set(xs.map((x) => x.split('=')[0]));
+      for (const k of keys(walk)) expect(keys(chunked).has(k)).toBe(true);
+    } finally {
+      obj.close();
     }
   });
 

@@ -14,6 +14,7 @@ export interface BpfMapInfo {
   type: number;
   keySize: number;
   valueSize: number;
+  maxEntries: number;
 }
 
 /** A loaded and attached object; `close()` detaches its programs and frees its maps. */
@@ -32,6 +33,13 @@ export interface BpfNative {
   nextKey(fd: number, key: Buffer | null, next: Buffer): boolean;
   /** Value at `key` into `value`: true, or false when the key is gone. */
   lookup(fd: number, key: Buffer, value: Buffer): boolean;
+  /**
+   * BPF_MAP_LOOKUP_BATCH: up to `count` entries after the position in `inBatch` (null: the start)
+   * into `keys`/`values`, the next position into `outBatch` (both at least 8 bytes).
+   * @returns the entries copied and whether the map is done, or null when the kernel or map type
+   *   has no batch lookup (the caller then walks the map key by key). @throws Error on other errors.
+   */
+  lookupBatch(fd: number, inBatch: Buffer | null, outBatch: Buffer, keys: Buffer, values: Buffer, count: number): { count: number; done: boolean } | null;
   /** Possible CPUs: the number of values a per-CPU map holds per key. */
   possibleCpus(): number;
 }
@@ -39,6 +47,10 @@ export interface BpfNative {
 export type BpfNativeResult = { ok: true; native: BpfNative } | { ok: false; reason: string };
 
 const ENOENT = 2;
+const EINVAL = 22;
+const EOPNOTSUPP = 95;
+/** The kernel's internal ENOTSUPP, which BPF commands return for map types without an operation. */
+const ENOTSUPP = 524;
 let cached: BpfNativeResult | null = null;
 
 /** Loads the adapter once per process; later calls return the same result. */
@@ -85,6 +97,8 @@ function load(): BpfNativeResult {
     valueSize: fn('uint32_t bpf_map__value_size(const bpf_map *map)'),
     getNextKey: fn('int bpf_map_get_next_key(int fd, const void *key, void *next_key)'),
     lookup: fn('int bpf_map_lookup_elem(int fd, const void *key, void *value)'),
+    maxEntries: fn('uint32_t bpf_map__max_entries(const bpf_map *map)'),
+    lookupBatch: fn('int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, uint32_t *count, const void *opts)'),
     possibleCpus: fn('int libbpf_num_possible_cpus()'),
     setPrint: fn('void *libbpf_set_print(void *fn)'),
   };
@@ -103,6 +117,7 @@ function load(): BpfNativeResult {
   }, koffi.pointer(printProto));
   c.setPrint(printer);
   const errno = (r: number): number => (r < 0 ? -r : koffi.errno());
+  const countBox = new Uint32Array(1);
   const said = (): string => (lines.length > 0 ? `; libbpf said: ${lines.splice(0).slice(-8).join(' | ')}` : '');
 
   const native: BpfNative = {
@@ -134,7 +149,7 @@ function load(): BpfNativeResult {
       }
       const maps: BpfMapInfo[] = [];
       for (let m = c.nextMap(obj, null); m; m = c.nextMap(obj, m)) {
-        maps.push({ name: c.mapName(m) as string, fd: c.mapFd(m) as number, type: c.mapType(m) as number, keySize: c.keySize(m) as number, valueSize: c.valueSize(m) as number });
+        maps.push({ name: c.mapName(m) as string, fd: c.mapFd(m) as number, type: c.mapType(m) as number, keySize: c.keySize(m) as number, valueSize: c.valueSize(m) as number, maxEntries: c.maxEntries(m) as number });
       }
       let closed = false;
       return {
@@ -159,6 +174,15 @@ function load(): BpfNativeResult {
       if (r === 0) return true;
       if (errno(r) === ENOENT) return false;
       throw new Error(`bpf_map_lookup_elem on map fd ${fd} failed with errno ${errno(r)}`);
+    },
+    lookupBatch(fd, inBatch, outBatch, keys, values, count) {
+      countBox[0] = count;
+      const r = c.lookupBatch(fd, inBatch, outBatch, keys, values, countBox, null) as number;
+      if (r === 0) return { count: countBox[0]!, done: false };
+      const e = errno(r);
+      if (e === ENOENT) return { count: countBox[0]!, done: true };
+      if (e === EINVAL || e === ENOTSUPP || e === EOPNOTSUPP) return null;
+      throw new Error(`bpf_map_lookup_batch on map fd ${fd} failed with errno ${e}`);
     },
     possibleCpus: () => c.possibleCpus() as number,
   };
