@@ -19,14 +19,18 @@ export function commandConfig(cmd: Command, overrides: Parameters<typeof loadCon
   return config;
 }
 
-/** Runs `shutdown` on SIGINT/SIGTERM once; a second signal exits at once. */
+/** Runs `shutdown` on SIGINT/SIGTERM once and says when it is done; a second signal exits at once. */
 export function onSignal(shutdown: (signal: string) => Promise<void>): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(130);
     stopping = true;
     process.stderr.write(`\n${signal} received: stopping (press Ctrl-C again to exit at once)…\n`);
-    shutdown(signal).then(() => process.exit(0), (err: unknown) => {
+    const t0 = Date.now();
+    shutdown(signal).then(() => {
+      process.stderr.write(`stopped cleanly in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      process.exit(0);
+    }, (err: unknown) => {
       process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
       process.exit(1);
     });

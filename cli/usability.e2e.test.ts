@@ -6,6 +6,8 @@
  * missing.
  */
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -242,5 +244,68 @@ describe('log lines: short text on a terminal, JSON otherwise', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/sent 1 batches/);
     expect(r.stderr).not.toMatch(/Limiting retries|EoS/);
+  });
+});
+
+describe('isoscope ingest when its metrics port is taken', () => {
+  const base = ['ingest', '--exit-when-idle', '--bus', 'embedded', '--store', 'duckdb'];
+
+  it('names the setting to change (ingest.metricsListen), exit 1, no stack trace', async () => {
+    const server = createServer().listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const taken = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const viaConfig = await isoscope(base, { env: { ISOSCOPE_INGEST_METRICS_LISTEN: taken } });
+      expect(viaConfig.code).toBe(1);
+      expect(viaConfig.stderr).toContain(`isoscope ingest: the ingest metrics address ${taken} is already in use (another isoscope ingest on this machine?); it comes from ingest.metricsListen (config file, or ISOSCOPE_INGEST_METRICS_LISTEN): set it to a free host:port, to 127.0.0.1:0 for any free port (the address is printed at start), or to off`);
+      expect(viaConfig.stderr).not.toMatch(STACK);
+      const viaFlag = await isoscope([...base, '--metrics-listen', taken]);
+      expect(viaFlag.code).toBe(1);
+      expect(viaFlag.stderr).toContain(`${taken} is already in use (another isoscope ingest on this machine?); it comes from --metrics-listen`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('127.0.0.1:0 picks a free port and prints it', async () => {
+    const r = await isoscope([...base, '--metrics-listen', '127.0.0.1:0']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^ingest metrics on http:\/\/127\.0\.0\.1:\d+\/metrics$/m);
+  });
+});
+
+describe('stopping with a signal', () => {
+  /** Starts `file args`, waits for `ready` on its output, sends SIGINT to that pid, and times the exit. */
+  async function interrupt(file: string, args: string[], cwd: string, env: Record<string, string>, ready: RegExp) {
+    const child = spawn(file, args, { cwd, env: { ...process.env, ISOSCOPE_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const deadline = Date.now() + 60_000;
+    while (!ready.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(out).toMatch(ready);
+    const t0 = Date.now();
+    process.kill(child.pid!, 'SIGINT');
+    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
+    if (code === 'timeout') child.kill('SIGKILL');
+    return { code, seconds: (Date.now() - t0) / 1000, out };
+  }
+
+  it('kill -INT to the pid of `npm start` reaches isoscope up, which stops cleanly and says so', async () => {
+    const dir = tempDir();
+    const env = { ISOSCOPE_DATA_DIR: join(dir, 'data'), ISOSCOPE_STATE_DIR: join(dir, 'state'), ISOSCOPE_QUERY_LISTEN: '127.0.0.1:0' };
+    const r = await interrupt('npm', ['start'], ROOT, env, /stop with Ctrl-C/);
+    expect(r.code, r.out).toBe(0);
+    expect(r.seconds, r.out).toBeLessThan(10);
+    expect(r.out).toMatch(/SIGINT received: stopping[\s\S]*\nstopped cleanly in \d+\.\d s\n/);
+    expect(existsSync(join(dir, 'state', 'up.json'))).toBe(false);
+  });
+
+  it('the collector says when its stop is finished', async () => {
+    const dir = tempDir();
+    const r = await interrupt(process.execPath, [BIN, 'collector', '--sink', 'embedded', '--source', 'procfs', '--interval', '200ms'], dir, {}, /running every 200 ms/);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/sent \d+ batches[^\n]*\nstopped cleanly in \d+\.\d s\n$/);
   });
 });
