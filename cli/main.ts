@@ -14,6 +14,7 @@ import { runCommand } from './commands/run.js';
 import { cancelCommand, runsCommand } from './commands/runs.js';
 import { orchestratorCommand } from './commands/orchestrator.js';
 import { queryCommand } from './commands/query.js';
+import { reportCommand } from './commands/report.js';
 import { schemaCommand } from './commands/schema.js';
 import { servicesCommand } from './commands/services.js';
 import { sqlCommand } from './commands/sql.js';
@@ -42,6 +43,7 @@ const program = new Command('isoscope')
   .addCommand(cancelCommand())
   .addCommand(orchestratorCommand())
   .addCommand(queryCommand())
+  .addCommand(reportCommand())
   .addCommand(parseCommand())
   .addCommand(servicesCommand())
   .addCommand(testbedCommand())

@@ -8,6 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BusProducer } from '../bus/bus.js';
 import { nowNs } from '../core/clock.js';
+import { ISOSCOPE_VERSION } from '../core/version.js';
 import type { PartitionDriver, PartitionState } from './drivers/driver.js';
 import { driverFor } from './drivers/registry.js';
 import { RecordEmitter } from './emitter.js';
@@ -137,6 +138,7 @@ export class Runner {
       catalog_entry: workloadEntry.name,
       catalog_version: workloadEntry.version,
       workload_partition: spec.workload.partition,
+      isoscope_version: ISOSCOPE_VERSION,
       parameters: spec.workload.parameters,
       background_workloads: bgEntries.map(({ b, entry }) => ({ entry: entry.name, version: entry.version, parameters: b.parameters, partition: b.partition, nodes: b.nodes ?? cell.nodes })),
       drivers: [...new Set(spec.stacks.find((s) => s.name === cell.stack)!.partitions.map((p) => p.driver))],
