@@ -100,10 +100,16 @@ describe('OwnershipIndex: partitions', () => {
     expect(idx.partitionAt('n1', 3, T0 + 2n * S)?.partition).toBe('old');
     expect(idx.partitionAt('n1', -1, T0 + 2n * S)).toBeNull();
   });
-  it('breaks a tie between partitions changed at the same moment by name, whatever the arrival order', () => {
+  it('leaves a CPU shared by sibling partitions (equal or crossing claims) to none, whatever the arrival order', () => {
     const records = [part('b', 'create', T0, '0'), part('a', 'create', T0, '0')];
-    expect(index([], records).partitionAt('n1', 0, T0)?.partition).toBe('b');
-    expect(index([], [...records].reverse()).partitionAt('n1', 0, T0)?.partition).toBe('b');
+    expect(index([], records).partitionAt('n1', 0, T0)).toBeNull();
+    expect(index([], [...records].reverse()).partitionAt('n1', 0, T0)).toBeNull();
+    const later = index([], [part('app', 'create', T0, '0'), part('noise', 'create', T0 + S, '0'), part('x', 'create', T0, '2-5'), part('y', 'create', T0 + S, '4-7')]);
+    expect(later.partitionAt('n1', 0, T0 + 2n * S)).toBeNull();
+    expect(later.partitionAt('n1', 0, T0)?.partition).toBe('app'); // before noise existed
+    expect(later.partitionAt('n1', 4, T0 + 2n * S)).toBeNull();
+    expect(later.partitionAt('n1', 3, T0 + 2n * S)?.partition).toBe('x');
+    expect(later.partitionAt('n1', 7, T0 + 2n * S)?.partition).toBe('y');
   });
   it('answers from records applied after earlier lookups (no stale cache)', () => {
     const idx = index([run('r1', 'start', T0)], [part('p1', 'create', T0, '0-3')]);

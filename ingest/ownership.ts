@@ -108,8 +108,9 @@ export class OwnershipIndex {
   }
 
   /**
-   * The partition whose CPUs included `cpu` on `node` at `ts` (the most recently changed one if
-   * two claim it; at equal times the greater name), with the run its action named. Node-wide values (cpu -1) belong to no partition.
+   * The partition whose CPUs included `cpu` on `node` at `ts` (of nested claims the innermost; a
+   * CPU shared by sibling partitions belongs to none), with the run its action named. Node-wide
+   * values (cpu -1) belong to no partition.
    */
   partitionAt(node: string, cpu: number, ts: bigint): { partition: string; run: string | null } | null {
     if (cpu < 0) return null;
@@ -158,8 +159,12 @@ interface Timeline {
 }
 
 /**
- * Replays every partition's steps in time order. At each change point the live partitions claim
- * their CPUs in order of (last change, name), so a CPU claimed twice goes to the one changed last.
+ * Replays every partition's steps in time order. At each change point each CPU goes to the live
+ * partition that claims it, and a CPU claimed by several to the one changed last when its claim is
+ * nested in all the others (a VM inside an enclave, a cpuset inside a wider one). Sibling
+ * partitions sharing a CPU (equal or crossing claims) leave it to none: a per-CPU value there
+ * cannot be split between them, so it stays node-wide (the collector counts each such partition on
+ * its own by cgroup and stamps its samples itself).
  */
 function buildTimeline(byName: Map<string, PartitionStep[]>): Timeline {
   const all = [...byName].flatMap(([partition, steps]) => steps.map((step) => ({ partition, step })));
@@ -171,11 +176,20 @@ function buildTimeline(byName: Map<string, PartitionStep[]>): Timeline {
     for (; i < all.length && all[i]!.step.ts === ts; i++) current.set(all[i]!.partition, all[i]!.step);
     const live = [...current].filter(([, st]) => st.action === 'create' || st.action === 'resize');
     live.sort(([an, a], [bn, b]) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : an < bn ? -1 : an > bn ? 1 : 0));
-    const owners: Timeline['owners'][number] = [];
+    const claims: { partition: string; step: PartitionStep; cpus: Set<number> }[][] = [];
+    const sets = new Map<string, Set<number>>();
     for (const [partition, st] of live) {
-      const owner = { partition, run: st.run };
-      for (const [lo, hi] of st.cpus) for (let cpu = lo; cpu <= hi; cpu++) owners[cpu] = owner;
+      const set = new Set<number>();
+      for (const [lo, hi] of st.cpus) for (let cpu = lo; cpu <= hi; cpu++) set.add(cpu);
+      sets.set(partition, set);
+      for (const cpu of set) (claims[cpu] ??= []).push({ partition, step: st, cpus: set });
     }
+    const owners: Timeline['owners'][number] = [];
+    claims.forEach((list, cpu) => {
+      const last = list[list.length - 1]!;
+      const nested = list.slice(0, -1).every((o) => last.cpus.size < o.cpus.size && [...last.cpus].every((c) => o.cpus.has(c)));
+      if (nested) owners[cpu] = { partition: last.partition, run: last.step.run };
+    });
     timeline.times.push(ts);
     timeline.owners.push(owners);
   }

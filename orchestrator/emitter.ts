@@ -28,17 +28,28 @@ export class RecordEmitter {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly producer: BusProducer) {}
+  /**
+   * @param identity the node name records carry for an experiment node: the name its collector
+   *   stamps on samples (a resident collector may report another name), so ingest matches them.
+   */
+  constructor(private readonly producer: BusProducer, private readonly identity: (node: string) => string = (n) => n) {}
 
   async run(record: RecordInput<'runs'>): Promise<void> {
-    await this.producer.send('runs', [{ key: record.run, value: encode('runs', validate('runs', [record])) }]);
+    const r = { ...record, nodes: record.nodes.split(',').filter(Boolean).map(this.identity).join(',') };
+    await this.producer.send('runs', [{ key: r.run, value: encode('runs', validate('runs', [r])) }]);
+  }
+
+  /** One orchestrator event about a node (e.g. `collector_restart`); resolves once it is durable on the bus. */
+  notice(n: { node: string; kind: string; level: 'info' | 'warning' | 'error'; message: string; fields: Record<string, unknown>; run?: string | null }): Promise<void> {
+    this.pending.push({ ts: nowNs(), node: this.identity(n.node), collector: this.collector, seq: 0, idx: 0, source: 'orchestrator', level: n.level, kind: n.kind, partition: null, run: n.run ?? null, message: n.message, fields: n.fields, raw: null });
+    return this.flush();
   }
 
   async partition(state: PartitionState, action: 'create' | 'destroy' | 'fail', run: string | null, message: string | null = null): Promise<void> {
     const record: RecordInput<'partitions'> = {
       ts: nowNs(),
       partition: state.name,
-      node: state.node,
+      node: this.identity(state.node),
       driver: state.driver,
       action,
       cpus: action === 'destroy' ? '' : state.cpus,
@@ -48,14 +59,14 @@ export class RecordEmitter {
       run,
       message,
     };
-    await this.producer.send('partitions', [{ key: state.node, value: encode('partitions', validate('partitions', [record])) }]);
+    await this.producer.send('partitions', [{ key: this.identity(state.node), value: encode('partitions', validate('partitions', [record])) }]);
   }
 
   /** Queues one output line as an event. */
   output(o: OutputLine): void {
     this.pending.push({
       ts: nowNs(),
-      node: o.node,
+      node: this.identity(o.node),
       collector: this.collector,
       seq: 0,
       idx: 0,

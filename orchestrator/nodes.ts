@@ -15,6 +15,11 @@ export class Nodes {
 
   constructor(private readonly specs: readonly NodeSpecification[], private readonly connectTimeoutMs = 10_000) {}
 
+  /** Every node of the experiment, by name. */
+  get names(): string[] {
+    return this.specs.map((n) => n.name);
+  }
+
   spec(name: string): NodeSpecification {
     const s = this.specs.find((n) => n.name === name);
     if (!s) throw new Error(`no node "${name}" in the experiment`);

@@ -23,6 +23,7 @@ import type { Catalog } from './catalog/load.js';
 import { expandMatrix, type Cell } from './experiment/matrix.js';
 import type { LoadedExperiment } from './experiment/load.js';
 import { cellRecord, partitionsFor, runId } from './cell.js';
+import { Measurement, type MeasurementOptions } from './measure/measurement.js';
 
 export interface RunSummary {
   run: string;
@@ -53,6 +54,11 @@ export interface RunnerOptions {
   onProgress?: (p: Progress) => void;
   /** Parent of run directories on nodes. @default /tmp/isoscope */
   workRoot?: string;
+  /**
+   * Runs the experiment's measurement (`measure:`): collectors on its nodes, partitions handed to
+   * them, samples checked for. Absent: the orchestrator starts no collector.
+   */
+  measure?: Pick<MeasurementOptions, 'bus' | 'kafkaBrokers' | 'stateDir' | 'handoverTimeoutMs' | 'arrivalTimeoutMs'>;
 }
 
 export class Runner {
@@ -61,9 +67,15 @@ export class Runner {
   private readonly drivers = new Map<string, PartitionDriver>();
   private readonly active = new Map<string, AbortController>();
 
+  private readonly measurement: Measurement | null;
+
   constructor(private readonly o: RunnerOptions) {
     this.nodes = new Nodes(o.experiment.spec.nodes);
-    this.emitter = new RecordEmitter(o.producer);
+    const identity = (node: string) => o.experiment.spec.nodes.find((n) => n.name === node)?.collector?.reports ?? node;
+    this.emitter = new RecordEmitter(o.producer, identity);
+    this.measurement = o.measure && o.experiment.spec.measure.enabled
+      ? new Measurement({ ...o.measure, experiment: o.experiment, nodes: this.nodes, emitter: this.emitter, producer: o.producer })
+      : null;
   }
 
   /** Runs ids currently running. */
@@ -99,6 +111,7 @@ export class Runner {
       }
     } finally {
       journal.close();
+      await this.measurement?.stop().catch(() => undefined);
       await this.emitter.flush().catch(() => undefined);
       await this.nodes.shutdown();
     }
@@ -161,6 +174,14 @@ export class Runner {
       const unreachable = kernels.filter((k) => k.status === 'rejected').map((k) => ((k as PromiseRejectedResult).reason as Error).message);
       if (unreachable.length) throw new Error(unreachable.join('; '));
       provenance.kernel = Object.fromEntries(kernels.map((k) => (k as PromiseFulfilledResult<readonly [string, string]>).value));
+      const m = this.measurement;
+      if (m) {
+        step(`collectors on ${usedNodes.join(', ')}`);
+        const started = await Promise.allSettled(usedNodes.map((n) => m.ensure(n)));
+        const down = started.filter((r) => r.status === 'rejected').map((r) => ((r as PromiseRejectedResult).reason as Error).message);
+        if (down.length) throw new Error(down.join('; '));
+        provenance.measure = { interval_ms: spec.measure.intervalMs, collectors: m.describe(usedNodes) };
+      }
 
       // Partitions: per node in order (parents first), nodes in parallel up to the bound.
       const perNode = partitionsFor(spec, cell, usedNodes);
@@ -186,6 +207,13 @@ export class Runner {
       });
       const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
       if (failed) throw failed.reason;
+      if (m) {
+        step('handing the partitions to the collectors');
+        const acks = await m.handOver(created, run, (s) => this.driver(s));
+        provenance.partition_counters = Object.fromEntries(Object.entries(acks).map(([k, a]) => [k, { counting: a.counting, unsupported: a.unsupported.map((u) => u.event), cgroups: a.labels }]));
+        step('waiting for samples from the collectors');
+        await m.checkArrivals(usedNodes, ac.signal);
+      }
 
       const inPartition = (name: string, nodes: string[]) => new Map(nodes.map((n) => [n, created.find((s) => s.node === n && s.name === name)!]));
       const bgAc = new AbortController();
@@ -226,6 +254,10 @@ export class Runner {
       this.o.signal?.removeEventListener('abort', onOuter);
     }
 
+    if (this.measurement) {
+      await this.measurement.withdraw(created, run, (s) => this.driver(s));
+      provenance.collector_restarts = await this.measurement.restarts(usedNodes);
+    }
     const leaked = await this.teardown(created, run, journal, step);
     await this.removeRunDirs(run, usedNodes);
     if (leaked.length) {

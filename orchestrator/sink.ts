@@ -16,6 +16,10 @@ export interface RecordSink {
   producer: BusProducer;
   /** Where the records went, for the banner. */
   describe: string;
+  /** The bus the records go to; null when they are posted to a running `isoscope up`. */
+  bus: Bus | null;
+  /** The store the in-process ingest writes (embedded bus only), else null. */
+  store: Store | null;
   /** Flushes, drains the in-process ingest if any, and closes everything. */
   close(): Promise<void>;
 }
@@ -27,7 +31,7 @@ export async function openRecordSink(config: ResolvedConfig): Promise<RecordSink
       if (!config.query.token) throw new UserError(`isoscope up is running (${up.url}) and owns the embedded bus; set query.token (ISOSCOPE_QUERY_TOKEN) to the token it uses so the orchestrator can post its records to it`);
       const { HttpProducer } = await import('../bus/http/http-producer.js');
       const producer = new HttpProducer({ url: up.url, token: config.query.token });
-      return { producer, describe: `the running isoscope up at ${up.url}`, close: () => producer.shutdown() };
+      return { producer, describe: `the running isoscope up at ${up.url}`, bus: null, store: null, close: () => producer.shutdown() };
     }
   }
   const bus: Bus = await createBus(config);
@@ -46,6 +50,8 @@ export async function openRecordSink(config: ResolvedConfig): Promise<RecordSink
   return {
     producer,
     describe: describeTargets(config),
+    bus,
+    store,
     async close() {
       await producer.shutdown();
       if (ingest) {

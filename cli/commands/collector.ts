@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import type { Bus } from '../../bus/bus.js';
 import { ensureTopicsEventually } from '../../bus/ensure-topics.js';
 import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { CollectorAgent } from '../../collectors/agent.js';
 import { buildSources, type BuiltSources } from '../../collectors/build.js';
 import { measuredSources } from '../../collectors/measure/build.js';
@@ -126,6 +127,11 @@ async function runCollector(flags: Flags, cmd: Command): Promise<void> {
   };
   onSignal(stop);
   await agent.start();
+  // The orchestrator stops a collector it started by this pid (SIGTERM: flush, then exit).
+  if (flags.scopes) {
+    mkdirSync(flags.scopes, { recursive: true });
+    writeFileSync(join(flags.scopes, 'collector.pid'), `${process.pid}\n`);
+  }
   process.stderr.write(`collector ${collectorId} running every ${flags.interval ?? flags.measure?.intervalMs ?? config.collector.intervalMs} ms; ${sinkKind === 'stdout' ? 'sink: stdout' : sinkKind === 'http' ? `sink: ${config.collector.http?.url}` : describeTargets(config)}\n`);
   if (flags.count !== undefined || flags.duration !== undefined) {
     await Promise.race([

@@ -63,7 +63,10 @@ async function runExperiment(file: string, flags: Flags, cmd: Command): Promise<
   const reporter = progressReporter(flags.progress === 'auto' ? (process.stderr.isTTY ? 'bars' : 'lines') : flags.progress);
   process.stderr.write(`experiment ${experiment.spec.experiment} (${experiment.file}); records to ${sink.describe}\n`);
   try {
-    const runner = new Runner({ experiment, catalog, producer: sink.producer, stateDir: config.stateDir, signal: ac.signal, onProgress: reporter.update });
+    const runner = new Runner({
+      experiment, catalog, producer: sink.producer, stateDir: config.stateDir, signal: ac.signal, onProgress: reporter.update,
+      measure: { bus: sink.bus, ...(config.busKind === 'kafka' ? { kafkaBrokers: config.kafkaBrokers } : {}), stateDir: config.dataDir },
+    });
     const summaries = await runner.execute();
     reporter.stop();
     process.stdout.write(summaryTable(summaries, process.stdout.isTTY === true && !process.env.NO_COLOR) + '\n');

@@ -1,0 +1,202 @@
+/**
+ * The measurement of an experiment: one collector per node it uses, started at the node's first
+ * cell with the experiment's `measure:` settings and the node's name as identity, stopped when the
+ * experiment ends; partitions handed to the collectors as the runner creates them (handover.ts);
+ * and a check, before a node's first workload, that its collector's samples reach the bus.
+ */
+import { join } from 'node:path';
+import type { Bus, BusProducer } from '../../bus/bus.js';
+import { packageRoot } from '../../collectors/ebpf/locate.js';
+import type { ScopeAck } from '../../collectors/scopes/scope-file.js';
+import { componentLogger } from '../../core/logger.js';
+import type { PartitionDriver, PartitionState } from '../drivers/driver.js';
+import type { RecordEmitter } from '../emitter.js';
+import type { LoadedExperiment } from '../experiment/load.js';
+import type { NodeCollector as NodeCollectorSpec } from '../experiment/schema.js';
+import type { Nodes } from '../nodes.js';
+import { SampleArrivals } from './arrivals.js';
+import { handOver, withdraw } from './handover.js';
+import { InProcessCollector, ProcessCollector, ResidentCollector, type NodeCollector } from './node-collector.js';
+
+export interface MeasurementOptions {
+  experiment: LoadedExperiment;
+  nodes: Nodes;
+  emitter: RecordEmitter;
+  /** The orchestrator's producer (where in-process collectors send). */
+  producer: BusProducer;
+  /** The orchestrator's bus, when it has one (not when it posts to a running `isoscope up`). */
+  bus: Bus | null;
+  /** Kafka brokers when the bus is Kafka (handed to collectors on nodes). */
+  kafkaBrokers?: string[];
+  /** Where in-process collectors keep their state (sequence files). */
+  stateDir: string;
+  /** How long a hand-over waits for the collector's ack. @default 20000 */
+  handoverTimeoutMs?: number;
+  /** How long the runner waits for a node's first samples. @default 30000 */
+  arrivalTimeoutMs?: number;
+}
+
+export interface NodeMeasure {
+  kind: string;
+  identity: string;
+  restarts: number;
+}
+
+/** The command that runs this very isoscope (local nodes). */
+export function selfCommand(): string[] {
+  return [process.execPath, join(packageRoot(), 'bin', 'isoscope.js')];
+}
+
+export class Measurement {
+  private readonly collectors = new Map<string, Promise<NodeCollector>>();
+  private readonly arrived = new Set<string>();
+  private arrivals: SampleArrivals | null = null;
+  private arrivalsStarted: Promise<void> | null = null;
+  private readonly log = componentLogger('measure');
+
+  constructor(private readonly o: MeasurementOptions) {}
+
+  get enabled(): boolean {
+    return this.o.experiment.spec.measure.enabled;
+  }
+
+  private settings(node: string): NodeCollectorSpec {
+    return this.o.nodes.spec(node).collector ?? { mode: 'managed', env: {} };
+  }
+
+  /** The node name a node's collector stamps on its samples. */
+  identity(node: string): string {
+    return this.settings(node).reports ?? node;
+  }
+
+  scopesDir(node: string): string {
+    return this.settings(node).scopesDir ?? `/tmp/isoscope/scopes/${this.identity(node)}`;
+  }
+
+  /** What runs on each node so far (provenance of the runs). */
+  describe(nodes: readonly string[]): Record<string, NodeMeasure> {
+    const out: Record<string, NodeMeasure> = {};
+    for (const n of nodes) out[n] = { kind: this.kindOf(n), identity: this.identity(n), restarts: 0 };
+    return out;
+  }
+
+  /** Restarts so far per node. */
+  async restarts(nodes: readonly string[]): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const n of nodes) {
+      const c = await this.collectors.get(n)?.catch(() => null);
+      if (c) out[n] = c.restarts;
+    }
+    return out;
+  }
+
+  private kindOf(node: string): string {
+    const s = this.settings(node);
+    if (s.mode === 'resident') return 'resident';
+    return this.o.nodes.spec(node).transport === 'local' && !s.command && !s.sink ? 'in-process' : 'process';
+  }
+
+  /** Starts the node's collector once (later calls wait for the first); rejects with why it cannot run. */
+  ensure(node: string): Promise<NodeCollector> {
+    let c = this.collectors.get(node);
+    if (!c) {
+      c = this.startCollector(node);
+      c.catch(() => this.collectors.delete(node));
+      this.collectors.set(node, c);
+    }
+    return c;
+  }
+
+  private async startCollector(node: string): Promise<NodeCollector> {
+    const s = this.settings(node);
+    const identity = this.identity(node);
+    const dir = this.scopesDir(node);
+    const measure = this.o.experiment.spec.measure;
+    await this.startArrivals();
+    let c: NodeCollector;
+    const kind = this.kindOf(node);
+    if (kind === 'resident') c = new ResidentCollector();
+    else {
+      // Scopes a crashed orchestrator left behind would be counted again.
+      const t = await this.o.nodes.get(node);
+      await t.exec(['sh', '-c', 'mkdir -p "$1" && rm -f "$1"/*.json "$1"/*.ack "$1"/.*.tmp', 'clean', dir], { timeoutMs: 30_000 });
+      if (kind === 'in-process') {
+        c = new InProcessCollector({ identity, measure, scopesDir: dir, stateDir: join(this.o.stateDir, `collector-${identity}`), producer: this.o.producer });
+      } else {
+        const sink = s.sink ?? (this.o.bus?.kind === 'kafka' ? 'kafka' : 'http');
+        if (sink === 'http') throw new Error(`node ${node}: its collector has no way to send: the orchestrator's bus is embedded, which a collector on another machine cannot reach; use Kafka (isoscope services start, or kafka.brokers), or give the node collector.sink: kafka with collector.kafkaBrokers`);
+        const brokers = s.kafkaBrokers ?? this.o.kafkaBrokers ?? [];
+        const command = s.command ?? (this.o.nodes.spec(node).transport === 'local' ? selfCommand() : ['isoscope']);
+        c = new ProcessCollector({
+          node,
+          transport: () => this.o.nodes.get(node),
+          argv: [...command, 'collector', '--measure', JSON.stringify(measure), '--scopes', dir, '--node', identity, '--sink', 'kafka'],
+          env: { ISOSCOPE_BUS: 'kafka', ISOSCOPE_KAFKA_BROKERS: brokers.join(','), ISOSCOPE_DATA_DIR: `/tmp/isoscope/collector-${identity}`, ...s.env },
+          pidFile: `${dir}/collector.pid`,
+          onRestart: async ({ exit, output }) => {
+            await this.o.emitter.notice({ node, kind: 'collector_restart', level: 'warning', message: `The collector on node ${node} died (${exit}) and is started again; samples between are missing.`, fields: { exit, output } });
+          },
+        });
+      }
+    }
+    await c.start();
+    this.log.info({ node, kind, identity, scopes: dir }, `The ${kind} collector of node ${node} is running (samples stamped ${identity}).`);
+    return c;
+  }
+
+  private startArrivals(): Promise<void> {
+    if (!this.o.bus) return Promise.resolve();
+    this.arrivalsStarted ??= (async () => {
+      this.arrivals = new SampleArrivals(this.o.bus!);
+      await this.arrivals.start();
+    })();
+    return this.arrivalsStarted;
+  }
+
+  /**
+   * Waits until samples from each node's collector reached the bus (once per node).
+   * @throws naming the node, the name its samples should carry, and the names that did arrive.
+   */
+  async checkArrivals(nodes: readonly string[], signal?: AbortSignal): Promise<void> {
+    if (!this.arrivals) return;
+    const timeout = this.o.arrivalTimeoutMs ?? Math.max(30_000, 5 * this.o.experiment.spec.measure.intervalMs);
+    const missing: string[] = [];
+    await Promise.all(nodes.filter((n) => !this.arrived.has(n)).map(async (n) => {
+      if (await this.arrivals!.waitFor(this.identity(n), timeout, signal)) this.arrived.add(n);
+      else missing.push(n);
+    }));
+    if (missing.length && !signal?.aborted) {
+      const others = this.arrivals.others(this.o.nodes.names.map((n) => this.identity(n)));
+      throw new Error(missing.map((n) => `node ${n}: no samples from its ${this.kindOf(n)} collector reached the bus within ${timeout / 1000} s (expected samples stamped node "${this.identity(n)}"${others.length ? `; samples arrived from ${others.map((o) => `"${o}"`).join(', ')}: set the node's collector.reports to the name its collector uses` : ''})`).join('; '));
+    }
+  }
+
+  /** Hands the partitions whose driver offers a scope to their node's collector; returns the acks by partition. */
+  async handOver(states: readonly PartitionState[], run: string, driver: (s: PartitionState) => PartitionDriver): Promise<Record<string, ScopeAck>> {
+    const acks: Record<string, ScopeAck> = {};
+    for (const s of states) {
+      const scope = driver(s).measureScope?.(s);
+      if (!scope || !this.o.experiment.spec.measure.perf || !this.o.experiment.spec.measure.perf.partitions) continue;
+      const ack = await handOver(await this.o.nodes.get(s.node), this.scopesDir(s.node), { partition: s.name, run, cgroups: scope.cgroups }, this.o.handoverTimeoutMs ?? 20_000);
+      if (ack.error) throw new Error(`node ${s.node}: the collector cannot count partition ${s.name}: ${ack.error}`);
+      acks[`${s.node}/${s.name}`] = ack;
+    }
+    return acks;
+  }
+
+  /** Takes the partitions back (the collector's final read done); never throws. */
+  async withdraw(states: readonly PartitionState[], run: string, driver: (s: PartitionState) => PartitionDriver): Promise<void> {
+    await Promise.all(states.map(async (s) => {
+      if (!driver(s).measureScope?.(s)) return;
+      const t = await this.o.nodes.get(s.node).catch(() => null);
+      if (t && !(await withdraw(t, this.scopesDir(s.node), run, s.name, 5000).catch(() => false))) this.log.warn({ node: s.node, partition: s.name }, `The collector of node ${s.node} did not confirm its final read of partition ${s.name}.`);
+    }));
+  }
+
+  async stop(): Promise<void> {
+    const all = await Promise.allSettled([...this.collectors.values()]);
+    await Promise.all(all.map((r) => (r.status === 'fulfilled' ? r.value.stop().catch(() => undefined) : undefined)));
+    this.collectors.clear();
+    await this.arrivals?.shutdown();
+  }
+}
