@@ -19,6 +19,11 @@ export interface IngestOptions {
    * when `samples` is among the topics
    */
   tagging?: boolean;
+  /**
+   * Where a group without committed offsets starts: the beginning of the topics, or their end (a
+   * test watching only what it produces, on topics shared with other work). @default true
+   */
+  fromBeginning?: boolean;
   /** `host:port` to serve Prometheus metrics on (`/metrics`); none when absent. @example "127.0.0.1:9464" */
   metricsListen?: string;
 }

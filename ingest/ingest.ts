@@ -81,7 +81,7 @@ export class Ingest implements Lifecycle {
       this.control = new ControlFeed(this.bus, this.group);
       await this.control.start();
     }
-    this.consumer = this.bus.consumer({ group: this.group, topics: this.topics, fromBeginning: true });
+    this.consumer = this.bus.consumer({ group: this.group, topics: this.topics, fromBeginning: this.options.fromBeginning ?? true });
     await this.consumer.run((batch) => this.handle(batch));
     this.log.info({ topics: this.topics, group: this.group, tagging, metrics: this.metricsAddress }, 'Ingest is consuming.');
   }
