@@ -5,8 +5,14 @@
  * `ISOSCOPE_COLLECTOR_INTERVAL_MS`; fields that take one of several shapes are JSON, e.g.
  * `ISOSCOPE_COLLECTOR_PERF_SCOPE='{"kind":"cgroup","paths":["isoscope/p1"]}'`. The names are derived from the schema, so a new field gets its
  * variable without anyone remembering to add it.
+ *
+ * Every variable also has a `_FILE` form naming a file that holds the value (one trailing newline
+ * removed), e.g. `ISOSCOPE_QUERY_TOKEN_FILE=/run/secrets/query_token`: Docker secrets and systemd
+ * credentials arrive as files, and a secret in a file stays out of `docker inspect` and `/proc/PID/environ`.
  */
+import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
+import { ConfigError } from './errors.js';
 import { configSchema } from './schema.js';
 
 export interface EnvField {
@@ -59,7 +65,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): { values: Record<string, 
   const values: Record<string, unknown> = {};
   const set: string[] = [];
   for (const f of envFields()) {
-    const raw = env[f.variable];
+    const raw = valueOf(env, f.variable);
     if (raw === undefined || raw === '') continue;
     set.push(f.variable);
     let v: unknown = raw;
@@ -78,4 +84,18 @@ export function configFromEnv(env: NodeJS.ProcessEnv): { values: Record<string, 
     node[f.path[f.path.length - 1]!] = v;
   }
   return { values, set };
+}
+
+/** The variable's value, or the content of the file its `_FILE` form names. */
+function valueOf(env: NodeJS.ProcessEnv, variable: string): string | undefined {
+  const file = env[`${variable}_FILE`];
+  if (file === undefined || file === '') return env[variable];
+  if (env[variable] !== undefined && env[variable] !== '') {
+    throw new ConfigError(`invalid configuration:\n  environment variables ${variable} and ${variable}_FILE are both set; set one of them`);
+  }
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  environment variable ${variable}_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 }

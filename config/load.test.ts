@@ -106,6 +106,19 @@ describe('environment variables', () => {
     expect(new Set(names).size).toBe(names.length);
   });
 
+  it('read the value from a file with the _FILE form (Docker secrets, systemd credentials)', () => {
+    const d = dir({ 'secrets/query_token': 'a-long-token-from-a-secret-file\n', 'secrets/brokers': 'k1:9092,k2:9092' });
+    const c = loadConfig({ cwd: d, env: { ISOSCOPE_QUERY_TOKEN_FILE: join(d, 'secrets/query_token'), ISOSCOPE_KAFKA_BROKERS_FILE: join(d, 'secrets/brokers') } });
+    expect(c.query.token).toBe('a-long-token-from-a-secret-file');
+    expect(c.kafkaBrokers).toEqual(['k1:9092', 'k2:9092']);
+  });
+
+  it('refuse a _FILE that cannot be read, or one set next to its plain variable', () => {
+    const d = dir({ token: 'a-long-token-from-a-secret-file' });
+    expect(() => loadConfig({ cwd: d, env: { ISOSCOPE_QUERY_TOKEN_FILE: join(d, 'missing') } })).toThrow(/environment variable ISOSCOPE_QUERY_TOKEN_FILE: cannot read .*missing: ENOENT/);
+    expect(() => loadConfig({ cwd: d, env: { ISOSCOPE_QUERY_TOKEN_FILE: join(d, 'token'), ISOSCOPE_QUERY_TOKEN: 'another-long-token-value' } })).toThrow(/ISOSCOPE_QUERY_TOKEN and ISOSCOPE_QUERY_TOKEN_FILE are both set/);
+  });
+
   it('are all listed in docs/CONFIG.md', () => {
     const doc = readFileSync(new URL('../docs/CONFIG.md', import.meta.url), 'utf8');
     expect(doc, 'regenerate with: node bin/isoscope.js config env').toContain(configMarkdown());

@@ -59,6 +59,9 @@ export const configSchema = z
           .optional()
           .describe('Where `--sink http` posts batches.'),
         spoolMaxBytes: z.number().int().min(1024 * 1024).default(1024 ** 3).describe('Bound of the disk spool in front of Kafka; only past it are the oldest batches dropped (and counted). Default: 1 GiB'),
+        metricsListen: z.string().regex(/^([^\s:]+:\d{1,5}|off)$/, 'expected host:port, e.g. 127.0.0.1:9466, or off')
+          .default('off')
+          .describe('Where `isoscope collector` serves Prometheus metrics (`/metrics`: batches, drops, spool), or `off`. Default: off'),
         sources: z
           .array(z.enum(['procfs', 'perf', 'ebpf', 'inventory', 'logs']))
           .min(1)
@@ -71,7 +74,7 @@ export const configSchema = z
         logs: logsConfigSchema.optional().describe('Log streams to follow: files, /dev/kmsg, console commands (collectors/logs/README.md).'),
       })
       .strict()
-      .default({ intervalMs: 1000, spoolMaxBytes: 1024 ** 3, sources: ['procfs', 'inventory'] }),
+      .default({ intervalMs: 1000, spoolMaxBytes: 1024 ** 3, metricsListen: 'off', sources: ['procfs', 'inventory'] }),
     ingest: z
       .object({
         group: z.string().min(1).default('isoscope-ingest').describe('Kafka consumer group shared by all ingest instances. Default: isoscope-ingest'),
@@ -95,9 +98,12 @@ export const configSchema = z
         outboxDir: z.string().min(1).optional().describe('Durable webhook outbox (pending and failed deliveries). Default: <dataDir>/alerts-outbox'),
         seriesBaseUrl: z.url().optional().describe('Base URL of the query API in alert links (`<base>/api/series?run=…`). Default: http://<query.listen>'),
         maxAgeMs: z.number().int().min(1000).default(60_000).describe('Samples older than this when the evaluator reads them are skipped (no alerts for old history), ms. Default: 60000'),
+        metricsListen: z.string().regex(/^([^\s:]+:\d{1,5}|off)$/, 'expected host:port, e.g. 127.0.0.1:9465, or off')
+          .default('127.0.0.1:9465')
+          .describe('Where `isoscope alerts run` serves Prometheus metrics (`/metrics`: webhook deliveries, alerts fired), or `off`. Default: 127.0.0.1:9465'),
       })
       .strict()
-      .default({ group: 'isoscope-alerts', maxAgeMs: 60_000 }),
+      .default({ group: 'isoscope-alerts', maxAgeMs: 60_000, metricsListen: '127.0.0.1:9465' }),
     log: z
       .object({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Log level (logs go to stderr). Default: info'),

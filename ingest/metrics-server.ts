@@ -1,6 +1,7 @@
 /**
  * A small HTTP server for Prometheus: `GET /metrics` returns the registry in the text exposition
- * format; everything else is 404. Listens on `ingest.metricsListen` (default 127.0.0.1:9464).
+ * format; everything else is 404. Ingest listens on `ingest.metricsListen` (default 127.0.0.1:9464); the
+ * alerts evaluator and the collector use it too (`alerts.metricsListen`, `collector.metricsListen`).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,8 +11,11 @@ import type { Lifecycle } from '../schema/lifecycle.js';
 export class MetricsServer implements Lifecycle {
   private server: Server | null = null;
 
-  /** @param listen `host:port`; port 0 picks a free port (see `address`). */
-  constructor(private readonly registry: Registry, private readonly listen: string) {}
+  /**
+   * @param listen `host:port`; port 0 picks a free port (see `address`).
+   * @param what what is served, for the error message. @default 'ingest metrics'
+   */
+  constructor(private readonly registry: Registry, private readonly listen: string, private readonly what = 'ingest metrics') {}
 
   async start(): Promise<void> {
     const m = /^(.+):(\d{1,5})$/.exec(this.listen);
@@ -27,7 +31,7 @@ export class MetricsServer implements Lifecycle {
       );
     });
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(new Error(`cannot serve ingest metrics on ${this.listen}: ${err.message}`)));
+      server.once('error', (err) => reject(new Error(`cannot serve ${this.what} on ${this.listen}: ${err.message}`)));
       server.listen(Number(m[2]), m[1], () => resolve());
     });
     this.server = server;

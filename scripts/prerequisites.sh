@@ -33,6 +33,9 @@ openssh-client           ssh-keygen                testbed keys; mpirun reaches 
 qemu-system-x86          qemu-system-x86_64        kvm partitions: one QEMU VM per partition (TCG where KVM does not work)
 busybox-static           /bin/busybox              the kvm guest's initramfs: its init and shell
 linux-image-amd64        /vmlinuz                  the kvm guest's kernel and its virtio and 9p modules
+docker-compose           docker-compose            `docker-compose config` validates docker/compose.yaml (no Docker engine needed)
+prometheus               promtool                  promtool checks deploy/prometheus; the scrape test runs a real prometheus on loopback
+systemd                  systemd-analyze           `systemd-analyze verify` checks deploy/systemd units
 EOF
 }
 

@@ -1,4 +1,7 @@
 /** Rules files: the testdata example loads; mistakes are reported with file, line and field path. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadRules, parseRules } from './load.js';
@@ -41,5 +44,17 @@ describe('rules files', () => {
     const err = (() => { try { parseRules(text, 'r.yaml', {}); } catch (e) { return (e as Error).message; } return ''; })();
     expect(err).toMatch(/r\.yaml:2: receivers\[0\]: expected secret or secretEnv/);
     expect(err).toMatch(/r\.yaml:3: receivers\[1\]\.secretEnv: environment variable NOT_SET_HERE is not set/);
+  });
+
+  it('reads a secretEnv from the file its _FILE form names', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'isoscope-rules-'));
+    try {
+      writeFileSync(join(dir, 'hook'), 'a-webhook-secret-from-a-file\n');
+      const text = 'receivers:\n  - {name: y, url: "https://example.org/hook", secretEnv: LAB_SECRET}\nrules:\n  - {name: a, metric: m, detector: {kind: threshold, op: ">", value: 1}}\n';
+      expect(parseRules(text, 'r.yaml', { LAB_SECRET_FILE: join(dir, 'hook') }).receivers.get('y')!.secret).toBe('a-webhook-secret-from-a-file');
+      expect(() => parseRules(text, 'r.yaml', { LAB_SECRET_FILE: join(dir, 'nope') })).toThrow(/r\.yaml:2: receivers\[0\]\.secretEnv: environment variable LAB_SECRET_FILE: cannot read .*nope: ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

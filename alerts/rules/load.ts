@@ -53,8 +53,18 @@ export function parseRules(text: string, file: string, env: NodeJS.ProcessEnv = 
     let secret = inline;
     if (secretEnv !== undefined) {
       if (inline !== undefined) problems.push(`${at('secretEnv')}: give either secret or secretEnv, not both`);
-      secret = env[secretEnv];
-      if (!secret) { if (requireSecrets) problems.push(`${at('secretEnv')}: environment variable ${secretEnv} is not set (expected the receiver's HMAC secret)`); }
+      // `<secretEnv>_FILE` names a file holding the secret (Docker secrets, systemd credentials).
+      const file = env[`${secretEnv}_FILE`];
+      let unreadable = false;
+      if (file) {
+        try {
+          secret = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+        } catch (err) {
+          unreadable = true;
+          problems.push(`${at('secretEnv')}: environment variable ${secretEnv}_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        }
+      } else secret = env[secretEnv];
+      if (!secret) { if (requireSecrets && !unreadable) problems.push(`${at('secretEnv')}: environment variable ${secretEnv}${file ? `_FILE names an empty file (${file})` : ' is not set'} (expected the receiver's HMAC secret)`); }
       else if (secret.length < 16) problems.push(`${at('secretEnv')}: environment variable ${secretEnv} holds fewer than 16 characters (expected a secret of at least 16)`);
     } else if (secret === undefined && requireSecrets) problems.push(`${where(file, doc, ['receivers', i])}: expected secret or secretEnv (the HMAC key of X-Isoscope-Signature)`);
     if (r.maxBackoff < r.initialBackoff) problems.push(`${at('maxBackoff')}: expected at least initialBackoff (${r.initialBackoff} ms)`);

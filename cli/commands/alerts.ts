@@ -6,6 +6,8 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
 import { Evaluator } from '../../alerts/evaluator.js';
+import { alertsMetrics } from '../../alerts/metrics.js';
+import { MetricsServer } from '../../ingest/metrics-server.js';
 import { replayRun, type ReplayResult } from '../../alerts/replay.js';
 import { loadRules } from '../../alerts/rules/load.js';
 import { isoNs } from '../../alerts/delivery/payload.js';
@@ -16,6 +18,7 @@ import { commandConfig, onSignal } from '../context.js';
 import { formatResult } from '../format.js';
 import { oneOf, reportFailure, UserError } from '../options.js';
 import { createBus, createStore, describeTargets } from '../../wiring/wiring.js';
+import { metricsAddress } from './ingest.js';
 
 export function alertsCommand(): Command {
   return new Command('alerts')
@@ -40,8 +43,9 @@ function runCommand(): Command {
     .option('--bus <bus>', 'kafka or embedded (default: config `bus`)', oneOf(['kafka', 'embedded'] as const))
     .option('--store <store>', 'where baselines come from: questdb or duckdb (default: config `store`)', oneOf(['questdb', 'duckdb'] as const))
     .option('--group <name>', 'consumer group (default: config alerts.group)')
+    .option('--metrics-listen <host:port>', 'serve Prometheus metrics (webhook deliveries, alerts fired) on /metrics there, or `off` (default: config alerts.metricsListen, 127.0.0.1:9465)', metricsAddress)
     .addHelpText('after', '\nExample:\n  ISOSCOPE_LAB_WEBHOOK_SECRET=… isoscope alerts run --rules alerts.yaml')
-    .action(async (flags: { rules?: string; bus?: 'kafka' | 'embedded'; store?: 'questdb' | 'duckdb'; group?: string }, cmd: Command) => {
+    .action(async (flags: { rules?: string; bus?: 'kafka' | 'embedded'; store?: 'questdb' | 'duckdb'; group?: string; metricsListen?: string }, cmd: Command) => {
       try {
         const config = commandConfig(cmd, { ...(flags.bus ? { bus: flags.bus } : {}), ...(flags.store ? { store: flags.store } : {}) });
         const file = flags.rules ?? config.alerts.rules;
@@ -52,8 +56,17 @@ function runCommand(): Command {
         const store = await baselineStore(config);
         const evaluator = new Evaluator(bus, { rules, node: config.node, store, group: flags.group ?? config.alerts.group, maxAgeMs: config.alerts.maxAgeMs, ...alertsSettings(config) });
         process.stderr.write(`alerts: ${rules.rules.length} rules from ${file}; ${describeTargets(config)}\n`);
+        const metricsListen = flags.metricsListen ?? config.alerts.metricsListen;
+        const metrics = metricsListen === 'off' ? null : new MetricsServer(alertsMetrics(evaluator), metricsListen, 'alerts metrics');
+        await metrics?.start().catch(async (err: unknown) => {
+          await store?.shutdown();
+          await bus.shutdown();
+          throw err;
+        });
+        if (metrics) process.stderr.write(`alerts metrics on http://${metrics.address}/metrics\n`);
         await evaluator.start();
         onSignal(async () => {
+          await metrics?.shutdown();
           await evaluator.shutdown();
           await store?.shutdown();
           await bus.shutdown();

@@ -10,6 +10,8 @@ import { measuredSources } from '../../collectors/measure/build.js';
 import { DEFAULT_PERF_EVENTS, measureSchema, type Measure } from '../../collectors/measure/schema.js';
 import { PartitionScopes } from '../../collectors/scopes/partition-scopes.js';
 import { InvalidArgumentError } from 'commander';
+import { collectorMetrics } from '../../collectors/self/metrics.js';
+import { MetricsServer } from '../../ingest/metrics-server.js';
 import { SOURCE_NAMES } from '../../collectors/registry.js';
 import { SelfTelemetry } from '../../collectors/self/self-telemetry.js';
 import { SequenceFile } from '../../collectors/sequence.js';
@@ -17,6 +19,7 @@ import { createSink, type SinkKind } from '../../collectors/sink.js';
 import { commandConfig, onSignal } from '../context.js';
 import { duration, oneOf, positiveInt, reportFailure } from '../options.js';
 import { createBus, describeTargets } from '../../wiring/wiring.js';
+import { metricsAddress } from './ingest.js';
 
 interface Flags {
   sink?: SinkKind;
@@ -29,6 +32,7 @@ interface Flags {
   node?: string;
   measure?: Measure;
   scopes?: string;
+  metricsListen?: string;
 }
 
 export function collectorCommand(): Command {
@@ -44,6 +48,7 @@ export function collectorCommand(): Command {
     .option('--node <name>', 'node name stamped on every record (default: config `node`, the host name)')
     .option('--measure <json>', "an experiment's `measure:` section as JSON: replaces --source/--events/--ebpf (sources a node cannot run are left out with a warning)", measureOption)
     .option('--scopes <dir>', 'count the partitions the orchestrator hands over in this directory on their own (perf by cgroup); samples carry their partition and run')
+    .option('--metrics-listen <host:port>', 'serve Prometheus metrics (batches, drops, spool) on /metrics there, or `off` (default: config collector.metricsListen, off)', metricsAddress)
     .addHelpText('after', '\nExamples:\n  isoscope collector --sink kafka --interval 1s --count 10\n  ISOSCOPE_COLLECTOR_HTTP_URL=http://hub:7410 ISOSCOPE_COLLECTOR_HTTP_TOKEN=… isoscope collector --sink http\n  isoscope collector --events task-clock sched:sched_switch cycles --interval 100ms --duration 10s --sink stdout')
     .action(async (flags: Flags, cmd: Command) => {
       try {
@@ -92,10 +97,13 @@ async function runCollector(flags: Flags, cmd: Command): Promise<void> {
   await sink.producer.start();
   const collectorId = `${node}/${names.join('+')}`;
   let agent: CollectorAgent | null = null;
-  const self = new SelfTelemetry(() => ({
+  const figures = () => ({
     droppedBatches: (agent?.stats.dropped ?? 0) + (sink.spooling?.spool.stats.droppedBatches ?? 0),
     ...(sink.spooling ? { spoolBatches: sink.spooling.spool.stats.batches, spoolBytes: sink.spooling.spool.stats.bytes, lastSendMs: sink.spooling.lastSendMs } : {}),
-  }));
+  });
+  const self = new SelfTelemetry(figures);
+  const metricsListen = flags.metricsListen ?? config.collector.metricsListen;
+  const metrics = metricsListen === 'off' ? null : new MetricsServer(collectorMetrics(collectorId, () => agent?.stats, figures), metricsListen, 'collector metrics');
   agent = new CollectorAgent({
     node,
     collectorId,
@@ -114,6 +122,7 @@ async function runCollector(flags: Flags, cmd: Command): Promise<void> {
     await agent.shutdown(800);
     await sink.producer.shutdown(2500);
     await Promise.race([bus?.shutdown(800), new Promise((r) => setTimeout(r, 800).unref())]);
+    await metrics?.shutdown();
     const s = agent.stats;
     const spool = sink.spooling?.spool.stats;
     process.stderr.write(
@@ -126,6 +135,14 @@ async function runCollector(flags: Flags, cmd: Command): Promise<void> {
     );
   };
   onSignal(stop);
+  if (metrics) {
+    await metrics.start().catch(async (err: unknown) => {
+      await sink.producer.shutdown(0);
+      await bus?.shutdown(800);
+      throw err;
+    });
+    process.stderr.write(`collector metrics on http://${metrics.address}/metrics\n`);
+  }
   await agent.start();
   // The orchestrator stops a collector it started by this pid (SIGTERM: flush, then exit).
   if (flags.scopes) {

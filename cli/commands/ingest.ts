@@ -89,8 +89,8 @@ function metricsPortError(err: unknown, listen: string, fromFlag: boolean): User
   return new UserError(`the ingest metrics address ${listen} ${why}; it comes from ${source}: set it to a free host:port, to 127.0.0.1:0 for any free port (the address is printed at start), or to off`);
 }
 
-/** `host:port` or `off`, for --metrics-listen. */
-function metricsAddress(value: string): string {
+/** `host:port` or `off`, for --metrics-listen (ingest, alerts run, collector). */
+export function metricsAddress(value: string): string {
   if (!/^([^\s:]+:\d{1,5}|off)$/.test(value)) throw new InvalidArgumentError(`expected host:port (e.g. 127.0.0.1:9464) or off, got "${value}"`);
   return value;
 }
