@@ -44,9 +44,13 @@ export const configSchema = z
         password: z.string().default('quest').describe('Its password. Default: quest'),
         readonlyUser: z.string().optional().describe('Read-only PG user that runs user SQL. Default: from services.json, else `user`'),
         readonlyPassword: z.string().optional().describe('Its password.'),
+        createTables: z
+          .boolean()
+          .default(true)
+          .describe('Create the tables at start (as `user`). false: the tables must exist (ingest creates them) and only the read-only user is used, so the query service and the alerts evaluator need no admin password. Default: true'),
       })
       .strict()
-      .default({ user: 'admin', password: 'quest' }),
+      .default({ user: 'admin', password: 'quest', createTables: true }),
     collector: z
       .object({
         intervalMs: z.number().int().min(1).max(3_600_000).default(1000).describe('Sampling interval in milliseconds. Default: 1000'),

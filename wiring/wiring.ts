@@ -28,6 +28,7 @@ export async function createStore(config: ResolvedConfig): Promise<Store> {
       password: config.questdb.password,
       readonlyUser: config.questdbReadonlyUser,
       readonlyPassword: config.questdbReadonlyPassword,
+      createTables: config.questdb.createTables,
     });
   }
   const { DuckDbStore } = await import('../store/duckdb/duckdb-store.js');

@@ -11,6 +11,12 @@ export interface QuestDbStoreOptions {
   /** Read-only user for user SQL; QuestDB itself refuses writes from it. */
   readonlyUser?: string;
   readonlyPassword?: string;
+  /**
+   * Create the tables at start (over the admin user). False: no admin connection is opened and the
+   * tables must exist (ingest creates them), so a read-only service needs only the read-only user.
+   * @default true
+   */
+  createTables?: boolean;
   /** How long one ILP request may take before it counts as failed, ms. @default 30000 */
   requestTimeoutMs?: number;
 }

@@ -19,6 +19,28 @@ describe('questdb store', () => {
     await store.shutdown();
   });
 
+  it('with createTables false uses only the read-only user: a wrong admin password does not matter', async () => {
+    const s = testServices();
+    const wrongAdmin = { http: s.questdb.http, pg: s.questdb.pg, user: 'admin', password: 'not-the-admin-password', readonlyUser: s.questdb.readonlyUser, readonlyPassword: s.questdb.readonlyPassword };
+    const withDdl = new QuestDbStore(wrongAdmin);
+    await expect(withDdl.start()).rejects.toThrow(/cannot prepare QuestDB tables/);
+    const creator = make(); // the tables exist: ingest (here, a store with the admin user) created them
+    await creator.start();
+    await creator.shutdown();
+    const reader = new QuestDbStore({ ...wrongAdmin, createTables: false });
+    await reader.start();
+    try {
+      const r = await reader.query('SELECT count() FROM runs');
+      expect(r.columns.length).toBe(1);
+      await expect(reader.query('DROP TABLE runs')).rejects.toThrow();
+      await expect(reader.ensureTables()).rejects.toThrow(/createTables false/);
+    } finally {
+      await reader.shutdown();
+    }
+    const badReader = new QuestDbStore({ ...wrongAdmin, readonlyPassword: 'wrong', createTables: false });
+    await expect(badReader.start()).rejects.toThrow(new RegExp(`cannot reach QuestDB as ${s.questdb.readonlyUser} \\(questdb.createTables is false\\)`));
+  });
+
   it('writes a batch larger than one ILP request in bounded requests, every row once', async () => {
     const store = make();
     await store.start();

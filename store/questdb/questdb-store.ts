@@ -35,22 +35,27 @@ export class QuestDbStore implements Store {
     if (this.sender) return;
     const [host, port] = splitHostPort(this.options.pg);
     const base = { host, port, database: 'qdb', types: pgTypes, max: 4, connectionTimeoutMillis: 10_000 };
-    this.admin = new pg.Pool({ ...base, user: this.options.user ?? 'admin', password: this.options.password ?? 'quest' });
+    const createTables = this.options.createTables ?? true;
+    // Without table creation the admin user is never used: its password need not be given at all.
+    if (createTables) this.admin = new pg.Pool({ ...base, user: this.options.user ?? 'admin', password: this.options.password ?? 'quest' });
     this.reader = new pg.Pool({
       ...base,
       user: this.options.readonlyUser ?? this.options.user ?? 'admin',
       password: this.options.readonlyPassword ?? this.options.password ?? 'quest',
     });
-    this.admin.on('error', (err) => this.log.warn({ err }, 'An idle QuestDB admin connection failed.'));
+    this.admin?.on('error', (err) => this.log.warn({ err }, 'An idle QuestDB admin connection failed.'));
     if ((this.options.readonlyUser ?? this.options.user ?? 'admin') === (this.options.user ?? 'admin')) {
       this.log.warn('No read-only QuestDB user is configured (questdb.readonlyUser): user SQL is guarded by the statement check only.');
     }
     this.reader.on('error', (err) => this.log.warn({ err }, 'An idle QuestDB reader connection failed.'));
     try {
-      await this.ensureTables();
+      // Either way a QuestDB that is away or refuses the login fails the start, not the first query.
+      if (createTables) await this.ensureTables();
+      else await this.reader.query('SELECT 1');
     } catch (err) {
       await this.shutdown();
-      throw new Error(`cannot prepare QuestDB tables at ${this.options.pg}: ${(err as Error).message}. Is QuestDB running (\`isoscope services start\`)?`);
+      const what = createTables ? 'prepare QuestDB tables' : `reach QuestDB as ${this.options.readonlyUser ?? this.options.user ?? 'admin'} (questdb.createTables is false)`;
+      throw new Error(`cannot ${what} at ${this.options.pg}: ${(err as Error).message}. Is QuestDB running (\`isoscope services start\`)?`);
     }
     const timeout = this.options.requestTimeoutMs ?? 30_000;
     // The client also uses retry_timeout as the whole request's deadline (it aborts the request
@@ -62,6 +67,7 @@ export class QuestDbStore implements Store {
   }
 
   async ensureTables(): Promise<void> {
+    if (!this.admin) throw new Error('this QuestDB store was started with createTables false: it has no admin connection to create tables with');
     for (const sql of Object.values(questdbSchema())) await this.admin!.query(sql);
   }
 
