@@ -47,7 +47,9 @@ export async function writeSshdConfig(nodeDir: string, address: string, testbedD
     'PrintLastLog no',
     'X11Forwarding no',
     'PermitUserEnvironment no',
-    `SetEnv "OMPI_MCA_plm_rsh_agent=ssh -F ${join(testbedDir, 'ssh_config')}"`,
+    // mpirun reaches the other nodes with the testbed's key and host keys; ranks yield the cpu while
+    // they wait, since the nodes share this machine's cpus (Open MPI cannot see that across "hosts").
+    `SetEnv "OMPI_MCA_plm_rsh_agent=ssh -F ${join(testbedDir, 'ssh_config')}" OMPI_MCA_mpi_yield_when_idle=1`,
     'Subsystem sftp internal-sftp',
     '',
   ].join('\n'));

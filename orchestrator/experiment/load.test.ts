@@ -1,6 +1,11 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../../test/temp-dirs.js';
 import { parseExperiment } from './load.js';
 import { expandMatrix } from './matrix.js';
+
+const tempDir = tempDirs('isoscope-experiment-');
 
 const base = `
 experiment: e1
@@ -37,5 +42,29 @@ describe('experiment files', () => {
     expect(() => parseExperiment(base.replace('nodeCounts: [1, 2]', 'nodeCounts: [3]').replace('nodes: [b] }\nworkload', 'nodes: [c] }\nworkload'), 'exp.yaml')).toThrow(/exp\.yaml: stacks\[0\]\.partitions\[1\]\.nodes\[0\]: unknown node "c" \(nodes: a, b\)[\s\S]*exp\.yaml: matrix\.nodeCounts\[0\]: 3 nodes asked for, but the workload has 2/);
     expect(() => parseExperiment(base.replace('partition: app }', 'partition: nope }'), 'exp.yaml')).toThrow(/workload\.partition: stack "linux" has no partition "nope" \(it has app, noise\)/);
     expect(() => parseExperiment('experiment: [', 'exp.yaml')).toThrow(/exp\.yaml: not valid YAML/);
+  });
+
+  it('takes its nodes from an included file (the testbed inventory), relative to the experiment', () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'tb'));
+    writeFileSync(join(dir, 'tb', 'inventory.yaml'), `# written by isoscope testbed up
+nodes:
+  - { name: a, transport: ssh, host: 198.18.213.11, user: root, key: id_ed25519, knownHosts: "198.18.213.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE", mpiHost: 198.18.213.11 }
+  - { name: b, transport: ssh, host: 198.18.213.12, user: root, key: /abs/id, knownHosts: "198.18.213.12 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE" }
+`);
+    const text = base.replace(/nodes:\n  - \{ name: a[^\n]*\n  - \{ name: b[^\n]*\n/, 'nodes: { include: tb/inventory.yaml }\n');
+    expect(text).toContain('include');
+    const file = join(dir, 'exp.yaml');
+    const { spec, nodesFile } = parseExperiment(text, file);
+    expect(nodesFile).toBe(join(dir, 'tb', 'inventory.yaml'));
+    expect(spec.nodes.map((n) => n.name)).toEqual(['a', 'b']);
+    expect(spec.nodes[0]).toMatchObject({ host: '198.18.213.11', key: join(dir, 'tb', 'id_ed25519'), mpiHost: '198.18.213.11' });
+    expect(spec.nodes[1]).toMatchObject({ key: '/abs/id' });
+
+    expect(() => parseExperiment(text, join(dir, 'other', 'exp.yaml'))).toThrow(/exp\.yaml: nodes\.include: cannot read .*other\/tb\/inventory\.yaml \(ENOENT\); is the testbed up\?/);
+    expect(() => parseExperiment(text, file, { allowInclude: false })).toThrow(/nodes\.include: not allowed here/);
+    expect(() => parseExperiment(text.replace('include: tb/inventory.yaml', 'file: x'), file)).toThrow(/nodes: expected a list of nodes or `\{ include: FILE \}`/);
+    writeFileSync(join(dir, 'tb', 'inventory.yaml'), 'nodes:\n  - { name: a, transport: ssh, host: h, user: root, key: k }\n');
+    expect(() => parseExperiment(text, file)).toThrow(new RegExp(`nodes\\[0\\]\\.knownHosts \\(from ${join(dir, 'tb', 'inventory.yaml').replaceAll('/', '\\/')}\\)`));
   });
 });

@@ -8,6 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { UserError } from '../../core/errors.js';
 import { experimentSchema, type Experiment } from './schema.js';
+import { resolveNodesInclude } from './include.js';
 
 export interface LoadedExperiment {
   spec: Experiment;
@@ -16,6 +17,8 @@ export interface LoadedExperiment {
   specHash: string;
   /** Directory relative paths in the file are resolved against. */
   dir: string;
+  /** The file the nodes came from (`nodes: { include: FILE }`). */
+  nodesFile?: string;
 }
 
 export class ExperimentError extends UserError {
@@ -31,12 +34,19 @@ export function loadExperiment(file: string): LoadedExperiment {
   return parseExperiment(text, file);
 }
 
-export function parseExperiment(text: string, file: string): LoadedExperiment {
+/**
+ * Parses an experiment's text. `allowInclude` (default true) lets `nodes: { include: FILE }` read a
+ * file relative to `file`; experiments submitted over HTTP are parsed without it.
+ */
+export function parseExperiment(text: string, file: string, options: { allowInclude?: boolean } = {}): LoadedExperiment {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length) throw new ExperimentError(`${file}: not valid YAML: ${doc.errors.map((e) => e.message).join('; ')}`);
-  const parsed = experimentSchema.safeParse(doc.toJS());
+  const included = resolveNodesInclude(doc.toJS(), file, options.allowInclude ?? true);
+  if ('problems' in included) throw new ExperimentError(`invalid experiment:\n  ${included.problems.map((p) => `${file}: ${p}`).join('\n  ')}`);
+  const parsed = experimentSchema.safeParse(included.raw);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${file}: ${formatPath(i.path) || '(top level)'}: ${i.message}`);
+    const from = (path: readonly PropertyKey[]) => (included.file && path[0] === 'nodes' ? ` (from ${included.file})` : '');
+    const lines = parsed.error.issues.map((i) => `${file}: ${formatPath(i.path) || '(top level)'}${from(i.path)}: ${i.message}`);
     throw new ExperimentError(`invalid experiment:\n  ${lines.join('\n  ')}`);
   }
   const spec = parsed.data;
@@ -44,7 +54,7 @@ export function parseExperiment(text: string, file: string): LoadedExperiment {
   if (problems.length) throw new ExperimentError(`invalid experiment:\n  ${problems.join('\n  ')}`);
   const dir = dirname(resolve(file));
   for (const n of spec.nodes) if (n.transport === 'ssh' && n.key && !isAbsolute(n.key)) n.key = resolve(dir, n.key.replace(/^~(?=\/)/, process.env.HOME ?? '~'));
-  return { spec, file, specHash: createHash('sha256').update(text).digest('hex'), dir };
+  return { spec, file, specHash: createHash('sha256').update(text).digest('hex'), dir, ...(included.file ? { nodesFile: included.file } : {}) };
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {

@@ -51,7 +51,7 @@ export function orchestratorApp(o: OrchestratorAppOptions) {
       if (typeof yaml !== 'string' || !yaml.trim()) return c.json({ error: 'expected the experiment as YAML (content-type text/yaml) or {"yaml": "…"}' }, 400);
       let experiment: LoadedExperiment;
       try {
-        experiment = parseExperiment(yaml, 'submitted experiment');
+        experiment = parseExperiment(yaml, 'submitted experiment', { allowInclude: false });
       } catch (err) {
         return c.json({ error: (err as Error).message }, 400);
       }
