@@ -25,6 +25,15 @@ export interface ColumnSpec<K extends ColumnKind = ColumnKind, Z extends z.ZodTy
   zod: Z;
   /** True when the column may be absent/null in a record. */
   nullable: boolean;
+  /** What the hot-path check (schema/fast-validate.ts) needs to know beyond the kind. */
+  check?: {
+    /** Longest string accepted (UTF-16 units). */
+    maxLength?: number;
+    /** The closed set of values of a `oneOf` column. */
+    values?: readonly string[];
+    /** The value filled in when the column is absent (withDefault). */
+    default?: { value: unknown };
+  };
 }
 
 // The end of int64 nanoseconds (2262-04-11), where TIMESTAMP_NS ends in QuestDB and DuckDB.
@@ -34,8 +43,8 @@ const MAX_TS = 2n ** 63n - 1n;
 export const timestamp = (doc: string) =>
   col('timestamp', doc, z.bigint().min(0n, 'expected nanoseconds since the epoch, got a negative value').max(MAX_TS, 'expected nanoseconds since the epoch, got a value after 2262-04-11 (the end of int64 nanoseconds; was it in another unit?)'));
 
-export const symbol = (doc: string) => col('symbol', doc, z.string().min(1).max(256));
-export const string = (doc: string, max = 65536) => col('string', doc, z.string().max(max));
+export const symbol = (doc: string) => ({ ...col('symbol', doc, z.string().min(1).max(256)), check: { maxLength: 256 } });
+export const string = (doc: string, max = 65536) => ({ ...col('string', doc, z.string().max(max)), check: { maxLength: max } });
 export const long = (doc: string) => col('long', doc, z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER));
 export const int = (doc: string) => col('int', doc, z.number().int().min(-2147483648).max(2147483647));
 export const double = (doc: string) => col('double', doc, z.number());
@@ -49,12 +58,12 @@ export function nullable<K extends ColumnKind, Z extends z.ZodType>(c: ColumnSpe
 
 /** Same column, filled in with `value` when a producer leaves it out. */
 export function withDefault<K extends ColumnKind, Z extends z.ZodType>(c: ColumnSpec<K, Z>, value: z.output<Z>): ColumnSpec<K, z.ZodDefault<Z>> {
-  return { ...c, doc: `${c.doc} Default: ${JSON.stringify(value)}.`, zod: c.zod.default(value as never) };
+  return { ...c, doc: `${c.doc} Default: ${JSON.stringify(value)}.`, zod: c.zod.default(value as never), check: { ...c.check, default: { value } } };
 }
 
 /** Same column restricted to a closed set of values. */
 export function oneOf<const V extends readonly [string, ...string[]]>(kind: 'symbol', doc: string, values: V) {
-  return col(kind, `${doc} One of: ${values.join(', ')}.`, z.enum(values));
+  return { ...col(kind, `${doc} One of: ${values.join(', ')}.`, z.enum(values)), check: { values } };
 }
 
 function col<K extends ColumnKind, Z extends z.ZodType>(kind: K, doc: string, zod: Z): ColumnSpec<K, Z> {

@@ -19,4 +19,6 @@ export interface QuestDbStoreOptions {
   createTables?: boolean;
   /** How long one ILP request may take before it counts as failed, ms. @default 30000 */
   requestTimeoutMs?: number;
+  /** ILP requests open at once. @default 2 */
+  requestsInFlight?: number;
 }

@@ -1,5 +1,6 @@
 /**
- * Writes records into an ILP sender, column by column as the schema declares them. Symbols go
+ * Writes records into the official client's ILP sender (the reference the direct writer,
+ * ilp-text.ts, is tested and benchmarked against; ingest no longer uses it), column by column as the schema declares them. Symbols go
  * first (the line protocol requires tags before fields), null columns are left out (ILP's null),
  * and `ts` becomes the designated timestamp in nanoseconds.
  */
@@ -29,10 +30,10 @@ function planFor(name: RecordName): Plan {
 }
 
 /** Appends one row per record to the sender's buffer (nothing is sent until flush). */
-export async function appendRows(sender: Sender, name: RecordName, records: readonly Row[]): Promise<void> {
+export async function appendRows(sender: Sender, name: RecordName, records: readonly Row[], table: string = name): Promise<void> {
   const { symbols, fields } = planFor(name);
   for (const r of records) {
-    sender.table(name);
+    sender.table(table);
     for (const s of symbols) {
       const v = r[s];
       if (v !== null && v !== undefined) sender.symbol(s, v);

@@ -1,38 +1,40 @@
 /**
- * The QuestDB implementation of Store (cluster mode): rows go in over ILP/HTTP in requests of at
- * most ILP_ROWS_PER_REQUEST rows (each request one transaction, acknowledged once committed to the
- * WAL; `write` resolves when all its requests were), DDL and
+ * The QuestDB implementation of Store (cluster mode): rows go in over ILP/HTTP, written by our own
+ * ILP encoder (ilp-text.ts; the official client was the ceiling, docs/DECISIONS.md) in requests of
+ * at most ILP_ROWS_PER_REQUEST rows, ILP_REQUESTS_IN_FLIGHT at once (each request one transaction,
+ * acknowledged once committed to the WAL; `write` resolves when all its requests were), DDL and
  * queries go over PG wire. User SQL runs as QuestDB's read-only user, so QuestDB itself refuses
  * anything that would change data, whatever the statement's spelling.
  */
-import { Sender } from '@questdb/nodejs-client';
 import pg from 'pg';
-import { PermanentError } from '../../core/errors.js';
+import { PermanentError, isPermanent } from '../../core/errors.js';
 import { componentLogger } from '../../core/logger.js';
 import { questdbSchema } from '../../schema/ddl/questdb.js';
 import type { RecordName, RecordOf } from '../../schema/records.js';
 import type { QueryOptions, QueryResult, Store } from '../store.js';
 import type { QuestDbStoreOptions } from './config.js';
-import { appendRows } from './ilp-rows.js';
+import { IlpHttpWriter } from './ilp-http.js';
 import { pgTypes } from './pg-values.js';
 import { assertReadOnly } from './read-only.js';
 
 /** Rows per ILP/HTTP request (~2.5 MB of ILP for samples): bounded so one request never outlives its timeout. */
 export const ILP_ROWS_PER_REQUEST = 20_000;
+/** ILP requests open at once (QuestDB's ceiling was measured with 2: bench/ingest-drain.bench.ts). */
+export const ILP_REQUESTS_IN_FLIGHT = 2;
 
 export class QuestDbStore implements Store {
   readonly kind = 'questdb' as const;
-  private sender: Sender | null = null;
+  private writer: IlpHttpWriter | null = null;
   private admin: pg.Pool | null = null;
   private reader: pg.Pool | null = null;
-  /** Writes are serialised: the sender has one buffer. */
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Writes still running (shutdown waits for them). */
+  private readonly pending = new Set<Promise<unknown>>();
   private readonly log = componentLogger('store.questdb');
 
   constructor(private readonly options: QuestDbStoreOptions) {}
 
   async start(): Promise<void> {
-    if (this.sender) return;
+    if (this.writer) return;
     const [host, port] = splitHostPort(this.options.pg);
     const base = { host, port, database: 'qdb', types: pgTypes, max: 4, connectionTimeoutMillis: 10_000 };
     const createTables = this.options.createTables ?? true;
@@ -57,13 +59,12 @@ export class QuestDbStore implements Store {
       const what = createTables ? 'prepare QuestDB tables' : `reach QuestDB as ${this.options.readonlyUser ?? this.options.user ?? 'admin'} (questdb.createTables is false)`;
       throw new Error(`cannot ${what} at ${this.options.pg}: ${(err as Error).message}. Is QuestDB running (\`isoscope services start\`)?`);
     }
-    const timeout = this.options.requestTimeoutMs ?? 30_000;
-    // The client also uses retry_timeout as the whole request's deadline (it aborts the request
-    // then), so it must not be 0; longer outages are retried by ingest, which keeps its offsets.
-    this.sender = await Sender.fromConfig(
-      `http::addr=${this.options.http};auto_flush=off;request_timeout=${timeout};retry_timeout=${timeout};protocol_version=2`,
-      { log: (level, message) => (level === 'error' || level === 'warn' ? this.log.warn(String(message)) : this.log.debug(String(message))) },
-    );
+    this.writer = new IlpHttpWriter({
+      http: this.options.http,
+      rowsPerRequest: ILP_ROWS_PER_REQUEST,
+      inFlight: this.options.requestsInFlight ?? ILP_REQUESTS_IN_FLIGHT,
+      requestTimeoutMs: this.options.requestTimeoutMs ?? 30_000,
+    });
   }
 
   async ensureTables(): Promise<void> {
@@ -72,28 +73,17 @@ export class QuestDbStore implements Store {
   }
 
   write<N extends RecordName>(name: N, records: RecordOf<N>[]): Promise<void> {
-    const run = async () => {
-      if (!this.sender) throw new Error('QuestDB store is not started');
-      if (records.length === 0) return;
-      try {
-        // Bounded requests: one Kafka fetch can hold hundreds of thousands of rows (gzip'ed JSON),
-        // and a 50 MB ILP request outlived request_timeout and was rebuilt and resent forever.
-        // Each chunk is one transaction; a retried write rewrites every chunk and dedup absorbs it.
-        for (let i = 0; i < records.length; i += ILP_ROWS_PER_REQUEST) {
-          await appendRows(this.sender, name, records.slice(i, i + ILP_ROWS_PER_REQUEST) as unknown as Record<string, unknown>[]);
-          await this.sender.flush();
-        }
-      } catch (err) {
-        this.sender.reset(); // drop the half-sent buffer: the caller retries the whole write
-        // 4xx: QuestDB refused the rows themselves (e.g. a type clash); retrying cannot help.
-        const message = (err as Error).message ?? String(err);
-        if (/statusCode=4\d\d/.test(message)) throw new PermanentError(`QuestDB refused ${records.length} ${name} rows: ${message}`);
-        throw err;
-      }
-    };
-    const next = this.queue.then(run, run);
-    this.queue = next.catch(() => undefined);
-    return next;
+    if (!this.writer) return Promise.reject(new Error('QuestDB store is not started'));
+    if (records.length === 0) return Promise.resolve();
+    // Bounded requests: one Kafka fetch can hold hundreds of thousands of rows (gzip'ed JSON).
+    // Each request is one transaction; a retried write rewrites every request and dedup absorbs it.
+    const run = this.writer.write(name, records as unknown as Record<string, unknown>[]).catch((err: unknown) => {
+      if (isPermanent(err)) throw new PermanentError(`QuestDB refused ${records.length} ${name} rows: ${(err as Error).message}`);
+      throw err;
+    });
+    this.pending.add(run);
+    void run.catch(() => undefined).finally(() => this.pending.delete(run));
+    return run;
   }
 
   async query(sql: string, options: QueryOptions = {}): Promise<QueryResult & { truncated: boolean }> {
@@ -115,10 +105,9 @@ export class QuestDbStore implements Store {
   }
 
   async shutdown(): Promise<void> {
-    await this.queue.catch(() => undefined);
-    const sender = this.sender;
-    this.sender = null;
-    await sender?.close().catch(() => undefined);
+    await Promise.allSettled([...this.pending]);
+    this.writer?.close();
+    this.writer = null;
     await Promise.all([this.admin?.end(), this.reader?.end()].map((p) => p?.catch(() => undefined)));
     this.admin = this.reader = null;
   }

@@ -1,0 +1,147 @@
+/**
+ * `isoscope ingest` draining a pre-filled samples topic into QuestDB, against QuestDB's own ceiling
+ * measured in the same run on the same table (issue 16's method):
+ *   ceiling: pre-built ILP text (protocol version 2) over HTTP, 20,000 rows a request, 2 requests in
+ *            flight, DEDUP on, timed until every row is visible to a query;
+ *   ingest:  a fresh consumer group drains N samples (collector-shaped messages of 500 samples,
+ *            gzip'ed by the bus as in production, timestamps an hour old so no watermark holds them)
+ *            until every row is visible; CPU-seconds per million samples from this process's own
+ *            CPU time (process.cpuUsage) over the drain: ingest runs here and nothing else does.
+ * Each repetition drains only its own samples: the topic is truncated between repetitions.
+ *
+ *   npm run build && node dist/bench/ingest-drain.bench.js [--samples 1000000] [--repeat 2] [--state-dir DIR]
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { KafkaBus } from '../bus/kafka/kafka-bus.js';
+import { Ingest } from '../ingest/ingest.js';
+import { encode, validate } from '../schema/codec.js';
+import type { Sample } from '../schema/records.js';
+import type { ServicesState } from '../services/state.js';
+import { IlpHttpWriter } from '../store/questdb/ilp-http.js';
+import { IlpBuffer } from '../store/questdb/ilp-text.js';
+import { QuestDbStore } from '../store/questdb/questdb-store.js';
+import { arg, benchServices } from './services.js';
+
+const PER_MESSAGE = 500;
+const COLLECTORS = 50;
+const ROWS_PER_REQUEST = 20_000;
+const IN_FLIGHT = 2;
+
+/** `total` samples from COLLECTORS collectors in batches of PER_MESSAGE, an hour old. */
+function batches(prefix: string, total: number): Sample[][] {
+  const out: Sample[][] = [];
+  const t0 = (BigInt(Date.now()) - 3_600_000n) * 1_000_000n;
+  for (let b = 0; b * PER_MESSAGE < total; b++) {
+    const c = b % COLLECTORS;
+    const seq = Math.floor(b / COLLECTORS);
+    const ts = t0 + BigInt(seq) * 100_000_000n + BigInt(c) * 1000n;
+    out.push(validate('samples', Array.from({ length: Math.min(PER_MESSAGE, total - b * PER_MESSAGE) }, (_, idx) => ({
+      ts, node: `${prefix}-n${c}`, collector: `${prefix}-n${c}/perf`, seq, idx, source: idx % 2 ? 'perf' : 'procfs',
+      metric: `metric_${idx % 50}`, value: Math.random() * 1e6, cpu: idx % 8,
+    }))));
+  }
+  return out;
+}
+
+async function visible(db: pg.Client, prefix: string, total: number): Promise<void> {
+  for (;;) {
+    const r = await db.query(`SELECT count() n FROM samples WHERE collector LIKE '${prefix}-%'`);
+    if (Number(r.rows[0].n) >= total) return;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+/** QuestDB's ceiling: ILP text built beforehand, sent as fast as QuestDB takes it, until visible. */
+async function ceiling(s: ServicesState, db: pg.Client, total: number): Promise<number> {
+  const prefix = `ceil${Date.now().toString(36)}`;
+  const rows = batches(prefix, total).flat() as unknown as Record<string, unknown>[];
+  const bodies: Buffer[] = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_REQUEST) {
+    const b = new IlpBuffer();
+    b.append('samples', rows, i, Math.min(rows.length, i + ROWS_PER_REQUEST));
+    bodies.push(Buffer.from(b.bytes()));
+  }
+  const writer = new IlpHttpWriter({ http: s.questdb.http, inFlight: IN_FLIGHT });
+  const t0 = performance.now();
+  let next = 0;
+  const lane = async () => {
+    while (next < bodies.length) await writer.post(bodies[next++]!, 'ceiling rows');
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+  await visible(db, prefix, total);
+  const secs = (performance.now() - t0) / 1000;
+  writer.close();
+  return total / secs;
+}
+
+/** Pre-fills the samples topic, then times a fresh ingest group draining it until visible. */
+async function drain(s: ServicesState, db: pg.Client, total: number): Promise<{ rate: number; cpuPerM: number }> {
+  const prefix = `drain${Date.now().toString(36)}`;
+  const bus = new KafkaBus({ brokers: s.kafka.brokers, partitions: 6 });
+  await bus.start();
+  await bus.ensureTopics(['samples', 'events', 'partitions', 'runs', 'alerts', 'dead-letters']);
+  const producer = bus.producer();
+  await producer.start();
+  const data = batches(prefix, total);
+  for (let i = 0; i < data.length; i += 100) {
+    await producer.send('samples', data.slice(i, i + 100).map((b) => ({ key: b[0]!.collector, value: encode('samples', b) })));
+  }
+  await producer.shutdown();
+  const store = new QuestDbStore({ http: s.questdb.http, pg: s.questdb.pg });
+  await store.start();
+  const ingest = new Ingest(bus, store, { group: `bench-${prefix}` });
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await ingest.start();
+  await visible(db, prefix, total);
+  const secs = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  await ingest.shutdown();
+  await store.shutdown();
+  await bus.shutdown();
+  return { rate: total / secs, cpuPerM: (cpu.user + cpu.system) / 1e6 / (total / 1e6) };
+}
+
+/** Drops what earlier repetitions left on the samples topic, so a fresh group drains only its own. */
+async function truncate(s: ServicesState): Promise<void> {
+  const admin = new Kafka({ brokers: s.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets('samples');
+    await admin.deleteTopicRecords({ topic: 'samples', partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })) });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function main(): Promise<void> {
+  const total = Number(arg('--samples') ?? 1_000_000);
+  const repeat = Number(arg('--repeat') ?? 2);
+  const { state, stop } = await benchServices();
+  const [host, port] = state.questdb.pg.split(':');
+  const db = new pg.Client({ host, port: Number(port), user: state.questdb.user, password: state.questdb.password, database: 'qdb' });
+  await db.connect();
+  const fmt = (n: number) => Math.round(n).toLocaleString('en');
+  try {
+    const ddl = new QuestDbStore({ http: state.questdb.http, pg: state.questdb.pg });
+    await ddl.start(); // ingest's tables (DEDUP keys, types) before anything writes
+    await ddl.shutdown();
+    const results: { ceil: number; rate: number; cpuPerM: number }[] = [];
+    console.log(`ingest drain: ${fmt(total)} samples per figure, ${repeat} repetitions, Kafka + QuestDB on the same machine`);
+    for (let r = 0; r < repeat; r++) {
+      const ceil = await ceiling(state, db, total);
+      await truncate(state).catch(() => undefined); // nothing to truncate before the topic exists
+      const d = await drain(state, db, total);
+      results.push({ ceil, ...d });
+      console.log(`  #${r + 1}  QuestDB ceiling ${fmt(ceil)} rows/s   ingest ${fmt(d.rate)} rows/s = ${((d.rate / ceil) * 100).toFixed(0)}% of it   ingest CPU ${d.cpuPerM.toFixed(2)} s per M samples`);
+    }
+    const span = (xs: number[], f: (n: number) => string) => `${f(Math.min(...xs))}–${f(Math.max(...xs))}`;
+    console.log(`  spread: ceiling ${span(results.map((x) => x.ceil), fmt)} rows/s; ingest ${span(results.map((x) => x.rate), fmt)} rows/s = ${span(results.map((x) => (x.rate / x.ceil) * 100), (n) => n.toFixed(0))}%; CPU ${span(results.map((x) => x.cpuPerM), (n) => n.toFixed(2))} s per M samples (goal: ≥ 40%, ≤ 3 s)`);
+  } finally {
+    await db.end();
+    await stop();
+  }
+}
+
+await main();
