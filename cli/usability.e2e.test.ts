@@ -150,6 +150,21 @@ describe('isoscope parse refuses binary input', () => {
   });
 });
 
+describe('isoscope parse: a Palacios Event Counters line without its block', () => {
+  it.each(['auto', 'palacios'])('--source %s reads it as an event counter (a dump cut by a restart, a tail started mid-block)', async (source) => {
+    const dir = tempDir();
+    const file = join(dir, 'palacios.log');
+    writeFileSync(file, 'V3> [vm0-0.1] \tCORE_SCHED_IN: 1042\nV3> [vm0-0.1] \tFPU_DEACTIVATE: 7\n');
+    const r = await isoscope(['parse', '--source', source, file]);
+    expect(r.code, r.stderr).toBe(0);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events).toEqual([
+      expect.objectContaining({ source: 'palacios', kind: 'event_counter', vm: 'vm0', vcore: 0, pcore: 1, fields: { counter: 'CORE_SCHED_IN', value: 1042 } }),
+      expect.objectContaining({ source: 'palacios', kind: 'event_counter', fields: { counter: 'FPU_DEACTIVATE', value: 7 } }),
+    ]);
+  });
+});
+
 describe('isoscope sql', () => {
   it('reports SQL that does not parse as a syntax error (exit 1)', async () => {
     const r = await isoscope(['sql', '--store', 'duckdb', 'SELEC 1']);

@@ -1,10 +1,10 @@
 /**
  * Palacios telemetry dumps. Most dump lines carry a `telem.N>` or `telem.N (core:C)>` header and are
  * read on their own, but the Hobbes-era fork also prints structure without that header (separators,
- * `Exit information for Core N`, `Exit Count=N`) and an `Event Counters` block whose `\tNAME: N`
- * lines are only counters because of the block they are in. `TelemetryState` follows each dump per
- * printing context (VM and vcore, or CPU) so that those lines are parsed as part of their block and
- * carry its dump number. `telemetrySamples` turns the numeric lines into `samples`.
+ * `Exit information for Core N`, `Exit Count=N`) and an `Event Counters` block of `\tNAME: N`
+ * lines. `TelemetryState` follows each dump per printing context (VM and vcore, or CPU) so that those
+ * lines are parsed as part of their block and carry its dump number; one read without its block is
+ * still a counter, without a dump number. `telemetrySamples` turns the numeric lines into `samples`.
  */
 import { big, int, type ParsedEvent, type ParsedSample, type TextMatch } from './types.js';
 
@@ -66,8 +66,12 @@ export function matchTelemetry(text: string, key: string, state: TelemetryState)
     c.counters = false;
     return section(c);
   }
-  if (c.counters && (m = /^\t(.+): (\d+)$/.exec(text))) {
-    return { kind: 'event_counter', vcore: c.vcore, fields: { seq: c.seq, counter: m[1], value: big(m[2]!) } };
+  if ((m = /^\t(.+): (\d+)$/.exec(text))) {
+    // Inside its block the counter gets the dump's number and vcore. Read on its own (a dump cut by a
+    // restart, a tail that starts mid-block) it is still a counter: vmm_telemetry.c prints nothing
+    // else as `\tNAME: N`; the vcore then comes from the line's prefix and the dump number is unknown.
+    if (c.counters) return { kind: 'event_counter', vcore: c.vcore, fields: { seq: c.seq, counter: m[1], value: big(m[2]!) } };
+    return { kind: 'event_counter', fields: { counter: m[1], value: big(m[2]!) } };
   }
   return null;
 }

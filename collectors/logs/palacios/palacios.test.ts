@@ -87,10 +87,12 @@ describe('parsePalacios, upstream V3VEE in a Linux host (palacios (pcore P vm NA
 });
 
 describe('parsePalacios on partial and invalid captures', () => {
-  it('does not take counter lines for counters before their block started, but does after', () => {
+  it('reads a counter line before its block started as a counter of unknown dump, and after it with the dump\'s number', () => {
     const events = parse('partial.log');
     validEvents(events);
-    expect(events[0]).toMatchObject({ kind: 'unparsed', raw: expect.stringContaining('CORE_SCHED_IN: 1042') });
+    expect(events[0]).toMatchObject({ kind: 'event_counter', vm: 'vm0', vcore: 0, pcore: 1, fields: { counter: 'CORE_SCHED_IN', value: 1042 } });
+    expect((events[0]!.fields as { seq?: number }).seq).toBeUndefined();
+    expect(telemetrySamples(events[0]!)).toEqual([expect.objectContaining({ metric: 'palacios.event_count', value: 1042, device: 'CORE_SCHED_IN', cpu: 1, comm: 'vm0-0' })]);
     expect(byRaw(events, 'Exit Count=')).toMatchObject({ kind: 'section' });
     expect(byRaw(events, 'CORE_SCHED_IN: 2004')).toMatchObject({ kind: 'event_counter', fields: { seq: 5, value: 2004 } });
     expect(events.at(-1)).toMatchObject({ kind: 'unparsed', message: '\tFPU_DEA' });
@@ -103,7 +105,7 @@ describe('parsePalacios on partial and invalid captures', () => {
     expect(events.map((e) => e.raw)).toEqual(lines);
     expect(byRaw(events, 'pcore too big')).toMatchObject({ vm: 'vm0', vcore: 0, pcore: null });
     expect(byRaw(events, 'Cnt=9999')).toMatchObject({ kind: 'exit_stats', fields: { count: '999999999999999999999999' } });
-    expect(byRaw(events, 'NOT_IN_A_BLOCK')).toMatchObject({ kind: 'unparsed' });
+    expect(byRaw(events, 'NOT_IN_A_BLOCK')).toMatchObject({ kind: 'event_counter', fields: { counter: 'NOT_IN_A_BLOCK', value: 5 } });
     expect(byRaw(events, 'V3> (abc)')).toMatchObject({ kind: 'unparsed', source: 'palacios' });
   });
 });
