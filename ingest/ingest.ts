@@ -25,7 +25,7 @@ import { deadLetter } from './dead-letter.js';
 import { MetricsServer } from './metrics-server.js';
 import { IngestMetrics } from './metrics.js';
 import { gapEvent, SeqGapTracker, type GapCheck } from './seq-gaps.js';
-import { tagSamples, watermarkDeadline } from './tagging.js';
+import { tagSamples, unmatchedSamples, watermarkDeadline } from './tagging.js';
 
 export interface IngestStats {
   messages: number;
@@ -35,6 +35,8 @@ export interface IngestStats {
   retries: number;
   /** Samples that got a run or partition from the control feed. */
   tagged: number;
+  /** Samples left without a run although runs were active (their node is named by no run). */
+  unmatched: number;
   /** Sequence gaps found (each written as a `seq_gap` event). */
   seqGaps: number;
 }
@@ -45,12 +47,13 @@ export class Ingest implements Lifecycle {
   private control: ControlFeed | null = null;
   private metricsServer: MetricsServer | null = null;
   private readonly gaps = new SeqGapTracker();
+  private readonly unmatchedLogged = new Set<string>();
   /** Why the store last refused rows for good (for the dead letters' reason). */
   private refusal = '';
   private readonly abort = new AbortController();
   private readonly log = componentLogger('ingest');
   readonly metrics = new IngestMetrics(() => this.partitionLag());
-  readonly stats: IngestStats = { messages: 0, records: { samples: 0, events: 0, partitions: 0, runs: 0, alerts: 0 }, deadLettered: 0, batches: 0, retries: 0, tagged: 0, seqGaps: 0 };
+  readonly stats: IngestStats = { messages: 0, records: { samples: 0, events: 0, partitions: 0, runs: 0, alerts: 0 }, deadLettered: 0, batches: 0, retries: 0, tagged: 0, unmatched: 0, seqGaps: 0 };
 
   constructor(private readonly bus: Bus, private readonly store: Store, private readonly options: IngestOptions = {}) {}
 
@@ -141,6 +144,15 @@ export class Ingest implements Lifecycle {
     await this.control!.settle(watermarkDeadline(samples, batch.messages, this.options.watermarkMs ?? DEFAULT_WATERMARK_MS), this.abort.signal, batch.heartbeat);
     this.metrics.watermarkSeconds.observe((Date.now() - held) / 1000);
     this.stats.tagged += tagSamples(samples, this.control!.index);
+    for (const u of unmatchedSamples(samples, this.control!.index)) {
+      this.metrics.unmatched.inc({ node: u.node }, u.count);
+      this.stats.unmatched += u.count;
+      if (!this.unmatchedLogged.has(u.node)) {
+        this.unmatchedLogged.add(u.node);
+        const runs = u.active.slice(0, 3).map((r) => `${r.run} (nodes ${r.nodes.join(', ')})`).join('; ');
+        this.log.warn({ node: u.node, runs: u.active.map((r) => r.run) }, `Samples from node ${u.node} match no run although runs are active: ${runs}. No run names node ${u.node}: its collector stamps another name than the experiment's node (set the collector's node, or the experiment node's collector.reports). Counted in isoscope_ingest_unmatched_samples_total; logged once per node.`);
+      }
+    }
   }
 
   /** Writes durably, retrying retriable failures; false when the store refuses the rows for good. */

@@ -27,6 +27,7 @@ export class IngestMetrics {
   });
   readonly deadLetters = new Counter({ name: 'isoscope_ingest_dead_letters_total', help: 'Messages sent to the dead-letter topic, per source topic.', labelNames: ['topic'] as const, registers: [this.registry] });
   readonly retries = new Counter({ name: 'isoscope_ingest_write_retries_total', help: 'Store writes retried after a retriable failure, per topic.', labelNames: ['topic'] as const, registers: [this.registry] });
+  readonly unmatched = new Counter({ name: 'isoscope_ingest_unmatched_samples_total', help: 'Samples that matched no run while runs were active: their node is named by no run (a collector stamping another node name), per node.', labelNames: ['node'] as const, registers: [this.registry] });
   readonly seqGaps = new Counter({ name: 'isoscope_ingest_seq_gaps_total', help: 'Gaps found in collector batch sequences, per topic.', labelNames: ['topic'] as const, registers: [this.registry] });
   readonly seqMissing = new Counter({ name: 'isoscope_ingest_seq_missing_batches_total', help: 'Collector batches missing according to the sequence gaps, per topic.', labelNames: ['topic'] as const, registers: [this.registry] });
   readonly committedOffset = new Gauge({ name: 'isoscope_ingest_committed_offset', help: 'Next offset this instance commits, per topic partition.', labelNames: ['topic', 'partition'] as const, registers: [this.registry] });

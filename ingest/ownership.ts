@@ -135,6 +135,15 @@ export class OwnershipIndex {
     };
   }
 
+  /** Runs open at `ts` on any node (started at or before, not stopped yet), with their nodes. */
+  activeRunsAt(ts: bigint): { run: string; nodes: string[] }[] {
+    const out: { run: string; nodes: string[] }[] = [];
+    for (const span of this.runs.values()) {
+      if (span.start !== null && span.start <= ts && (span.stop === null || ts < span.stop)) out.push({ run: span.run, nodes: [...span.nodes] });
+    }
+    return out;
+  }
+
   /** Number of runs and partition actions held (for metrics and tests). */
   get size(): { runs: number; partitionSteps: number } {
     let partitionSteps = 0;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { validate } from '../schema/codec.js';
 import { OwnershipIndex } from './ownership.js';
-import { tagSamples, watermarkDeadline } from './tagging.js';
+import { tagSamples, unmatchedSamples, watermarkDeadline } from './tagging.js';
 
 const MS = 1_000_000n;
 
@@ -30,5 +30,21 @@ describe('tagSamples', () => {
     ]);
     expect(tagSamples(batch, idx)).toBe(2);
     expect(batch.map((s) => [s.run, s.partition])).toEqual([['r', 'p'], ['mine', 'p'], [null, null]]);
+  });
+});
+
+describe('unmatchedSamples', () => {
+  it('counts, per node, the samples no run took while a run was active, and nothing outside runs', () => {
+    const idx = new OwnershipIndex();
+    idx.applyRun(validate('runs', [{ ts: 100n, run: 'r', experiment: 'e', workload: 'w', phase: 'start', nodes: 'local', node_count: 1, stack: 'linux', background: false, repetition: 1 }])[0]!);
+    idx.applyRun(validate('runs', [{ ts: 200n, run: 'r', experiment: 'e', workload: 'w', phase: 'end', nodes: 'local', node_count: 1, stack: 'linux', background: false, repetition: 1 }])[0]!);
+    const batch = validate('samples', [
+      { ts: 150n, node: 'local', collector: 'c', seq: 0, idx: 0, source: 'procfs', metric: 'm', value: 1, cpu: -1 },
+      { ts: 150n, node: 'host-a', collector: 'h', seq: 0, idx: 1, source: 'procfs', metric: 'm', value: 1, cpu: -1 },
+      { ts: 160n, node: 'host-a', collector: 'h', seq: 0, idx: 2, source: 'procfs', metric: 'm', value: 1, cpu: -1 },
+      { ts: 300n, node: 'host-b', collector: 'h', seq: 0, idx: 3, source: 'procfs', metric: 'm', value: 1, cpu: -1 },
+    ]);
+    tagSamples(batch, idx);
+    expect(unmatchedSamples(batch, idx)).toEqual([{ node: 'host-a', count: 2, active: [{ run: 'r', nodes: ['local'] }] }]);
   });
 });

@@ -29,3 +29,29 @@ export function tagSamples(samples: Sample[], index: OwnershipIndex): number {
   }
   return tagged;
 }
+
+/** Samples that got no run although runs were active at their time: their node is named by no run. */
+export interface Unmatched {
+  node: string;
+  count: number;
+  /** The runs active then, with the nodes they name (for the logged reason). */
+  active: { run: string; nodes: string[] }[];
+}
+
+/** After tagging: per node, the samples left without a run while some run was active. */
+export function unmatchedSamples(samples: readonly Sample[], index: OwnershipIndex): Unmatched[] {
+  const byNode = new Map<string, { count: number; ts: bigint }>();
+  for (const s of samples) {
+    if (s.run != null) continue;
+    const e = byNode.get(s.node) ?? { count: 0, ts: s.ts };
+    e.count++;
+    if (s.ts > e.ts) e.ts = s.ts;
+    byNode.set(s.node, e);
+  }
+  const out: Unmatched[] = [];
+  for (const [node, { count, ts }] of byNode) {
+    const active = index.activeRunsAt(ts);
+    if (active.length) out.push({ node, count, active });
+  }
+  return out;
+}

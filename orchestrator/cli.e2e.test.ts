@@ -42,10 +42,20 @@ describe.skipIf(process.getuid?.() !== 0)('isoscope run / runs / cancel / sql in
     expect(JSON.parse(sql.stdout)).toMatchObject({ rows: [['start', null, null], ['end', 3, 'chars']] });
     const parts = await run(process.execPath, [BIN, 'sql', `SELECT action FROM partitions WHERE run LIKE '${experiment}%' ORDER BY ts`], { cwd: dir, env });
     expect(parts.stdout).toMatch(/create[\s\S]*destroy/);
+    expect(r.stdout).toMatch(/samples per run: [1-9]\d*/); // the in-process collector measured it
     const runs = await run(process.execPath, [BIN, 'runs', '--experiment', experiment], { cwd: dir, env });
-    expect(runs.stdout).toMatch(new RegExp(`${experiment}\\.linux\\.n1\\.alone\\.r1\\.[0-9a-f]{6}.*end`));
+    expect(runs.stdout).toMatch(new RegExp(`${experiment}\\.linux\\.n1\\.alone\\.r1\\.[0-9a-f]{6}.*end.*[0-9a-f]{12}\\s+[1-9]\\d*\\s+local:[1-9]\\d*`));
     const again = await run(process.execPath, [BIN, 'run', 'e.yaml', '--catalog', CATALOG, '--progress', 'lines'], { cwd: dir, env });
     expect(again.stdout).toMatch(/no runs were needed/);
+  });
+
+  it('warns under the summary about a finished run without samples (nothing measured it)', async () => {
+    const { dir, env } = setup('{ entry: echo-value, partition: PART, parameters: { value: "z" } }');
+    const file = join(dir, 'e.yaml');
+    const text = (await import('node:fs')).readFileSync(file, 'utf8');
+    writeFileSync(file, text.replace('PART', /name: (e2e-[^,]+),/.exec(text)![1]!) + 'measure: { enabled: false }\n');
+    const r = await run(process.execPath, [BIN, 'run', 'e.yaml', '--catalog', CATALOG, '--progress', 'lines'], { cwd: dir, env });
+    expect(r.stdout).toMatch(/warning: run \S+\.linux\.n1\.alone\.r1\.[0-9a-f]{6} finished with no samples tagged with it/);
   });
 
   it('isoscope cancel stops a running run: recorded abort, exit code 1', async () => {

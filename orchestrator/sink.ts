@@ -20,6 +20,8 @@ export interface RecordSink {
   bus: Bus | null;
   /** The store the in-process ingest writes (embedded bus only), else null. */
   store: Store | null;
+  /** Waits until the in-process ingest (embedded bus) wrote everything sent so far; no-op otherwise. */
+  drain(): Promise<void>;
   /** Flushes, drains the in-process ingest if any, and closes everything. */
   close(): Promise<void>;
 }
@@ -31,7 +33,7 @@ export async function openRecordSink(config: ResolvedConfig): Promise<RecordSink
       if (!config.query.token) throw new UserError(`isoscope up is running (${up.url}) and owns the embedded bus; set query.token (ISOSCOPE_QUERY_TOKEN) to the token it uses so the orchestrator can post its records to it`);
       const { HttpProducer } = await import('../bus/http/http-producer.js');
       const producer = new HttpProducer({ url: up.url, token: config.query.token });
-      return { producer, describe: `the running isoscope up at ${up.url}`, bus: null, store: null, close: () => producer.shutdown() };
+      return { producer, describe: `the running isoscope up at ${up.url}`, bus: null, store: null, drain: async () => {}, close: () => producer.shutdown() };
     }
   }
   const bus: Bus = await createBus(config);
@@ -52,6 +54,9 @@ export async function openRecordSink(config: ResolvedConfig): Promise<RecordSink
     describe: describeTargets(config),
     bus,
     store,
+    async drain() {
+      await ingest?.waitUntilIdle(0, 100).catch(() => undefined);
+    },
     async close() {
       await producer.shutdown();
       if (ingest) {

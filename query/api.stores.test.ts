@@ -53,6 +53,8 @@ describe.each(makers)('query API on %s', (kind, make) => {
     expect(runs.map((r) => r.result)).toEqual(seed.runs.map((r) => r.result));
     expect(runs[0]!.start_ns).toBe(seed.runs[0]!.start.toString());
     expect(runs[0]!.nodes).toEqual(seed.nodes);
+    // Samples per run and node (2 nodes × 3 cpu values × 60 s × 4 metrics).
+    expect((runs[0] as unknown as { samples: unknown }).samples).toEqual({ total: 1440, by_node: Object.fromEntries(seed.nodes.map((n) => [n, 720])) });
     const bg = await get(`/api/runs?experiment=${seed.experiment}&background=true&stack=linux&workload=hpcc&node_count=2`);
     expect((bg.body.runs as { run: string }[]).map((r) => r.run)).toEqual(seed.runs.filter((r) => r.background).map((r) => r.run));
     expect((await get(`/api/runs?experiment=${seed.experiment}&node_count=3`)).body.runs).toEqual([]);

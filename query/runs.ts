@@ -6,6 +6,7 @@ import type { Store } from '../store/store.js';
 import { dialectOf, toNs } from './sql/dialect.js';
 import { RUN_COLUMNS, runsSql, type RunFilter } from './sql/runs-sql.js';
 import { isoNs } from './time.js';
+import { inList } from './sql/literals.js';
 
 export interface RunPhase {
   phase: string;
@@ -96,4 +97,35 @@ export async function loadRuns(store: Store, filter: RunFilter): Promise<Run[]> 
     end_ns: endNs?.toString() ?? null,
     duration_s: startNs !== undefined && endNs !== undefined ? Number(endNs - startNs) / 1e9 : null,
   }));
+}
+
+/** How many samples a run got, and from which nodes (by the `node` the samples carry). */
+export interface RunSamples {
+  total: number;
+  by_node: Record<string, number>;
+}
+
+/**
+ * The samples tagged with each run, per node: a finished run with none is the sign that nothing
+ * was measured or nothing matched (see `isoscope runs`, the run summary and ingest's
+ * `isoscope_ingest_unmatched_samples_total`).
+ */
+export async function sampleCounts(store: Store, runs: readonly string[]): Promise<Map<string, RunSamples>> {
+  const out = new Map<string, RunSamples>(runs.map((r) => [r, { total: 0, by_node: {} }]));
+  if (runs.length === 0) return out;
+  for (let i = 0; i < runs.length; i += 500) {
+    const res = await queryAll(store, `SELECT run, node, count(*) AS n FROM samples WHERE run IN ${inList(runs.slice(i, i + 500))} GROUP BY run, node`);
+    for (const [run, node, n] of res.rows) {
+      const c = out.get(String(run));
+      if (!c) continue;
+      c.by_node[String(node)] = Number(n);
+      c.total += Number(n);
+    }
+  }
+  return out;
+}
+
+/** The experiment version a run belongs to (`config.spec_hash`, the sha256 of its experiment file). */
+export function specHashOf(run: Pick<Run, 'config'>): string | null {
+  return typeof run.config.spec_hash === 'string' ? run.config.spec_hash : null;
 }

@@ -26,7 +26,7 @@ describe('query service', () => {
     const series = doc.paths['/api/series']!.get!.parameters!;
     expect(series.map((p) => p.name)).toEqual(['run', 'metric', 'step', 'points', 'by', 'agg', 'node', 'cpu', 'from', 'to', 'events']);
     expect(series.filter((p) => p.required).map((p) => p.name)).toEqual(['run', 'metric']);
-    expect(doc.paths['/api/runs']!.get!.parameters!.map((p) => p.name)).toEqual(['experiment', 'workload', 'stack', 'node_count', 'background', 'from', 'to']);
+    expect(doc.paths['/api/runs']!.get!.parameters!.map((p) => p.name)).toEqual(['experiment', 'workload', 'stack', 'node_count', 'background', 'from', 'to', 'spec_hash']);
   });
 
   it('counts its requests on /metrics', async () => {

@@ -9,7 +9,11 @@ import { oneOf, reportFailure } from '../options.js';
 import { loadExperiment } from '../../orchestrator/experiment/load.js';
 import { loadCatalog } from '../../orchestrator/catalog/load.js';
 import { Runner } from '../../orchestrator/runner.js';
-import { openRecordSink } from '../../orchestrator/sink.js';
+import { openRecordSink, type RecordSink } from '../../orchestrator/sink.js';
+import type { RunSummary } from '../../orchestrator/runner.js';
+import type { ResolvedConfig } from '../../config/load.js';
+import { sampleCounts } from '../../query/runs.js';
+import { createStore } from '../../wiring/wiring.js';
 import { progressReporter, summaryTable } from '../../orchestrator/progress.js';
 import { existsSync, renameSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -70,11 +74,47 @@ async function runExperiment(file: string, flags: Flags, cmd: Command): Promise<
     const summaries = await runner.execute();
     reporter.stop();
     process.stdout.write(summaryTable(summaries, process.stdout.isTTY === true && !process.env.NO_COLOR) + '\n');
+    await warnUnmeasured(summaries, sink, config);
     return summaries.every((s) => s.phase === 'end') && !ac.signal.aborted;
   } finally {
     reporter.stop();
     await sink.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+/**
+ * A finished run with no samples tagged with it is a warning under the summary: nothing measured it,
+ * or its samples matched no run (node names). With Kafka, ingest runs elsewhere: the store is asked
+ * for up to 15 s before a run is reported.
+ */
+async function warnUnmeasured(summaries: RunSummary[], sink: RecordSink, config: ResolvedConfig): Promise<void> {
+  const finished = summaries.filter((s) => s.phase === 'end').map((s) => s.run);
+  if (!finished.length) return;
+  let store = sink.store;
+  let own = false;
+  try {
+    if (!store) {
+      if (!sink.bus) return; // posted to a running isoscope up: `isoscope runs` shows the counts
+      store = await createStore(config);
+      await store.start();
+      own = true;
+    }
+    await sink.drain();
+    let counts = await sampleCounts(store, finished);
+    for (const end = Date.now() + (own ? 15_000 : 0); [...counts.values()].some((c) => c.total === 0) && Date.now() < end; ) {
+      await new Promise((r) => setTimeout(r, 1000));
+      counts = await sampleCounts(store, finished);
+    }
+    const empty = finished.filter((r) => (counts.get(r)?.total ?? 0) === 0);
+    for (const run of empty) {
+      process.stdout.write(`warning: run ${run} finished with no samples tagged with it${own ? ' in the store after 15 s (is `isoscope ingest` running?)' : ''}: its collectors sent nothing, or their samples carry node names no run names (see the ingest metric isoscope_ingest_unmatched_samples_total)\n`);
+    }
+    if (!empty.length) process.stdout.write(`samples per run: ${finished.map((r) => counts.get(r)!.total).join(', ')}\n`);
+  } catch (err) {
+    process.stderr.write(`could not count the runs' samples in the store: ${(err as Error).message}\n`);
+  } finally {
+    if (own) await store?.shutdown().catch(() => undefined);
   }
 }

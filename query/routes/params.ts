@@ -14,6 +14,7 @@ export const runsQuery = z
     background: bool.optional().describe('true: runs with background workloads; false: without.'),
     from: timeParam.optional().describe('Runs that started at or after this time (ISO-8601 or epoch ms).'),
     to: timeParam.optional().describe('Runs that started before this time (ISO-8601 or epoch ms).'),
+    spec_hash: z.string().regex(/^[0-9a-f]{4,64}$/, 'expected a spec hash (or a prefix of at least 4 hex digits)').optional().describe('Only runs of this experiment version (`config.spec_hash`, a prefix is enough).'),
   })
   .strict();
 

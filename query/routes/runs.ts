@@ -4,7 +4,7 @@ import { quoteIdent } from '../../schema/ddl/quote.js';
 import type { Store } from '../../store/store.js';
 import { HttpError, queryParams, storeError } from '../http.js';
 import { toJson } from '../json.js';
-import { loadRuns, queryAll } from '../runs.js';
+import { loadRuns, queryAll, sampleCounts, specHashOf } from '../runs.js';
 import { dialectOf, toNs } from '../sql/dialect.js';
 import { NAME_PATTERN, str } from '../sql/literals.js';
 import { isoNs } from '../time.js';
@@ -13,9 +13,11 @@ import { runsQuery } from './params.js';
 export function runsRoutes(store: Store) {
   return new Hono()
     .get('/api/runs', async (c) => {
-      const q = queryParams(c, runsQuery);
-      const runs = await loadRuns(store, q).catch((err: unknown) => Promise.reject(storeError(err)));
-      return c.body(toJson({ runs: runs.map(({ phases: _p, config: _c, ...r }) => r) }), 200, { 'content-type': 'application/json' });
+      const { spec_hash: version, ...q } = queryParams(c, runsQuery);
+      const loaded = await loadRuns(store, q).catch((err: unknown) => Promise.reject(storeError(err)));
+      const runs = version === undefined ? loaded : loaded.filter((r) => specHashOf(r)?.startsWith(version));
+      const counts = await sampleCounts(store, runs.map((r) => r.run)).catch((err: unknown) => Promise.reject(storeError(err)));
+      return c.body(toJson({ runs: runs.map(({ phases: _p, config: _c, ...r }) => ({ ...r, spec_hash: specHashOf({ config: _c }), samples: counts.get(r.run) })) }), 200, { 'content-type': 'application/json' });
     })
     .get('/api/runs/:id', async (c) => {
       const id = c.req.param('id');
@@ -30,6 +32,7 @@ export function runsRoutes(store: Store) {
         return { ...o, ts: isoNs(toNs(o.ts_ns)), ts_ns: String(o.ts_ns) };
       });
       const { config, ...rest } = run;
-      return c.body(toJson({ ...rest, partitions, provenance: config }), 200, { 'content-type': 'application/json' });
+      const samples = (await sampleCounts(store, [id])).get(id);
+      return c.body(toJson({ ...rest, spec_hash: specHashOf(run), samples, partitions, provenance: config }), 200, { 'content-type': 'application/json' });
     });
 }
