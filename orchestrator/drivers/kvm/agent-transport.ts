@@ -44,6 +44,8 @@ export class AgentTransport implements NodeTransport {
       }
     });
     const lost = () => this.fail(new Error(`${where}: the connection to the guest agent was lost (did the VM stop?)`));
+    // Over SSH the forwarded channel reports the far end with 'end' and may stay half-open.
+    stream.on('end', lost);
     stream.on('close', lost);
     stream.on('error', lost);
   }

@@ -1,9 +1,12 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalTransport } from '../../transport/local.js';
+import { SshTransport } from '../../transport/ssh.js';
+import { startSshd, type TestSshd } from '../../../test/sshd.js';
 import { uniqueName } from '../../../test/services.js';
 import type { DriverContext, PartitionSpec, PartitionState } from '../driver.js';
 import { KvmDriver, type KvmHandle } from './kvm.js';
@@ -25,23 +28,40 @@ describe.skipIf(!!skip)('kvm driver with a TCG guest (needs root, QEMU, a kernel
   const node = new LocalTransport({ node: 'local' });
   const driver = new KvmDriver();
   const made: PartitionState[] = [];
+  let sshd: TestSshd;
+  let ssh: SshTransport;
+  beforeAll(async () => {
+    sshd = await startSshd();
+    ssh = new SshTransport({ node: 'sshnode', host: sshd.host, port: sshd.port, user: sshd.user, privateKeyPath: sshd.privateKeyPath, knownHosts: sshd.knownHostsLine });
+    await ssh.start();
+  });
   afterAll(async () => {
-    for (const s of made) await driver.destroy(node, s, ctx).catch(() => undefined);
+    for (const s of made) await driver.destroy(s.node === 'local' ? node : ssh, s, ctx).catch(() => undefined);
+    await ssh?.shutdown();
+    await sshd?.stop();
   });
 
-  it('boots a guest, pins its vCPU, runs commands in it through the agent, and destroys it (twice)', async () => {
-    const state = await driver.create(node, spec(), ctx);
+  // Over SSH (the usual node): QMP and the agent are reached by streamlocal forwarding. The
+  // experiment tests (orchestrator/kvm.e2e.test.ts) run VMs on the local transport.
+  it('over SSH: boots a guest, pins its vCPU, runs commands in it through the agent; destroy after QEMU died, twice', async () => {
+    // The kernel given explicitly (a custom guest kernel): recorded with its sha256.
+    const kernel = `/boot/${readdirSync('/boot').filter((f) => f.startsWith('vmlinuz-')).sort().pop()!}`;
+    const state = await driver.create(ssh, spec({ options: { accel: 'tcg', kernel } }), ctx);
     made.push(state);
     const h = state.handle as KvmHandle;
     expect(state).toMatchObject({ driver: 'kvm', cpus: lastCpu, memMb: 256, note: expect.stringMatching(/^accel tcg \(asked for\); 1 vCPU pinned to CPUs /) });
-    expect(state.provenance).toMatchObject({ accel: 'tcg', kernel: expect.stringMatching(/^\/boot\/vmlinuz-/), kernel_custom: false, initramfs_custom: false });
+    expect(state.provenance).toMatchObject({ accel: 'tcg', kernel, kernel_custom: true, kernel_sha256: createHash('sha256').update(readFileSync(kernel)).digest('hex'), initramfs_custom: false });
     // The vCPU thread runs only on the partition's CPU, and QEMU is in the partition's cgroup.
     expect(h.vcpus).toHaveLength(1);
     const status = readFileSync(`/proc/${h.pid}/task/${h.vcpus[0]!.threadId}/status`, 'utf8');
     expect(status).toMatch(new RegExp(`Cpus_allowed_list:\\s+${lastCpu}\\n`));
     expect(readFileSync(`${String(h.cgroup.handle.path)}/cgroup.procs`, 'utf8').split('\n')).toContain(String(h.pid));
+    // The cgroup the collector counts the partition by holds QEMU's threads, vCPUs included.
+    const [scope] = driver.measureScope(state).cgroups;
+    const threads = [String(h.pid), ...h.vcpus.map((v) => String(v.threadId))]; // (I/O worker threads come and go)
+    expect(readFileSync(`${scope}/${existsSync(`${scope}/tasks`) ? 'tasks' : 'cgroup.threads'}`, 'utf8').trim().split('\n').sort()).toEqual(expect.arrayContaining(threads));
 
-    const guest = await driver.connect(node, state);
+    const guest = await driver.connect(ssh, state);
     const r = await guest.exec(['sh', '-c', 'echo "out $1"; echo err >&2; cat /proc/cmdline; nproc; exit 3', 'x', 'a b']);
     expect(r).toMatchObject({ code: 3, stdout: expect.stringContaining('out a b\n'), stderr: 'err\n' });
     expect(r.stdout).toContain('console=ttyS0'); // it ran in the guest, whose kernel command line is ours
@@ -54,11 +74,15 @@ describe.skipIf(!!skip)('kvm driver with a TCG guest (needs root, QEMU, a kernel
     expect(lines).toEqual(['one', 'two']);
     expect(s.code).toBe(0);
 
-    await driver.destroy(node, state, ctx);
+    // QEMU dies under the driver: commands fail saying so, destroy still cleans up (and again).
+    const long = guest.exec(['sleep', '600']);
+    process.kill(h.pid, 'SIGKILL');
+    await expect(long).rejects.toThrow(/the connection to the guest agent was lost/);
+    await driver.destroy(ssh, state, ctx);
     expect(gone(h.pid)).toBe(true);
     expect(existsSync(h.dir)).toBe(false);
     expect(existsSync(String(h.cgroup.handle.path))).toBe(false);
-    await driver.destroy(node, state, ctx); // idempotent
+    await driver.destroy(ssh, state, ctx); // idempotent
   }, 240_000);
 
   it('names node, partition and what it expected for a missing kernel image and an impossible pinning', async () => {

@@ -231,7 +231,8 @@ export class KvmDriver implements PartitionDriver {
       await build(node, `node ${node.node}`, dir, 'probe.gz', o.busybox, '-', conf({ share: '/tmp', nodejs: '/bin/true', probe: true }));
       const r = await node.exec(probeArgv(o.qemu, kernel, `${dir}/probe.gz`), { timeoutMs: o.kvmProbeSeconds * 1000 });
       if (r.stdout.includes(PROBE_MARK)) return { ok: true };
-      return { ok: false, reason: `the probe guest exited without reaching user space (exit ${r.code}): ${(r.stderr.trim() || r.stdout.trim().split('\n').slice(-3).join(' | ')).slice(0, 300)}` };
+      const said = (r.stderr.trim() || r.stdout.trim()).split('\n').map((l) => l.trim()).filter(Boolean).slice(-3).join(' | ');
+      return { ok: false, reason: `the probe guest ended without reaching user space (${r.code === null ? `killed by ${r.signal}` : `exit ${r.code}`}): ${said.slice(0, 300) || '(no output)'}` };
     } catch (err) {
       if ((err as Error).name === 'TimeoutError') return { ok: false, reason: `the probe guest did not reach user space within ${o.kvmProbeSeconds} s (nested KVM hanging in early boot looks like this)` };
       return { ok: false, reason: (err as Error).message };
@@ -294,7 +295,9 @@ export class KvmDriver implements PartitionDriver {
     const key = `${node.node}:${dir}`;
     const stream = await node.connectUnix!(files(dir).agent);
     const agent = new AgentTransport(node.node, where, stream);
-    stream.on('close', () => { if (this.agents.get(key) === agent) this.agents.delete(key); });
+    const forget = () => { if (this.agents.get(key) === agent) this.agents.delete(key); };
+    stream.on('end', forget);
+    stream.on('close', forget);
     this.agents.set(key, agent);
     return agent;
   }

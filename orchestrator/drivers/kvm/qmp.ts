@@ -35,6 +35,7 @@ export class Qmp {
       this.error ??= new Error(`${where}: the QMP connection closed`);
       for (const w of this.waiters.splice(0)) w({ error: { desc: this.error.message } });
     };
+    stream.on('end', gone);
     stream.on('close', gone);
     stream.on('error', gone);
   }

@@ -1,0 +1,191 @@
+/**
+ * Experiments with a `kvm` partition, for real: a TCG guest (KVM where a probe boot works) on this
+ * machine, workloads inside it through the guest agent, records through Kafka into QuestDB.
+ * - kill -9 of `isoscope run` while sysbench runs in the guest with stress-ng as background: the VM
+ *   survives the orchestrator (QEMU is daemonized), the restart destroys it from the journal, records
+ *   the run `abort`, and runs the cell again to the end: sysbench's events/s in the `runs` record,
+ *   stress-ng's and sysbench's output as `events`, vCPU pinned to the partition's CPU.
+ * - a workload that fails inside the guest, and a cancelled one: run `fail` / `abort`, VM gone.
+ * The three run at once, each guest on its own CPU where there are two, to keep the file to minutes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KafkaBus } from '../bus/kafka/kafka-bus.js';
+import { Ingest } from '../ingest/ingest.js';
+import type { QuestDbStore } from '../store/questdb/questdb-store.js';
+import { closeKafkaQuestDb, openKafkaQuestDb } from '../test/cluster.js';
+import { pollUntil, servicesEnv, testServices, uniqueName } from '../test/services.js';
+import { tempDirs } from '../test/temp-dirs.js';
+import { loadCatalog } from './catalog/load.js';
+import { vmSkipReason } from './drivers/kvm/testing.js';
+import type { KvmHandle } from './drivers/kvm/kvm.js';
+import { loadExperiment } from './experiment/load.js';
+import { Runner, type RunSummary } from './runner.js';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'isoscope.js');
+const tempDir = tempDirs('isoscope-kvm-e2e-');
+const online = readFileSync('/sys/devices/system/cpu/online', 'utf8').trim();
+const lastCpu = online.split(/[-,]/).pop()!;
+const firstCpu = online.split(/[-,]/)[0]!;
+const skip = vmSkipReason();
+if (skip) console.log(`kvm experiment tests skipped: ${skip}`);
+
+/** Processes running a QEMU of this VM name (`-name isoscope-<partition>`). */
+function qemuOf(partition: string): number[] {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`isoscope-${partition},`); } catch { return false; }
+  }).map(Number);
+}
+
+/** VM directories of a partition left in the driver's state root. */
+const vmDirs = (partition: string) => (existsSync('/tmp/isoscope-kvm') ? readdirSync('/tmp/isoscope-kvm').filter((d) => d.startsWith(`${partition}-`)) : []);
+
+const partitionYaml = (name: string, cpu: string, extra = '') =>
+  `{ name: ${name}, driver: kvm, cpus: "${cpu}", memMb: 256, options: { accel: auto, kvmProbeSeconds: 5, bootSeconds: 400${extra} } }`;
+
+describe.skipIf(!!skip || process.getuid?.() !== 0).concurrent('experiments with a kvm partition (TCG guest here)', () => {
+  let bus: KafkaBus;
+  let store: QuestDbStore;
+  let db: pg.Client;
+  beforeAll(async () => {
+    ({ bus, store, db } = await openKafkaQuestDb());
+    await bus.ensureTopics(['runs', 'partitions', 'events']);
+  });
+  afterAll(() => closeKafkaQuestDb({ bus, store, db }));
+
+  async function runExperiment(yaml: string, onProgress?: (runner: Runner, p: Parameters<NonNullable<ConstructorParameters<typeof Runner>[0]['onProgress']>>[0]) => void): Promise<RunSummary[]> {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'catalog'));
+    writeFileSync(join(dir, 'catalog', 'fails.yaml'), 'name: fails\nversion: 1\ndescription: exits 7 after saying where it ran\ncommand: [sh, -c, "echo ran in $(grep -o console=ttyS0 /proc/cmdline); exit 7"]\n');
+    writeFileSync(join(dir, 'experiment.yaml'), yaml);
+    const producer = bus.producer();
+    await producer.start();
+    try {
+      const runner: Runner = new Runner({ experiment: loadExperiment(join(dir, 'experiment.yaml')), catalog: loadCatalog([join(dir, 'catalog')]), producer, stateDir: join(dir, 'state'), onProgress: (p) => onProgress?.(runner, p) });
+      return await runner.execute();
+    } finally {
+      await producer.shutdown();
+    }
+  }
+
+  it('a workload that fails inside the guest: run recorded fail with its exit code, VM and cgroup gone', async () => {
+    const partition = uniqueName('kvmfail');
+    const [s] = await runExperiment(`
+experiment: ${uniqueName('kvm-fail')}
+nodes: [{ name: local, transport: local }]
+stacks: [{ name: vm, partitions: [${partitionYaml(partition, firstCpu)}] }]
+workload: { entry: fails, partition: ${partition} }
+matrix: { background: [false], timeoutSeconds: 600 }
+measure: { enabled: false }
+`);
+    expect(s).toMatchObject({ phase: 'fail', message: expect.stringMatching(/workload fails on node local exited with code 7: ran in console=ttyS0/) });
+    expect(qemuOf(partition)).toEqual([]);
+    expect(vmDirs(partition)).toEqual([]);
+    expect(existsSync(`/sys/fs/cgroup/cpuset/isoscope/local-${partition}`)).toBe(false);
+  }, 600_000);
+
+  it('a cancelled run: recorded abort, the guest workload stopped with the VM', async () => {
+    const partition = uniqueName('kvmcancel');
+    let cancelled = false;
+    const [s] = await runExperiment(`
+experiment: ${uniqueName('kvm-cancel')}
+nodes: [{ name: local, transport: local }]
+stacks: [{ name: vm, partitions: [${partitionYaml(partition, lastCpu)}] }]
+workload: { entry: stress-ng, partition: ${partition}, parameters: { stressor: cpu, workers: 1, seconds: 600 } }
+matrix: { background: [false], timeoutSeconds: 900 }
+measure: { enabled: false }
+`, (runner, p) => {
+      if (p.type === 'step' && p.message.startsWith('running stress-ng') && !cancelled) {
+        cancelled = true;
+        setTimeout(() => runner.cancel(p.run), 3000);
+      }
+    });
+    expect(cancelled).toBe(true);
+    expect(s).toMatchObject({ phase: 'abort', message: expect.stringMatching(/was cancelled/) });
+    expect(s!.seconds).toBeLessThan(500);
+    expect(qemuOf(partition)).toEqual([]);
+    expect(vmDirs(partition)).toEqual([]);
+  }, 900_000);
+
+  it('kill -9 of isoscope run mid-workload, restart: VM destroyed by recovery, the cell runs again with sysbench and stress-ng in the guest', async () => {
+    const dir = tempDir();
+    const experiment = uniqueName('kvm-crash');
+    const partition = uniqueName('kvmguest');
+    writeFileSync(join(dir, 'experiment.yaml'), `
+experiment: ${experiment}
+nodes: [{ name: local, transport: local }]
+stacks: [{ name: vm, partitions: [${partitionYaml(partition, lastCpu)}] }]
+workload: { entry: sysbench, partition: ${partition}, parameters: { test: cpu, seconds: 4 } }
+background: [{ entry: stress-ng, partition: ${partition}, parameters: { stressor: cpu, workers: 1, seconds: 900 } }]
+matrix: { background: [true], warmupSeconds: 2, timeoutSeconds: 600 }
+measure: { enabled: false }
+`);
+    const env = { ...process.env, ...servicesEnv(testServices()), ISOSCOPE_STATE_DIR: join(dir, 'state'), ISOSCOPE_DATA_DIR: join(dir, 'data'), ISOSCOPE_LOG_LEVEL: 'error' };
+    const start = (): { child: ChildProcess; out: () => string; done: Promise<{ code: number | null; out: string }> } => {
+      const child = spawn(process.execPath, [BIN, 'run', 'experiment.yaml', '--bus', 'kafka', '--progress', 'lines'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout!.on('data', (c: Buffer) => (out += c));
+      child.stderr!.on('data', (c: Buffer) => (out += c));
+      return { child, out: () => out, done: new Promise((r) => child.on('exit', (code) => r({ code, out }))) };
+    };
+    const journal = join(dir, 'state', 'orchestrator', `${experiment}.journal`);
+    type Entry = { t: string; phase?: string; run?: string; state?: { handle: KvmHandle } };
+    const entries = (): Entry[] => (existsSync(journal) ? readFileSync(journal, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Entry) : []);
+
+    // First attempt: killed while sysbench runs in the guest next to stress-ng.
+    const first = start();
+    await pollUntil(async () => first.out(), (o) => /running sysbench/.test(o) || first.child.exitCode !== null, 600_000, 200);
+    expect(first.out()).toMatch(/running sysbench/);
+    const h = entries().find((e) => e.t === 'partition')!.state!.handle;
+    // Pinned: the vCPU thread may run only on the partition's CPU; QEMU is in the partition's cgroup.
+    for (const v of h.vcpus) expect(readFileSync(`/proc/${h.pid}/task/${v.threadId}/status`, 'utf8')).toMatch(new RegExp(`Cpus_allowed_list:\\s+${lastCpu}\\n`));
+    const cgroup = String(h.cgroup.handle.path);
+    expect(readFileSync(`${cgroup}/tasks`, 'utf8').split('\n')).toEqual(expect.arrayContaining(h.vcpus.map((v) => String(v.threadId))));
+    const interrupted = entries().find((e) => e.t === 'run' && e.phase === 'start')!.run!;
+    first.child.kill('SIGKILL');
+    await first.done;
+    expect(qemuOf(partition)).toEqual([h.pid]); // the VM outlives the orchestrator
+
+    // Restart: recovery destroys the VM, then the cell runs again to the end.
+    const second = await start().done;
+    expect(second.code, second.out).toBe(0);
+    expect(second.out).toMatch(/1 recovered as aborted/);
+    expect(existsSync(`/proc/${h.pid}`)).toBe(false);
+    expect(existsSync(h.dir)).toBe(false);
+    expect(qemuOf(partition)).toEqual([]);
+    expect(vmDirs(partition)).toEqual([]);
+    expect(existsSync(cgroup)).toBe(false);
+
+    const ingest = new Ingest(bus, store, { group: uniqueName('kvm-ingest'), watermarkMs: 0, topics: ['runs', 'partitions', 'events'] });
+    await ingest.start();
+    await ingest.waitUntilIdle(500);
+    await ingest.shutdown();
+    const runs = await pollUntil(
+      async () => (await db.query('SELECT run, phase, result, unit, message, config FROM runs WHERE experiment = $1 ORDER BY ts', [experiment])).rows,
+      (rows) => rows.length >= 4,
+    );
+    expect(runs.map((r) => r.phase)).toEqual(['start', 'abort', 'start', 'end']);
+    expect(runs[1]).toMatchObject({ run: interrupted, message: expect.stringMatching(/orchestrator stopped during this run/) });
+    const end = runs[3]!;
+    expect(end.unit).toBe('events/s');
+    expect(end.result).toBeGreaterThan(0);
+    const config = JSON.parse(end.config as string) as { partitions: { partition: string; accel: string; kernel: string; initramfs_custom: boolean }[] };
+    expect(config.partitions).toEqual([expect.objectContaining({ partition, accel: expect.stringMatching(/^(tcg|kvm)$/), kernel: expect.stringMatching(/vmlinuz/), initramfs_custom: false })]);
+    const parts = await pollUntil(
+      async () => (await db.query('SELECT run, action, message FROM partitions WHERE partition = $1 ORDER BY ts', [partition])).rows,
+      (rows) => rows.length >= 4,
+    );
+    expect(parts.map((p) => p.action)).toEqual(['create', 'destroy', 'create', 'destroy']);
+    expect(parts[0]!.message).toMatch(/^accel (tcg|kvm) \(.*\); 1 vCPU pinned to CPUs \d+$/);
+    expect(parts[1]!.message).toMatch(/destroyed on restart/);
+    const events = await pollUntil(
+      async () => (await db.query(`SELECT message, fields FROM events WHERE run = $1 AND partition = $2 AND kind = 'app_output'`, [end.run, partition])).rows,
+      (rows) => rows.some((r) => /events per second/.test(r.message)) && rows.some((r) => /stress-ng/.test(r.message)),
+    );
+    expect(events.some((r) => /events per second/.test(r.message) && JSON.parse(r.fields as string).role === 'workload')).toBe(true);
+    expect(events.some((r) => /stress-ng/.test(r.message) && JSON.parse(r.fields as string).role === 'background')).toBe(true);
+  }, 900_000);
+});
