@@ -1,14 +1,16 @@
 /**
  * A CI cut of examples/hpl-scaling.yaml on a real 2-node testbed: HPL (hpcc, one rank per node,
  * mpirun over SSH between the nodes) on 1 and 2 nodes, alone and with stress-ng on node 1, in the
- * isolated stack, with a collector on every node sending through the testbed's relays to Kafka.
- * Checks that the ranks ran in the nodes' partitions (the partition's cgroup, polled during the run:
- * hpcc in `<node>-app`, inside that node's network namespace; and the partition records), that every
- * run has samples from every node it used (tagged by ingest), and that the testbed is gone afterwards.
- * Needs root, openmpi and hpcc.
+ * isolated stack. The orchestrator starts a collector on every node (the inventory's
+ * `collector.command`), which reaches Kafka at the orchestrator's address through the testbed's
+ * relays. Checks that the ranks ran in the nodes' partitions (the partition's cgroup, polled during
+ * the run: hpcc in `<node>-app`, inside that node's network namespace; and the partition records),
+ * that every run has samples from every node it used and the app partition's own counters on every
+ * node of the cell, that `isoscope report` draws one scaling point per node count and setting, and
+ * that the testbed is gone afterwards. Needs root, openmpi, hpcc and stress-ng.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,10 +20,7 @@ import type { QuestDbStore } from '../store/questdb/questdb-store.js';
 import { closeKafkaQuestDb, openKafkaQuestDb } from '../test/cluster.js';
 import { pollUntil, servicesEnv, testServices, uniqueName } from '../test/services.js';
 import { tempDirs } from '../test/temp-dirs.js';
-import { SshTransport } from '../orchestrator/transport/ssh.js';
-import type { InventoryNode } from '../testbed/inventory.js';
 import { isoscope, leftovers } from '../testbed/testing.js';
-import { parse } from 'yaml';
 
 const root = process.getuid?.() === 0;
 const tools = ['/usr/bin/mpirun', '/usr/bin/hpcc', '/usr/bin/stress-ng'].every((p) => existsSync(p));
@@ -43,6 +42,8 @@ function cut(text: string, experiment: string, inventory: string): string {
     ['timeoutSeconds: 120', 'timeoutSeconds: 600'],
     [/N: \d+/, 'N: 200'],
     [/\btb(\d)\b/g, `${PREFIX}$1`],
+    // eBPF programs are built on first use; this test is about nodes, not eBPF.
+    ['autogroupNice: -15', 'autogroupNice: -15\nmeasure: { intervalMs: 250, ebpf: false }'],
   ];
   for (const [from, to] of edits) {
     const next = text.replace(from, to);
@@ -56,32 +57,16 @@ describe.skipIf(!root || !tools)('examples/hpl-scaling.yaml, cut for CI, on a 2-
   let c: { bus: KafkaBus; store: QuestDbStore; db: pg.Client };
   const dir = tempDir();
   const testbed = join(dir, 'testbed');
-  const collectors = new AbortController();
-  const collectorsDone: Promise<unknown>[] = [];
 
   beforeAll(async () => {
     c = await openKafkaQuestDb();
     await c.bus.ensureTopics(['runs', 'partitions', 'events', 'samples', 'dead-letters']);
     const kafkaPort = testServices().kafka.brokers[0]!.split(':')[1]!;
-    const up = await isoscope(['testbed', 'up', '--nodes', '2', '--dir', testbed, '--prefix', PREFIX, '--subnet', SUBNET, '--forward', kafkaPort]);
+    const up = await isoscope(['testbed', 'up', '--nodes', '2', '--dir', testbed, '--prefix', PREFIX, '--subnet', SUBNET, '--forward', kafkaPort, '--no-services']);
     if (up.code !== 0) throw new Error(`testbed up failed: ${up.stderr}`);
-    // A collector on every node, as a resident collector would run there: node name = host name,
-    // Kafka at 127.0.0.1:<port> inside the node (the relay), its own data directory.
-    const nodes = (parse(readFileSync(join(testbed, 'inventory.yaml'), 'utf8')) as { nodes: InventoryNode[] }).nodes;
-    for (const n of nodes) {
-      const t = new SshTransport({ node: n.name, host: n.host, user: n.user, privateKeyPath: n.key, knownHosts: n.knownHosts });
-      await t.start();
-      mkdirSync(join(dir, `collector-${n.name}`));
-      collectorsDone.push(t.exec([process.execPath, BIN, 'collector', '--sink', 'kafka', '--interval', '250ms', '--source', 'procfs'], {
-        env: { ISOSCOPE_KAFKA_BROKERS: `127.0.0.1:${kafkaPort}`, ISOSCOPE_DATA_DIR: join(dir, `collector-${n.name}`), ISOSCOPE_LOG_LEVEL: 'warn' },
-        signal: collectors.signal,
-      }).catch(() => undefined).finally(() => t.shutdown()));
-    }
   }, 120_000);
 
   afterAll(async () => {
-    collectors.abort();
-    await Promise.all(collectorsDone);
     const down = await isoscope(['testbed', 'down', '--dir', testbed]);
     await closeKafkaQuestDb(c ?? {});
     expect(down.code, down.stderr).toBe(0);
@@ -111,15 +96,9 @@ describe.skipIf(!root || !tools)('examples/hpl-scaling.yaml, cut for CI, on a 2-
         }
       }
     }, 100);
-    const run = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, [BIN, 'run', file, '--progress', 'lines'], { cwd: dir, env: { ...process.env, ...servicesEnv(testServices()), ISOSCOPE_LOG_LEVEL: 'warn' } });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-      child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-      child.on('close', (code) => resolve({ code, out }));
-    });
+    const run = await isoscopeIn(dir, ['run', file, '--progress', 'lines']);
     clearInterval(poll);
-    expect(run.code, run.out).toBe(0);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
 
     // Ranks in the partitions: hpcc in each node's app cpuset, in that node's namespace; the noise in tbc1's.
     expect([...seen].filter((s) => / hpcc /.test(s) || / stress-ng/.test(s)).sort()).toEqual(expect.arrayContaining([
@@ -153,12 +132,40 @@ describe.skipIf(!root || !tools)('examples/hpl-scaling.yaml, cut for CI, on a 2-
       },
       (m) => [...used].every(([runId, nodes]) => JSON.stringify(m.get(runId)) === JSON.stringify(nodes)), 120_000, 1000,
     );
+    // The app partition's own counters (perf by cgroup, stamped by the node's collector) on every node of the cell.
+    const own = await pollUntil(
+      async () => (await c.db.query(`SELECT run, node, count() AS n FROM samples WHERE run IN (${ids}) AND "partition" = 'app' AND source = 'perf' AND metric = 'task-clock' GROUP BY run, node`)).rows,
+      (rows) => rows.length >= 6, 60_000, 1000,
+    );
     await ingest.shutdown();
     expect(Object.fromEntries(byRun)).toEqual(Object.fromEntries(used));
+    for (const [runId, nodes] of used) expect(own.filter((r) => r.run === runId).map((r) => r.node as string).sort()).toEqual(nodes.filter((n) => runId.includes('.n2.') || n === `${PREFIX}1`));
+
+    // The scaling figure: one point per node count and setting (isolated × 1, 2 nodes × alone, with background).
+    const out = join(dir, 'report');
+    const report = await isoscopeIn(dir, ['report', experiment, '--store', 'questdb', '--out', out, '--only', 'scaling', '--format', 'json']);
+    expect(report.code, report.stderr).toBe(0);
+    const points = readFileSync(join(out, 'figures', 'scaling.csv'), 'utf8').trim().split('\n');
+    const header = points[0]!.split(',');
+    const rows = points.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [header[i]!, v])));
+    expect(rows.map((r) => `${r.stack} ${r.nodes} ${r.condition}`).sort()).toEqual(['isolated 1 alone', 'isolated 1 with background', 'isolated 2 alone', 'isolated 2 with background']);
+    expect(existsSync(join(out, 'figures', 'scaling.svg'))).toBe(true);
     const fig = runs.map((r) => `${(r.run as string).split('.').slice(1, 4).join('.')}: ${Number(r.result).toFixed(3)}`).sort();
     console.log(`hpl-scaling CI cut, HPL GFLOP/s per cell: ${fig.join(', ')}`);
   }, 900_000);
 });
+
+/** The compiled CLI in `cwd`, pointed at the test services. */
+async function isoscopeIn(cwd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...servicesEnv(testServices()), ISOSCOPE_LOG_LEVEL: 'warn' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 describe.runIf(!root || !tools)('examples/hpl-scaling.yaml (skipped)', () => {
   it('needs root, openmpi, hpcc and stress-ng', () => {

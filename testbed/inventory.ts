@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { packageRoot } from '../collectors/ebpf/locate.js';
 import { stringify } from 'yaml';
 import type { TestbedPlan } from './plan.js';
 import { sshdPaths } from './sshd.js';
@@ -20,12 +21,16 @@ export interface InventoryNode {
   key: string;
   knownHosts: string;
   mpiHost: string;
+  /** How the orchestrator starts the node's collector: this isoscope (the nodes share its file system). */
+  collector: { command: string[] };
 }
+
+
 
 export function inventoryNodes(plan: TestbedPlan): InventoryNode[] {
   return plan.nodes.map((n) => {
     const [type, key] = readFileSync(`${sshdPaths(n.dir).hostKey}.pub`, 'utf8').trim().split(/\s+/);
-    return { name: n.name, transport: 'ssh', host: n.address, port: 22, user: 'root', key: join(plan.dir, 'id_ed25519'), knownHosts: `${n.address} ${type} ${key}`, mpiHost: n.address };
+    return { name: n.name, transport: 'ssh', host: n.address, port: 22, user: 'root', key: join(plan.dir, 'id_ed25519'), knownHosts: `${n.address} ${type} ${key}`, mpiHost: n.address, collector: { command: [process.execPath, join(packageRoot(), 'bin', 'isoscope.js')] } };
   });
 }
 

@@ -35,7 +35,7 @@ describe.skipIf(!root)('isoscope testbed (needs root: network namespaces)', () =
     const service = await echoServer();
     const port = (service.address() as { port: number }).port;
     try {
-      const up = await isoscope(['testbed', 'up', '--nodes', '3', '--dir', dir, '--prefix', PREFIX, '--subnet', SUBNET, '--forward', String(port)]);
+      const up = await isoscope(['testbed', 'up', '--nodes', '3', '--dir', dir, '--prefix', PREFIX, '--subnet', SUBNET, '--forward', String(port), '--no-services']);
       expect(up.code, up.stderr).toBe(0);
       expect(up.stdout).toContain(`${PREFIX}3 198.18.216.13 up`);
       const status = await isoscope(['testbed', 'status', '--dir', dir]);
@@ -87,7 +87,7 @@ describe.skipIf(!root)('isoscope testbed (needs root: network namespaces)', () =
     const dir = join(base, 'b');
     execFileSync('ip', ['link', 'add', `ve-${HALF}3`, 'type', 'bridge']); // someone else's link, with node 3's name
     try {
-      const up = await isoscope(['testbed', 'up', '--nodes', '3', '--dir', dir, '--prefix', HALF, '--subnet', HALF_SUBNET]);
+      const up = await isoscope(['testbed', 'up', '--nodes', '3', '--dir', dir, '--prefix', HALF, '--subnet', HALF_SUBNET, '--no-services']);
       expect(up.code).toBe(1);
       expect(up.stderr).toMatch(new RegExp(`node ${HALF}3: creating its veth pair: .*ve-${HALF}3.*failed`));
       expect(up.stderr).not.toMatch(/\n\s+at /); // no stack trace

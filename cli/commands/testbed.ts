@@ -9,6 +9,7 @@ import { DEFAULT_PREFIX } from '../../testbed/names.js';
 import { DEFAULT_SUBNET } from '../../testbed/subnet.js';
 import { INVENTORY_FILE } from '../../testbed/inventory.js';
 import { positiveInt } from '../options.js';
+import { DEFAULT_STATE_DIR, readServicesState } from '../../services/state.js';
 
 export const DEFAULT_TESTBED_DIR = '.isoscope/testbed';
 
@@ -37,9 +38,18 @@ export function testbedCommand(): Command {
     .option('--subnet <cidr>', 'IPv4 subnet of the bridge and the nodes (bridge .1, node i .10+i)', DEFAULT_SUBNET)
     .option('--prefix <name>', 'prefix of node and interface names (nodes <prefix>1…)', DEFAULT_PREFIX)
     .option('--forward <ports>', 'host loopback ports (e.g. Kafka, QuestDB, `isoscope up`) to relay to the nodes: at the bridge address, and at 127.0.0.1 inside every node', ports)
-    .action(async (f: { nodes: number; dir: string; subnet: string; prefix: string; forward?: number[] }) => {
+    .option('--services-dir <dir>', 'relay the ports of the `isoscope services` recorded here too, when they run (collectors on the nodes reach Kafka at the same address as the orchestrator)', DEFAULT_STATE_DIR)
+    .option('--no-services', 'do not relay the running services\' ports')
+    .action(async (f: { nodes: number; dir: string; subnet: string; prefix: string; forward?: number[]; servicesDir: string; services: boolean }) => {
       try {
-        const plan = await testbedUp({ nodes: f.nodes, dir: f.dir, subnet: f.subnet, prefix: f.prefix, ...(f.forward ? { forward: f.forward } : {}), log: progress });
+        const forward = new Set(f.forward ?? []);
+        const services = f.services ? readServicesState(f.servicesDir) : null;
+        if (services) {
+          const addresses = [...services.kafka.brokers, services.questdb.http, services.questdb.pg, services.questdb.ilpTcp];
+          for (const a of addresses) forward.add(Number(a.split(':')[1]));
+          progress(`relaying the services of ${f.servicesDir} to the nodes: ${addresses.join(', ')}`);
+        }
+        const plan = await testbedUp({ nodes: f.nodes, dir: f.dir, subnet: f.subnet, prefix: f.prefix, forward: [...forward], log: progress });
         for (const n of plan.nodes) process.stdout.write(`${n.name} ${n.address} up\n`);
         process.stdout.write(`inventory ${resolve(plan.dir, INVENTORY_FILE)}\n`);
         process.stdout.write(`ssh -F ${resolve(plan.dir, 'ssh_config')} ${plan.nodes[0]!.address} hostname\n`);
