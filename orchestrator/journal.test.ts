@@ -29,9 +29,20 @@ describe('orchestrator journal', () => {
     const s = Journal.replay(path);
     expect([...s.finished].sort()).toEqual(['c1', 'c2']);
     expect(s.open).toEqual([{ run: 'r4', cell: 'c3', nodes: ['n1'], partitions: [state('app')] }]);
+    expect(s).toMatchObject({ specHash: null, hasRuns: true });
+  });
+
+  it('remembers the experiment version its runs belong to (the latest recorded)', () => {
+    const path = join(tempDir(), 'v.journal');
+    const j = new Journal(path);
+    j.append({ t: 'experiment', spec_hash: 'aaa', file: 'e.yaml', ts: '1' });
+    j.append({ t: 'run', phase: 'start', run: 'r1', cell: 'c1', nodes: ['n1'], ts: '2' });
+    j.append({ t: 'experiment', spec_hash: 'bbb', file: 'e.yaml', ts: '3' });
+    j.close();
+    expect(Journal.replay(path)).toMatchObject({ specHash: 'bbb', hasRuns: true });
   });
 
   it('an absent journal is an empty one', () => {
-    expect(Journal.replay(join(tempDir(), 'none.journal'))).toEqual({ finished: new Set(), open: [] });
+    expect(Journal.replay(join(tempDir(), 'none.journal'))).toEqual({ finished: new Set(), open: [], specHash: null, hasRuns: false });
   });
 });

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import type { PartitionState } from './drivers/driver.js';
 
 export type JournalEntry =
+  | { t: 'experiment'; spec_hash: string; file: string; ts: string }
   | { t: 'run'; phase: 'start'; run: string; cell: string; nodes: string[]; ts: string }
   | { t: 'run'; phase: 'end' | 'fail' | 'abort'; run: string; cell: string; ts: string }
   | { t: 'partition'; run: string; state: PartitionState }
@@ -27,6 +28,10 @@ export interface JournalState {
   finished: Set<string>;
   /** Runs started and never closed: the orchestrator died during them. */
   open: OpenRun[];
+  /** The experiment version (sha256 of its file) the journal's runs belong to; null in journals from before it was recorded. */
+  specHash: string | null;
+  /** Whether any run was recorded. */
+  hasRuns: boolean;
 }
 
 export const journalPath = (stateDir: string, experiment: string) => join(stateDir, 'orchestrator', `${experiment}.journal`);
@@ -54,7 +59,9 @@ export class Journal {
   static replay(path: string): JournalState {
     const finished = new Set<string>();
     const open = new Map<string, OpenRun>();
-    if (!existsSync(path)) return { finished, open: [] };
+    let specHash: string | null = null;
+    let hasRuns = false;
+    if (!existsSync(path)) return { finished, open: [], specHash, hasRuns };
     const lines = readFileSync(path, 'utf8').split('\n');
     lines.forEach((line, i) => {
       if (!line.trim()) return;
@@ -65,7 +72,11 @@ export class Journal {
         if (i >= lines.length - 2) return; // torn final write
         throw new Error(`${path}:${i + 1}: not a journal entry: ${line.slice(0, 80)}`);
       }
-      if (e.t === 'run' && e.phase === 'start') open.set(e.run, { run: e.run, cell: e.cell, nodes: e.nodes, partitions: [] });
+      if (e.t === 'experiment') specHash = e.spec_hash;
+      else if (e.t === 'run' && e.phase === 'start') {
+        hasRuns = true;
+        open.set(e.run, { run: e.run, cell: e.cell, nodes: e.nodes, partitions: [] });
+      }
       else if (e.t === 'run') {
         open.delete(e.run);
         if (e.phase !== 'abort') finished.add(e.cell);
@@ -75,6 +86,6 @@ export class Journal {
         if (r) r.partitions = r.partitions.filter((p) => !(p.node === e.node && p.name === e.name));
       }
     });
-    return { finished, open: [...open.values()] };
+    return { finished, open: [...open.values()], specHash, hasRuns };
   }
 }

@@ -24,6 +24,9 @@ import { expandMatrix, type Cell } from './experiment/matrix.js';
 import type { LoadedExperiment } from './experiment/load.js';
 import { cellRecord, partitionsFor, runId } from './cell.js';
 import { Measurement, type MeasurementOptions } from './measure/measurement.js';
+import { preflight } from './preflight.js';
+import { UserError } from '../core/errors.js';
+import { renameSync } from 'node:fs';
 
 export interface RunSummary {
   run: string;
@@ -59,6 +62,8 @@ export interface RunnerOptions {
    * them, samples checked for. Absent: the orchestrator starts no collector.
    */
   measure?: Pick<MeasurementOptions, 'bus' | 'kafkaBrokers' | 'stateDir' | 'handoverTimeoutMs' | 'arrivalTimeoutMs'>;
+  /** The experiment file changed since its journal's runs: start the new version's matrix (else that is refused). */
+  newVersion?: boolean;
 }
 
 export class Runner {
@@ -91,12 +96,35 @@ export class Runner {
   }
 
   async execute(): Promise<RunSummary[]> {
-    const { spec } = this.o.experiment;
+    const { spec, specHash, file } = this.o.experiment;
     const path = journalPath(this.o.stateDir, spec.experiment);
-    const journal = new Journal(path);
+    const before = Journal.replay(path);
+    // A journal of another version of the file: its finished cells say nothing about this one.
+    const changed = before.hasRuns && before.specHash !== null && before.specHash !== specHash;
+    if (changed && !this.o.newVersion) {
+      throw new UserError(`${file} changed since the runs in its journal (${path}): spec_hash ${before.specHash!.slice(0, 12)}… then, ${specHash.slice(0, 12)}… now. Run it with --new-version to start this version's matrix beside the old runs (they stay, as version ${before.specHash!.slice(0, 12)}), or with --fresh to start over.`);
+    }
+    const problems = await preflight({
+      experiment: this.o.experiment, catalog: this.o.catalog, nodes: this.nodes,
+      cells: expandMatrix(spec).filter((c) => changed || !before.finished.has(c.key)),
+      collectorCommand: (n) => this.measurement?.processCommand(n) ?? null,
+    });
+    if (problems.length) {
+      await this.nodes.shutdown();
+      throw new UserError(`preflight found ${problems.length} problem${problems.length === 1 ? '' : 's'}; no run was started:\n  ${problems.join('\n  ')}`);
+    }
+    let journal = new Journal(path);
     const summaries: RunSummary[] = [];
     try {
       const recovered = await recover(Journal.replay(path), { journal, emitter: this.emitter, nodes: this.nodes, driver: (s) => this.driver(s), experiment: this.o.experiment, progress: (m) => this.progress({ type: 'step', run: '-', message: m }), removeRunDirs: (run, nodes) => this.removeRunDirs(run, nodes) });
+      if (changed) {
+        // Leftovers of the old version were destroyed above; its journal is kept beside the new one.
+        journal.close();
+        renameSync(path, `${path}.${before.specHash!.slice(0, 12)}.${new Date().toISOString().replace(/[:.]/g, '-')}`);
+        journal = new Journal(path);
+        this.progress({ type: 'step', run: '-', message: `${file} changed (spec_hash ${before.specHash!.slice(0, 12)}… → ${specHash.slice(0, 12)}…): starting the matrix of the new version` });
+      }
+      if (changed || before.specHash !== specHash) journal.append({ t: 'experiment', spec_hash: specHash, file, ts: String(nowNs()) });
       const { finished } = Journal.replay(path);
       const cells = expandMatrix(spec);
       const todo = cells.filter((c) => !finished.has(c.key));

@@ -25,6 +25,7 @@ interface Flags {
   catalog: string[];
   progress: 'bars' | 'lines' | 'auto';
   fresh?: boolean;
+  newVersion?: boolean;
 }
 
 export function runCommand(): Command {
@@ -35,6 +36,7 @@ export function runCommand(): Command {
     .option('--store <store>', 'questdb or duckdb, for the in-process ingest of the embedded bus (default: config `store`)', oneOf(['questdb', 'duckdb'] as const))
     .option('--catalog <dir>', 'extra workload catalog directory (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
     .option('--fresh', 'start the matrix from the beginning (the old journal is kept beside the new one as <experiment>.journal.<time>)')
+    .option('--new-version', 'the experiment file changed since its journal: run the new version\'s matrix beside the old runs (refused without this or --fresh)')
     .option('--progress <style>', 'bars, lines or auto (bars on a terminal)', oneOf(['bars', 'lines', 'auto'] as const), 'auto')
     .addHelpText('after', '\nExamples:\n  isoscope run examples/stream-interference.yaml\n  isoscope sql "SELECT run, phase, result, unit FROM runs ORDER BY ts"')
     .action(async (file: string, flags: Flags, cmd: Command) => {
@@ -68,7 +70,7 @@ async function runExperiment(file: string, flags: Flags, cmd: Command): Promise<
   process.stderr.write(`experiment ${experiment.spec.experiment} (${experiment.file}); records to ${sink.describe}\n`);
   try {
     const runner = new Runner({
-      experiment, catalog, producer: sink.producer, stateDir: config.stateDir, signal: ac.signal, onProgress: reporter.update,
+      experiment, catalog, producer: sink.producer, stateDir: config.stateDir, signal: ac.signal, onProgress: reporter.update, newVersion: flags.newVersion === true,
       measure: { bus: sink.bus, ...(config.busKind === 'kafka' ? { kafkaBrokers: config.kafkaBrokers } : {}), stateDir: config.dataDir },
     });
     const summaries = await runner.execute();

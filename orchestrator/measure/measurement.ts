@@ -90,6 +90,13 @@ export class Measurement {
     return out;
   }
 
+  /** The program a managed collector process on the node is started with (preflight checks it); null when none is started there. */
+  processCommand(node: string): string | null {
+    if (!this.enabled || this.kindOf(node) !== 'process') return null;
+    const s = this.settings(node);
+    return (s.command ?? (this.o.nodes.spec(node).transport === 'local' ? selfCommand() : ['isoscope']))[0]!;
+  }
+
   private kindOf(node: string): string {
     const s = this.settings(node);
     if (s.mode === 'resident') return 'resident';

@@ -1,0 +1,97 @@
+/**
+ * Checks before the first run, through the compiled CLI: a misspelled stressor, an unknown
+ * parameter, a missing tool and an unreachable node are all reported at once, with file and field,
+ * and no run starts; an experiment file that changed since its journal is refused until
+ * `--new-version` (or `--fresh`), and `isoscope runs` then keeps the two versions apart.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { uniqueName } from '../test/services.js';
+import { tempDirs } from '../test/temp-dirs.js';
+
+const exec = promisify(execFile);
+const BIN = join(import.meta.dirname, '..', 'bin', 'isoscope.js');
+const CATALOG = join(import.meta.dirname, 'testdata', 'catalog');
+const tempDir = tempDirs('isoscope-preflight-');
+
+async function isoscope(dir: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, ISOSCOPE_LOG_LEVEL: 'error', ISOSCOPE_STATE_DIR: join(dir, 'state'), ISOSCOPE_DATA_DIR: join(dir, 'data') };
+  try {
+    const r = await exec(process.execPath, [BIN, ...args], { cwd: dir, env });
+    return { code: 0, ...r };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe.skipIf(process.getuid?.() !== 0)('preflight and experiment versions (needs root for cpusets)', () => {
+  it('reports a misspelled stressor, an unknown parameter, a missing tool and an unreachable node at once, before any run', async () => {
+    const dir = tempDir();
+    const experiment = uniqueName('pre');
+    mkdirSync(join(dir, 'cat'));
+    writeFileSync(join(dir, 'cat', 'missing.yaml'), 'name: missing-tool\nversion: 1\ndescription: a tool no node has\ncommand: [isoscope-no-such-tool-xyz]\n');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'key')]);
+    writeFileSync(join(dir, 'e.yaml'), `
+experiment: ${experiment}
+nodes:
+  - { name: local, transport: local }
+  - { name: far, transport: ssh, host: 127.0.0.1, port: 1, user: root, key: key, knownHosts: "[127.0.0.1]:1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" }
+stacks: [{ name: linux, partitions: [{ name: app, driver: linux-cpuset, cpus: "0" }, { name: noise, driver: linux-cpuset, cpus: "0", options: { exclusiv: true } }] }]
+workload: { entry: echo-value, partition: app, nodes: [local], parameters: { value: "x", Z: 1 } }
+background:
+  - { entry: stress-ng, partition: noise, nodes: [far], parameters: { stressor: cpuu } }
+  - { entry: missing-tool, partition: noise, nodes: [local] }
+matrix: { nodeCounts: [1], background: [false, true], repetitions: 1, timeoutSeconds: 60 }
+measure: { enabled: false }
+catalog: [cat]
+`);
+    const t0 = Date.now();
+    const r = await isoscope(dir, ['run', 'e.yaml', '--catalog', CATALOG, '--progress', 'lines']);
+    expect(r.code).toBe(1);
+    const file = join(dir, 'e.yaml');
+    expect(r.stderr).toMatch(/preflight found \d+ problems; no run was started/);
+    expect(r.stderr).toContain(`e.yaml: workload.parameters: echo-value: unknown parameter "Z"`);
+    expect(r.stderr).toMatch(/e\.yaml: background\[0\]\.parameters: stress-ng: parameter "stressor": expected one of cache, stream, cpu, hdd, vm, matrix, got "cpuu"/);
+    expect(r.stderr).toMatch(/e\.yaml: stacks\[0\]\.partitions\[1\]\.options: Unrecognized key: "exclusiv"/i);
+    expect(r.stderr).toMatch(/e\.yaml: nodes\[1\] \(far\): unreachable: .*127\.0\.0\.1:1/);
+    expect(r.stderr).toMatch(/e\.yaml: nodes\[0\] \(local\): tool "isoscope-no-such-tool-xyz" is not installed \(command -v found nothing\), needed by background\[1\]/);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(existsSync(join(dir, 'state', 'orchestrator', `${experiment}.journal`))).toBe(false); // nothing ran
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    void file;
+  });
+
+  it('refuses a changed experiment file until --new-version, and keeps the versions apart in isoscope runs', async () => {
+    const dir = tempDir();
+    const experiment = uniqueName('ver');
+    const partition = uniqueName('v');
+    const text = `
+experiment: ${experiment}
+nodes: [{ name: local, transport: local }]
+stacks: [{ name: linux, partitions: [{ name: ${partition}, driver: linux-cpuset, cpus: "0" }] }]
+workload: { entry: echo-value, partition: ${partition}, parameters: { value: "abc" } }
+matrix: { nodeCounts: [1], background: [false], repetitions: 1, timeoutSeconds: 60 }
+measure: { enabled: false }
+`;
+    writeFileSync(join(dir, 'e.yaml'), text);
+    expect((await isoscope(dir, ['run', 'e.yaml', '--catalog', CATALOG, '--progress', 'lines'])).code).toBe(0);
+    writeFileSync(join(dir, 'e.yaml'), text.replace('"abc"', '"abcd"'));
+    const refused = await isoscope(dir, ['run', 'e.yaml', '--catalog', CATALOG, '--progress', 'lines']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/e\.yaml changed since the runs in its journal .*spec_hash [0-9a-f]{12}… then, [0-9a-f]{12}… now\. Run it with --new-version/);
+    const again = await isoscope(dir, ['run', 'e.yaml', '--catalog', CATALOG, '--progress', 'lines', '--new-version']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/│ end\s+│ 4\s+│ chars/);
+    const runs = await isoscope(dir, ['runs', '--experiment', experiment, '--format', 'csv']);
+    const versions = runs.stdout.trim().split('\n').slice(1).map((l) => l.split(',')[12]);
+    expect(new Set(versions).size).toBe(2);
+    const hash = versions[1]!;
+    const one = await isoscope(dir, ['runs', '--experiment', experiment, '--spec-hash', hash, '--format', 'csv']);
+    expect(one.stdout.trim().split('\n')).toHaveLength(2);
+    expect(readFileSync(join(dir, 'e.yaml'), 'utf8')).toContain('abcd');
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * Checks the whole matrix before the first run starts, and reports every problem at once with the
+ * file and field it comes from: catalog entries and their parameters (workload and background),
+ * partition drivers and their options, node reachability, the tools each node needs (`command -v`:
+ * the workloads' commands, mpirun, a managed collector's command), and the cgroup hierarchies the
+ * cpuset driver and per-partition counting need. Perf event names were checked when the file was
+ * read; which of them a node's PMU supports is reported by its collector (`partition_counters`).
+ */
+import type { Catalog } from './catalog/load.js';
+import { fill, resolveParameters } from './catalog/template.js';
+import { availableDrivers } from './drivers/registry.js';
+import { DRIVER_OPTIONS } from './drivers/options.js';
+import { detectHierarchy, detectPerfMount } from './drivers/linux-cpuset/hierarchy.js';
+import type { LoadedExperiment } from './experiment/load.js';
+import { formatPath } from './experiment/load.js';
+import type { Cell } from './experiment/matrix.js';
+import { mapLimited } from './limit.js';
+import type { Nodes } from './nodes.js';
+
+export interface PreflightOptions {
+  experiment: LoadedExperiment;
+  catalog: Catalog;
+  nodes: Nodes;
+  /** The cells about to run. */
+  cells: readonly Cell[];
+  /** argv[0] of each node's managed collector process, when the orchestrator will start one there. */
+  collectorCommand?: (node: string) => string | null;
+}
+
+/** Every problem found, as `FILE: field: what`; empty when the matrix can start. */
+export async function preflight(o: PreflightOptions): Promise<string[]> {
+  const { spec, file } = o.experiment;
+  const problems: string[] = [];
+  const at = (field: string, what: string) => problems.push(`${file}: ${field}: ${what}`);
+  const withBackground = o.cells.some((c) => c.background);
+
+  // Workload and background entries and their parameters.
+  const entries = [{ field: 'workload', w: spec.workload as { entry: string; parameters: Record<string, string | number | boolean> } }, ...(withBackground ? spec.background.map((b, i) => ({ field: `background[${i}]`, w: b })) : [])];
+  const commands = new Map<string, string[]>(); // field → tools
+  for (const { field, w } of entries) {
+    const entry = o.catalog.entries.get(w.entry);
+    if (!entry) {
+      at(`${field}.entry`, `no catalog entry "${w.entry}" (entries: ${[...o.catalog.entries.keys()].sort().join(', ')})`);
+      continue;
+    }
+    let params: Record<string, string> | null = null;
+    try {
+      params = resolveParameters(entry, w.parameters);
+    } catch (err) {
+      at(`${field}.parameters`, (err as Error).message.replace(`workload ${entry.name}: `, `${entry.name}: `));
+    }
+    const tools: string[] = [];
+    if (params) {
+      try {
+        tools.push(fill(entry.command[0]!, { ...params, nodes: '', node_count: '1', ranks: '1', run_dir: '/tmp', run: 'r', node: 'n' }, `${field}: command[0]`));
+      } catch {
+        // a command built from run-time values only: nothing to look up beforehand
+      }
+    }
+    if (entry.launch.mode === 'mpirun') tools.push('mpirun');
+    commands.set(field, tools);
+  }
+
+  // Drivers and their options, for the stacks the cells use.
+  const stacks = new Set(o.cells.map((c) => c.stack));
+  const drivers = availableDrivers();
+  spec.stacks.forEach((s, si) => {
+    if (!stacks.has(s.name)) return;
+    s.partitions.forEach((p, pi) => {
+      const field = `stacks[${si}].partitions[${pi}]`;
+      if (!drivers.includes(p.driver)) return void at(`${field}.driver`, `partition driver "${p.driver}" is not available in this build (available: ${drivers.join(', ')})`);
+      const parsed = DRIVER_OPTIONS[p.driver]?.safeParse(p.options);
+      if (parsed && !parsed.success) for (const i of parsed.error.issues) at(`${field}.options${i.path.length ? `.${formatPath(i.path)}` : ''}`, i.message);
+    });
+  });
+
+  // Nodes: reachable, their tools, their cgroup hierarchies.
+  const used = new Map<string, Set<string>>(); // node → fields whose tools it needs
+  const need = (node: string, field: string) => used.set(node, (used.get(node) ?? new Set()).add(field));
+  for (const c of o.cells) {
+    for (const n of c.nodes) need(n, 'workload');
+    if (c.background) spec.background.forEach((b, i) => (b.nodes ?? c.nodes).forEach((n) => need(n, `background[${i}]`)));
+  }
+  const cpusetNodes = new Set<string>();
+  for (const c of o.cells) {
+    const stack = spec.stacks.find((s) => s.name === c.stack);
+    for (const p of stack?.partitions ?? []) if (p.driver === 'linux-cpuset') for (const n of used.keys()) if (!p.nodes || p.nodes.includes(n)) cpusetNodes.add(n);
+  }
+  const nodeField = (n: string) => `nodes[${spec.nodes.findIndex((x) => x.name === n)}] (${n})`;
+  const perNode = await mapLimited([...used.keys()], spec.concurrency, async (n) => {
+    const out: string[] = [];
+    let t;
+    try {
+      t = await o.nodes.get(n);
+    } catch (err) {
+      return [`${nodeField(n)}: unreachable: ${(err as Error).message}`];
+    }
+    const tools = new Map<string, string>(); // tool → who needs it
+    for (const field of used.get(n)!) for (const tool of commands.get(field) ?? []) if (!tools.has(tool)) tools.set(tool, field);
+    const collector = o.collectorCommand?.(n);
+    if (collector) tools.set(collector, `${nodeField(n).replace(/ \(.*/, '')}.collector.command`);
+    if (tools.size) {
+      const r = await t.exec(['sh', '-c', 'for t in "$@"; do command -v -- "$t" >/dev/null 2>&1 || echo "$t"; done', 'check', ...tools.keys()], { timeoutMs: 30_000 });
+      for (const missing of r.stdout.split('\n').filter(Boolean)) out.push(`${nodeField(n)}: tool "${missing}" is not installed (command -v found nothing), needed by ${tools.get(missing) ?? '?'}`);
+    }
+    if (cpusetNodes.has(n)) {
+      await detectHierarchy(t).catch((err: Error) => out.push(`${nodeField(n)}: ${err.message}`));
+      if (spec.measure.enabled && spec.measure.perf && spec.measure.perf.partitions) {
+        const perf = await detectPerfMount(t).catch(() => null);
+        if (!perf) out.push(`${nodeField(n)}: no cgroup hierarchy for perf_event (neither a v1 perf_event mount nor cgroup2) to count partitions in; set measure.perf.partitions: false to count only node-wide`);
+      }
+    }
+    return out;
+  });
+  for (const r of perNode) if (r.status === 'fulfilled') problems.push(...r.value.map((p) => `${file}: ${p}`));
+  else problems.push(`${file}: ${(r.reason as Error).message}`);
+  return problems;
+}
