@@ -161,9 +161,9 @@ matrix: { nodeCounts: [1], background: [false], repetitions: 1 }
     expect(HOSTILE.length).toBeGreaterThan(0);
   });
 
-  it('fails the runs of an unreachable node with a reason naming it, and runs the others', async () => {
+  it('refuses to start when a node is unreachable (preflight), naming the node and field', async () => {
     const experiment = uniqueName('unreachable-itest');
-    const { summaries } = await runExperiment(`
+    const outcome = await runExperiment(`
 experiment: ${experiment}
 nodes:
 ${nodesYaml(a, b)}
@@ -173,8 +173,7 @@ stacks:
     partitions: [{ name: app, driver: linux-cpuset, cpus: "${CPU}" }]
 workload: { entry: echo-value, partition: app, nodes: [n1, gone], parameters: { value: ok } }
 matrix: { nodeCounts: [1, 2], background: [false], repetitions: 1 }
-`, [join(import.meta.dirname, 'testdata', 'catalog')]);
-    expect(summaries.map((s) => s.phase)).toEqual(['end', 'fail']);
-    expect(summaries[1]!.message).toMatch(/node gone \(root@127\.0\.0\.1:1\): cannot connect: .*ECONNREFUSED/);
+`, [join(import.meta.dirname, 'testdata', 'catalog')]).then(() => null, (err: Error) => err);
+    expect(outcome?.message).toMatch(/preflight found 1 problem; no run was started:\n {2}.*experiment\.yaml: nodes\[2\] \(gone\): unreachable: node gone \(root@127\.0\.0\.1:1\): cannot connect: .*ECONNREFUSED/);
   });
 });
