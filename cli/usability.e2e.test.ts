@@ -265,7 +265,7 @@ describe('log lines: short text on a terminal, JSON otherwise', () => {
 describe('isoscope ingest when its metrics port is taken', () => {
   const base = ['ingest', '--exit-when-idle', '--bus', 'embedded', '--store', 'duckdb'];
 
-  it('names the setting to change (ingest.metricsListen), exit 1, no stack trace', async () => {
+  it('names the setting to change (ingest.metricsListen, collector.metricsListen), exit 1, no stack trace', async () => {
     const server = createServer().listen(0, '127.0.0.1');
     await once(server, 'listening');
     const taken = `127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -277,6 +277,9 @@ describe('isoscope ingest when its metrics port is taken', () => {
       const viaFlag = await isoscope([...base, '--metrics-listen', taken]);
       expect(viaFlag.code).toBe(1);
       expect(viaFlag.stderr).toContain(`${taken} is already in use (another isoscope ingest on this machine?); it comes from --metrics-listen`);
+      const collector = await isoscope(['collector', '--sink', 'stdout', '--source', 'procfs', '--count', '1'], { env: { ISOSCOPE_COLLECTOR_METRICS_LISTEN: taken } });
+      expect(collector.code).toBe(1);
+      expect(collector.stderr).toContain(`isoscope collector: the collector metrics address ${taken} is already in use (another isoscope collector on this machine?); it comes from collector.metricsListen (config file, or ISOSCOPE_COLLECTOR_METRICS_LISTEN)`);
     } finally {
       server.close();
     }

@@ -19,6 +19,7 @@ import { formatResult } from '../format.js';
 import { oneOf, reportFailure, UserError } from '../options.js';
 import { createBus, createStore, describeTargets } from '../../wiring/wiring.js';
 import { metricsAddress } from './ingest.js';
+import { metricsPortError } from '../metrics-port.js';
 
 export function alertsCommand(): Command {
   return new Command('alerts')
@@ -61,7 +62,7 @@ function runCommand(): Command {
         await metrics?.start().catch(async (err: unknown) => {
           await store?.shutdown();
           await bus.shutdown();
-          throw err;
+          throw metricsPortError(err, metricsListen, 'alerts', flags.metricsListen !== undefined) ?? err;
         });
         if (metrics) process.stderr.write(`alerts metrics on http://${metrics.address}/metrics\n`);
         await evaluator.start();

@@ -20,6 +20,7 @@ import { commandConfig, onSignal } from '../context.js';
 import { duration, oneOf, positiveInt, reportFailure } from '../options.js';
 import { createBus, describeTargets } from '../../wiring/wiring.js';
 import { metricsAddress } from './ingest.js';
+import { metricsPortError } from '../metrics-port.js';
 
 interface Flags {
   sink?: SinkKind;
@@ -139,7 +140,7 @@ async function runCollector(flags: Flags, cmd: Command): Promise<void> {
     await metrics.start().catch(async (err: unknown) => {
       await sink.producer.shutdown(0);
       await bus?.shutdown(800);
-      throw err;
+      throw metricsPortError(err, metricsListen, 'collector', flags.metricsListen !== undefined) ?? err;
     });
     process.stderr.write(`collector metrics on http://${metrics.address}/metrics\n`);
   }

@@ -2,7 +2,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { Ingest } from '../../ingest/ingest.js';
 import { commandConfig, onSignal } from '../context.js';
-import { oneOf, reportFailure, UserError } from '../options.js';
+import { metricsPortError } from '../metrics-port.js';
+import { oneOf, reportFailure } from '../options.js';
 import { createBus, createStore, describeTargets } from '../../wiring/wiring.js';
 
 interface Flags {
@@ -58,7 +59,7 @@ async function runIngest(flags: Flags, cmd: Command): Promise<void> {
     await ingest.start();
   } catch (err) {
     await Promise.race([Promise.all([ingest.shutdown(), store.shutdown(), bus.shutdown()]).catch(() => undefined), new Promise((r) => setTimeout(r, 5000).unref())]);
-    throw metricsPortError(err, metricsListen, flags.metricsListen !== undefined) ?? err;
+    throw metricsPortError(err, metricsListen, 'ingest', flags.metricsListen !== undefined) ?? err;
   }
   if (ingest.metricsAddress) process.stderr.write(`ingest metrics on http://${ingest.metricsAddress}/metrics\n`);
   try {
@@ -75,18 +76,6 @@ async function runIngest(flags: Flags, cmd: Command): Promise<void> {
     await Promise.race([stop().catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
     throw err;
   }
-}
-
-/**
- * The metrics port taken (another ingest on this machine, most often): say which setting chooses it
- * and what to set instead, rather than only the socket's EADDRINUSE.
- */
-function metricsPortError(err: unknown, listen: string, fromFlag: boolean): UserError | null {
-  const message = (err as Error).message ?? '';
-  if (!/^cannot serve ingest metrics on /.test(message) || !/EADDRINUSE|EACCES|EADDRNOTAVAIL/.test(message)) return null;
-  const why = /EADDRINUSE/.test(message) ? 'is already in use (another isoscope ingest on this machine?)' : /EACCES/.test(message) ? 'may not be used by this user' : 'is not an address of this machine';
-  const source = fromFlag ? '--metrics-listen' : 'ingest.metricsListen (config file, or ISOSCOPE_INGEST_METRICS_LISTEN)';
-  return new UserError(`the ingest metrics address ${listen} ${why}; it comes from ${source}: set it to a free host:port, to 127.0.0.1:0 for any free port (the address is printed at start), or to off`);
 }
 
 /** `host:port` or `off`, for --metrics-listen (ingest, alerts run, collector). */
