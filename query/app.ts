@@ -16,6 +16,7 @@ import { grafanaRoutes } from './routes/grafana.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { runsRoutes } from './routes/runs.js';
 import { sqlRoutes } from './routes/sql.js';
+import { webRoutes } from './routes/web.js';
 
 export interface QueryAppOptions {
   store: Store;
@@ -35,6 +36,8 @@ export function createQueryApp({ store, token, busProducer }: QueryAppOptions) {
   });
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}: see /openapi.json for the routes` }, 404));
   app.get('/api/health', (c) => c.json({ ok: true, store: store.kind }));
+  // The explorer's static files (no data; every number comes from /api/* under the access rule).
+  app.route('/', webRoutes());
   if (busProducer) app.route('/', busRoutes(busProducer, token));
   const read = requireAccess(token, true);
   app.use('/api/*', read);

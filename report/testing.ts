@@ -2,22 +2,25 @@
 
 /** Items drawn in the vega mark group named `<name>` (`<g class="mark-… role-mark NAME">`). */
 export function countMarks(svg: string, name: string): number {
-  const start = svg.search(new RegExp(`<g class="mark-[a-z]+ role-mark ${name}"`));
-  if (start < 0) return 0;
-  // The group's direct items are paths/lines until the group closes; vega writes no nested <g> in a mark group of these types.
-  const end = svg.indexOf('</g>', start);
-  const body = svg.slice(svg.indexOf('>', start) + 1, end);
+  const m = new RegExp(`<g class="mark-[a-z]+ role-mark ${name}"[^>]*?(/?)>`).exec(svg);
+  if (!m || m[1] === '/') return 0; // no such group, or an empty one (<g … />)
+  // The items of these mark groups are leaf elements: no nested <g> before the group closes.
+  const start = m.index + m[0].length;
+  const body = svg.slice(start, svg.indexOf('</g>', start));
   return (body.match(/<(path|line|rect|circle|text)\b/g) ?? []).length;
 }
 
-/** Every reference to something outside the file: URLs with a scheme or host, src/href/url() that are not local. */
+/**
+ * Every reference to something outside the file: URLs with a scheme anywhere, and attribute values
+ * or CSS url() that are not local (figures/…, #…, data:). Addresses that are only text (a kernel
+ * command line in the provenance table) are data, not references.
+ */
 export function checkHtmlOffline(html: string): string[] {
   const found: string[] = [];
   for (const m of html.matchAll(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>)]*/gi)) found.push(m[0]);
-  for (const m of html.matchAll(/\b(?:src|href|action|poster|data)\s*=\s*["']?(\/\/[^"'\s>]+)/gi)) found.push(m[1]!);
+  for (const m of html.matchAll(/\s(?:src|href|action|poster|data|srcset|formaction)\s*=\s*["']?([^"'\s>]+)/gi)) if (!/^(figures\/[\w.-]+|#[\w-]*|data:)/.test(m[1]!)) found.push(m[1]!);
   for (const m of html.matchAll(/url\(\s*["']?(?!#|data:)([^"')]+)/gi)) found.push(m[1]!);
-  for (const m of html.matchAll(/<(script|link|iframe|object|embed|img)\b[^>]*>/gi)) if (!/^<img\b[^>]*src="(figures\/|data:)/i.test(m[0])) found.push(m[0]);
-  for (const m of html.matchAll(/\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(:\d+)?\b/g)) found.push(m[0]);
+  for (const m of html.matchAll(/<(script|link|iframe|object|embed|img|base|meta\s+http-equiv)\b[^>]*>/gi)) found.push(m[0]);
   return found;
 }
 

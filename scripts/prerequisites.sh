@@ -36,6 +36,8 @@ linux-image-amd64        /vmlinuz                  the kvm guest's kernel and it
 docker-compose           docker-compose            `docker-compose config` validates docker/compose.yaml (no Docker engine needed)
 prometheus               promtool                  promtool checks deploy/prometheus; the scrape test runs a real prometheus on loopback
 systemd                  systemd-analyze           `systemd-analyze verify` checks deploy/systemd units
+chromium                 chromium                  the explorer's browser tests (driven by playwright-core, headless)
+fonts-dejavu-core        /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf   text in the report's PNG figures (resvg reads system fonts)
 EOF
 }
 
