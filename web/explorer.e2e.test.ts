@@ -1,13 +1,13 @@
 /**
  * The explorer in a real browser and `isoscope report` on data from real experiment runs.
  *
- * A real `isoscope up` (collector with node name `local`, embedded bus, DuckDB, query service)
- * records a real run of examples/stream-interference.yaml (2 repetitions alone and with stress-ng
- * noise, hpcc in cpusets); Debian's chromium, driven by playwright-core, then opens every explorer
- * page (screenshots in the folder printed below), and the report of the same data is checked file
- * by file against /api/compare. A second, collector-less experiment (one repetition; the workload
- * fails when it runs a second time) must give a report that says so. Needs root (cpusets), hpcc,
- * stress-ng, mpirun and /usr/bin/chromium.
+ * A real run of examples/stream-interference.yaml in the embedded default (2 repetitions alone and
+ * with stress-ng noise, hpcc in cpusets, measured by the collector the orchestrator starts) is
+ * served by a real `isoscope query`; Debian's chromium, driven by playwright-core, opens every
+ * explorer page (screenshots in the folder printed below), and the report of the same data is
+ * checked file by file against /api/compare. A second experiment without measurement (one
+ * repetition; the workload fails when it runs a second time) must give a report that says so.
+ * Needs root (cpusets), hpcc, stress-ng, mpirun and /usr/bin/chromium.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -39,9 +39,8 @@ if (missing.length) process.stderr.write(`web/explorer.e2e.test.ts skipped: need
 const tempDir = tempDirs('isoscope-explorer-');
 const tag = Date.now().toString(36);
 
-function config(dir: string, withCollector: boolean): void {
-  const cfg = { node: 'local', log: { level: 'warn' }, query: { token: TOKEN }, ...(withCollector ? { collector: { sources: ['procfs', 'perf', 'inventory'] } } : {}) };
-  writeFileSync(join(dir, 'isoscope.yaml'), YAML.stringify(cfg));
+function config(dir: string): void {
+  writeFileSync(join(dir, 'isoscope.yaml'), YAML.stringify({ log: { level: 'warn' }, query: { token: TOKEN } }));
 }
 
 /** The shipped example, smaller: 2 repetitions, no cooldown, a name of its own. */
@@ -77,25 +76,26 @@ function flakyExperiment(dir: string, name: string): string {
     workload: { entry: 'flaky', partition: `ea${tag}`, parameters: { marker: join(dir, 'ran-once') } },
     background: [{ entry: 'stress-ng', partition: `en${tag}`, parameters: { stressor: 'cpu', workers: 1 } }],
     matrix: { nodeCounts: [1], background: [false, true], repetitions: 1, timeoutSeconds: 60, cooldownSeconds: 0, warmupSeconds: 1 },
+    measure: { enabled: false },
   };
   const file = join(dir, 'experiment.yaml');
   writeFileSync(file, YAML.stringify(spec));
   return file;
 }
 
-async function startUp(dir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, 'up', '--listen', '127.0.0.1:0', '--interval', '250'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startQuery(dir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [BIN, 'query', '--store', 'duckdb', '--listen', '127.0.0.1:0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`isoscope up printed no query URL in 60 s:\n${out}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`isoscope query printed no URL in 60 s:\n${out}`)), 60_000);
     const look = (d: Buffer) => {
       out += d.toString();
-      const m = /query: POST (http:\/\/127\.0\.0\.1:\d+)\/api\/sql/.exec(out);
+      const m = /query service on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
       if (m) { clearTimeout(timer); resolve(m[1]!); }
     };
     child.stdout!.on('data', look);
     child.stderr!.on('data', look);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`isoscope up exited (${code}):\n${out}`)); });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`isoscope query exited (${code}):\n${out}`)); });
   });
   return { child, url };
 }
@@ -109,20 +109,20 @@ describe.skipIf(missing.length > 0)('explorer and report on a real experiment ru
   const edge = `edge-${tag}`;
   let dir: string;
   let edgeDir: string;
-  let up: { child: ChildProcess; url: string };
+  let up: { child: ChildProcess; url: string } | undefined;
   let browser: Browser;
 
   beforeAll(async () => {
     dir = tempDir();
     edgeDir = tempDir();
-    config(dir, true);
-    config(edgeDir, false);
-    up = await startUp(dir);
+    config(dir);
+    config(edgeDir);
     const [r1, r2] = await Promise.all([
       isoscope(dir, ['run', exampleExperiment(dir, main), '--progress', 'lines']),
       isoscope(edgeDir, ['run', flakyExperiment(edgeDir, edge), '--progress', 'lines']),
     ]);
-    process.stderr.write(`explorer e2e: ${main}: ${r1.stdout.split('\n').filter((l) => /│ .* │/.test(l)).length} table lines; ${edge}: ${r2.stderr.slice(-300)}\n`);
+    process.stderr.write(`explorer e2e: run ${main}:\n${r1.stdout.slice(-1500)}${r1.stderr.slice(-500)}\nrun ${edge}: ${r2.stderr.slice(-300)}\n`);
+    up = await startQuery(dir);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
     mkdirSync(SHOTS, { recursive: true });
     process.stderr.write(`explorer e2e: screenshots in ${SHOTS}\n`);
@@ -130,13 +130,14 @@ describe.skipIf(missing.length > 0)('explorer and report on a real experiment ru
 
   afterAll(async () => {
     await browser?.close();
-    if (up?.child.exitCode === null) {
-      up.child.kill('SIGINT');
-      await new Promise((r) => up.child.once('exit', r));
+    const child = up?.child;
+    if (child && child.exitCode === null) {
+      child.kill('SIGINT');
+      await new Promise((r) => child.once('exit', r));
     }
   }, 60_000);
 
-  const apiGet = async <T>(path: string) => (await (await fetch(`${up.url}${path}`)).json()) as T;
+  const apiGet = async <T>(path: string) => (await (await fetch(`${up!.url}${path}`)).json()) as T;
 
   /** Opens a page, waits until it is complete, fails on console errors and on any request off this origin. */
   async function open(hash: string, shot: string, expectNotFound = false): Promise<Page> {
@@ -145,8 +146,8 @@ describe.skipIf(missing.length > 0)('explorer and report on a real experiment ru
     // Chromium logs every HTTP error answer of a fetch; a page asked for what does not exist gets one 404.
     page.on('console', (m) => { if (m.type() === 'error' && !(expectNotFound && /status of 404/.test(m.text()))) problems.push(`console: ${m.text()}`); });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('request', (r) => { if (!r.url().startsWith(up.url)) problems.push(`request off the origin: ${r.url()}`); });
-    await page.goto(`${up.url}/${hash}`);
+    page.on('request', (r) => { if (!r.url().startsWith(up!.url)) problems.push(`request off the origin: ${r.url()}`); });
+    await page.goto(`${up!.url}/${hash}`);
     await page.waitForSelector('#page .view[data-ready]', { timeout: 60_000 });
     await page.screenshot({ path: join(SHOTS, `${shot}.png`), fullPage: true });
     expect(problems, `${hash}: ${problems.join('; ')}`).toEqual([]);
@@ -155,14 +156,9 @@ describe.skipIf(missing.length > 0)('explorer and report on a real experiment ru
   }
 
   it('runs the experiment with samples tagged by run', async () => {
-    // The orchestrator's records reach the store through up's bus and ingest: wait for the last end.
-    let statuses: string[] = [];
-    for (let i = 0; i < 120 && statuses.filter((s) => s === 'end').length < 4; i++) {
-      if (i) await new Promise((r) => setTimeout(r, 250));
-      statuses = (await apiGet<{ runs: { status: string }[] }>(`/api/runs?experiment=${main}`)).runs.map((r) => r.status);
-    }
+    const statuses = (await apiGet<{ runs: { status: string; message: string | null }[] }>(`/api/runs?experiment=${main}`)).runs.map((r) => `${r.status}${r.message ? `: ${r.message}` : ''}`);
     expect(statuses).toEqual(['end', 'end', 'end', 'end']);
-    const counts = await (await fetch(`${up.url}/api/sql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: `SELECT count(*) FROM samples WHERE run LIKE '${main}%'` }) })).json() as { rows: [number][] };
+    const counts = await (await fetch(`${up!.url}/api/sql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: `SELECT count(*) FROM samples WHERE run LIKE '${main}%'` }) })).json() as { rows: [number][] };
     expect(Number(counts.rows[0]![0])).toBeGreaterThan(0);
   });
 
@@ -200,7 +196,7 @@ describe.skipIf(missing.length > 0)('explorer and report on a real experiment ru
 
   it('report of the same data: every file, marks, PNG sizes, offline HTML, CSVs equal to /api/compare', async () => {
     const out = join(tempDir(), 'report');
-    const r = await isoscope(dir, ['report', main, '--figure', 'hpl', '--out', out]);
+    const r = await isoscope(dir, ['report', main, '--figure', 'hpl', '--out', out, '--url', up!.url]);
     expect(r.stdout).toContain(`report of ${main}`);
     for (const f of ['scaling', 'slowdown', 'moved', 'series']) for (const ext of ['svg', 'png', 'vl.json', 'csv', 'parquet']) expect(existsSync(join(out, 'figures', `${f}.${ext}`)), `${f}.${ext}`).toBe(true);
     for (const f of ['index.html', 'report.md', 'report.json', 'runs.csv']) expect(existsSync(join(out, f)), f).toBe(true);
