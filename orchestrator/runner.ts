@@ -209,6 +209,8 @@ export class Runner {
         const down = started.filter((r) => r.status === 'rejected').map((r) => ((r as PromiseRejectedResult).reason as Error).message);
         if (down.length) throw new Error(down.join('; '));
         provenance.measure = { interval_ms: spec.measure.intervalMs, collectors: m.describe(usedNodes) };
+        step('waiting for samples from the collectors');
+        await m.checkArrivals(usedNodes, ac.signal);
       }
 
       // Partitions: per node in order (parents first), nodes in parallel up to the bound.
@@ -238,9 +240,7 @@ export class Runner {
       if (m) {
         step('handing the partitions to the collectors');
         const acks = await m.handOver(created, run, (s) => this.driver(s));
-        provenance.partition_counters = Object.fromEntries(Object.entries(acks).map(([k, a]) => [k, { counting: a.counting, unsupported: a.unsupported.map((u) => u.event), cgroups: a.labels }]));
-        step('waiting for samples from the collectors');
-        await m.checkArrivals(usedNodes, ac.signal);
+        provenance.partition_counters = Object.fromEntries(Object.entries(acks).map(([k, a]) => [k, { counting: a.counting, unsupported: a.unsupported.map((u) => u.event), cgroups: a.labels, ...(a.error ? { error: a.error } : {}) }]));
       }
 
       const inPartition = (name: string, nodes: string[]) => new Map(nodes.map((n) => [n, created.find((s) => s.node === n && s.name === name)!]));

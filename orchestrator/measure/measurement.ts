@@ -184,8 +184,17 @@ export class Measurement {
     for (const s of states) {
       const scope = driver(s).measureScope?.(s);
       if (!scope || !this.o.experiment.spec.measure.perf || !this.o.experiment.spec.measure.perf.partitions) continue;
-      const ack = await handOver(await this.o.nodes.get(s.node), this.scopesDir(s.node), { partition: s.name, run, cgroups: scope.cgroups }, this.o.handoverTimeoutMs ?? 20_000);
-      if (ack.error) throw new Error(`node ${s.node}: the collector cannot count partition ${s.name}: ${ack.error}`);
+      const resident = this.kindOf(s.node) === 'resident';
+      let ack: ScopeAck;
+      try {
+        ack = await handOver(await this.o.nodes.get(s.node), this.scopesDir(s.node), { partition: s.name, run, cgroups: scope.cgroups }, this.o.handoverTimeoutMs ?? (resident ? 5000 : 20_000));
+      } catch (err) {
+        // A resident collector may not watch a scopes directory: its partitions are then counted node-wide only.
+        if (!resident) throw err;
+        ack = { counting: [], unsupported: [], labels: [], error: (err as Error).message };
+        this.log.warn({ node: s.node, partition: s.name }, `${(err as Error).message}; partition ${s.name} is counted node-wide only.`);
+      }
+      if (ack.error && !resident) throw new Error(`node ${s.node}: the collector cannot count partition ${s.name}: ${ack.error}`);
       acks[`${s.node}/${s.name}`] = ack;
     }
     return acks;

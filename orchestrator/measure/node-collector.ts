@@ -53,7 +53,7 @@ export class InProcessCollector implements NodeCollector {
   }
 
   async stop(): Promise<void> {
-    await this.agent?.shutdown(5000);
+    await this.agent?.shutdown(2000);
     this.agent = null;
   }
 }
