@@ -13,6 +13,11 @@ if (!listenHost || !targetHost || ports.length === 0 || ports.some((p) => !/^\d+
   process.exit(2);
 }
 
+// `up` reads the ready line and closes its end of the pipes: later writes must not kill the relay.
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
+let ready = false;
+
 const sockets = new Set<Socket>();
 const servers = ports.map((p) => {
   const port = Number(p);
@@ -32,7 +37,10 @@ const servers = ports.map((p) => {
     process.exit(1);
   });
   server.listen(port, listenHost, () => {
-    if (servers.every((s) => s.listening)) process.stdout.write('listening\n');
+    if (!ready && servers.every((s) => s.listening)) {
+      ready = true; // once: every server's callback gets here, and a second write would hit a closed pipe
+      process.stdout.write('listening\n');
+    }
   });
   return server;
 });

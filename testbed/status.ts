@@ -1,12 +1,14 @@
 /**
  * `isoscope testbed status`: each node of the plan with its address, whether its namespace exists,
  * and whether its sshd answers: a real SSH login with the testbed key and a verified host key, which
- * runs `hostname` on the node (it must print the node's name, proving the UTS namespace too).
+ * runs `hostname` on the node (it must print the node's name, proving the UTS namespace too); and
+ * whether the relays of `--forward` still run.
  */
 import { existsSync } from 'node:fs';
 import { SshTransport } from '../orchestrator/transport/ssh.js';
 import { inventoryNodes } from './inventory.js';
 import { readPlan, type TestbedPlan } from './plan.js';
+import { alive } from './system.js';
 
 export interface NodeStatus {
   name: string;
@@ -18,12 +20,14 @@ export interface NodeStatus {
 export interface TestbedStatus {
   plan: TestbedPlan | null;
   nodes: NodeStatus[];
+  /** The relays of `--forward` that are not running (by what they are). */
+  relaysDown: string[];
   allUp: boolean;
 }
 
 export async function testbedStatus(dir: string): Promise<TestbedStatus> {
   const plan = readPlan(dir);
-  if (!plan) return { plan: null, nodes: [], allUp: false };
+  if (!plan) return { plan: null, nodes: [], relaysDown: [], allUp: false };
   const inventory = plan.complete ? inventoryNodes(plan) : [];
   const nodes = await Promise.all(plan.nodes.map(async (n): Promise<NodeStatus> => {
     const netns = existsSync(`/run/netns/${n.netns}`);
@@ -31,7 +35,8 @@ export async function testbedStatus(dir: string): Promise<TestbedStatus> {
     if (!inv) return { name: n.name, address: n.address, netns, sshd: 'not set up (the testbed is half made)' };
     return { name: n.name, address: n.address, netns, sshd: await probe(inv) };
   }));
-  return { plan, nodes, allUp: plan.complete && nodes.every((n) => n.netns && n.sshd === 'answers') };
+  const relaysDown = plan.resources.filter((r) => r.kind === 'process' && r.what.startsWith('relay') && !alive(r.pid, r.startTime)).map((r) => (r.kind === 'process' ? `${r.what} (pid ${r.pid})` : ''));
+  return { plan, nodes, relaysDown, allUp: plan.complete && relaysDown.length === 0 && nodes.every((n) => n.netns && n.sshd === 'answers') };
 }
 
 async function probe(n: ReturnType<typeof inventoryNodes>[number]): Promise<string> {

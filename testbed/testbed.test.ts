@@ -34,8 +34,10 @@ describe.skipIf(!root)('isoscope testbed (needs root: network namespaces)', () =
     const dir = join(base, 'a');
     const service = await echoServer();
     const port = (service.address() as { port: number }).port;
+    const other = await echoServer(); // two ports: each relay listens on both and must say so once
+    const port2 = (other.address() as { port: number }).port;
     try {
-      const up = await isoscope(['testbed', 'up', '--nodes', '3', '--dir', dir, '--prefix', PREFIX, '--subnet', SUBNET, '--forward', String(port), '--no-services']);
+      const up = await isoscope(['testbed', 'up', '--nodes', '3', '--dir', dir, '--prefix', PREFIX, '--subnet', SUBNET, '--forward', `${port},${port2}`, '--no-services']);
       expect(up.code, up.stderr).toBe(0);
       expect(up.stdout).toContain(`${PREFIX}3 198.18.216.13 up`);
       const status = await isoscope(['testbed', 'status', '--dir', dir]);
@@ -58,8 +60,10 @@ describe.skipIf(!root)('isoscope testbed (needs root: network namespaces)', () =
           expect(r.stdout).not.toContain('default'); // no route out
           expect(r.stdout).toContain('cgroups-visible');
           // The relay: 127.0.0.1:<port> inside the node is the host's 127.0.0.1:<port>.
-          const relayed = await t.exec([process.execPath, '-e', `const s=require('net').connect(${port},'127.0.0.1',()=>s.end('ping ${n.name}'));s.pipe(process.stdout)`], { timeoutMs: 10_000 });
-          expect(relayed.stdout).toBe(`echo: ping ${n.name}`);
+          for (const p of [port, port2]) {
+            const relayed = await t.exec([process.execPath, '-e', `const s=require('net').connect(${p},'127.0.0.1',()=>s.end('ping ${n.name}'));s.pipe(process.stdout)`], { timeoutMs: 10_000 });
+            expect(relayed.stdout).toBe(`echo: ping ${n.name}`);
+          }
         } finally {
           await t.shutdown();
         }
@@ -80,6 +84,7 @@ describe.skipIf(!root)('isoscope testbed (needs root: network namespaces)', () =
       expect(again.stdout).toContain('no testbed in');
     } finally {
       service.close();
+      other.close();
     }
   });
 

@@ -78,11 +78,12 @@ export function testbedCommand(): Command {
     .action(async (f: { dir: string; json?: boolean }) => {
       try {
         const s = await testbedStatus(resolve(f.dir));
-        if (f.json) process.stdout.write(`${JSON.stringify({ dir: resolve(f.dir), complete: s.plan?.complete ?? false, subnet: s.plan?.subnet, nodes: s.nodes })}\n`);
+        if (f.json) process.stdout.write(`${JSON.stringify({ dir: resolve(f.dir), complete: s.plan?.complete ?? false, subnet: s.plan?.subnet, nodes: s.nodes, relaysDown: s.relaysDown })}\n`);
         else if (!s.plan) process.stdout.write(`no testbed in ${resolve(f.dir)}; run \`isoscope testbed up\`\n`);
         else {
           if (!s.plan.complete) process.stdout.write(`the testbed in ${s.plan.dir} is half made; \`isoscope testbed down\` removes it\n`);
           for (const n of s.nodes) process.stdout.write(`${n.name} ${n.address} ${n.netns ? 'netns' : 'no-netns'} ${n.sshd === 'answers' ? 'up' : `down (${n.sshd})`}\n`);
+          for (const r of s.relaysDown) process.stdout.write(`${r} is not running: the forwarded ports are not reachable from the nodes\n`);
         }
         process.exitCode = s.allUp ? 0 : 1;
       } catch (err) {
