@@ -7,6 +7,7 @@
  * store turns `enable_external_access` off once its own database file is open.
  */
 import { StatementType, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
+import { STATEMENT_KEYWORDS } from '../statement-keywords.js';
 
 const ALLOWED = 'user SQL is read-only: allowed are SELECT (also WITH …, FROM …, VALUES, SHOW, DESCRIBE, SUMMARIZE) and EXPLAIN of a SELECT';
 /** First words of statements that read; a DuckDB error on one of these is the user's to see. */
@@ -80,8 +81,12 @@ export async function prepareReadOnly(connection: DuckDBConnection, sql: string)
   try {
     statement = await prepareOne(connection, sql);
   } catch (err) {
-    // SQL that does not parse is a syntax error, whatever its first word ("SELEC 1" is no write).
-    if (/^(Failed to extract statements: )?Parser Error/.test((err as Error).message)) throw syntaxError(err);
+    if (/^(Failed to extract statements: )?Parser Error/.test((err as Error).message)) {
+      // A write DuckDB's dialect cannot parse ("VACUUM TABLE samples", "GRANT …") is still a refused
+      // write; anything else that does not parse is a syntax error ("SELEC 1" is no write).
+      if (!READ_WORDS.has(first.word) && STATEMENT_KEYWORDS.has(first.word)) refuse(first.word.toUpperCase());
+      throw syntaxError(err);
+    }
     // A statement DuckDB cannot even bind (DROP TABLE missing, EXECUTE unknown): name it by its first word.
     if (!/only one SQL statement|empty/.test((err as Error).message)) {
       if (first.word && !READ_WORDS.has(first.word)) refuse(first.word.toUpperCase());

@@ -4,9 +4,9 @@
  * server enforces whatever the spelling; this check keeps user SQL read-only even where a
  * deployment did not configure that user.
  */
+import { STATEMENT_KEYWORDS } from '../statement-keywords.js';
+
 const READ_KEYWORDS = new Set(['select', 'with', 'show', 'explain']);
-/** First words of QuestDB's (and PostgreSQL's) other statements: refused as writes, not as typos. */
-const STATEMENT_KEYWORDS = new Set(['insert', 'update', 'delete', 'drop', 'alter', 'create', 'truncate', 'copy', 'rename', 'grant', 'revoke', 'vacuum', 'reindex', 'backup', 'snapshot', 'checkpoint', 'cancel', 'set', 'begin', 'commit', 'rollback', 'refresh', 'release', 'merge', 'call', 'do', 'lock', 'comment', 'declare', 'listen', 'notify', 'prepare', 'execute', 'deallocate', 'discard', 'reset', 'analyze', 'cluster', 'load', 'import', 'export', 'attach', 'detach', 'pragma', 'install', 'use', 'upsert', 'replace', 'values', 'table']);
 
 /** Comments and quoted text blanked out, so keywords and semicolons inside them do not count. */
 function code(sql: string): string {
