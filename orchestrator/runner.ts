@@ -61,7 +61,7 @@ export interface RunnerOptions {
    * Runs the experiment's measurement (`measure:`): collectors on its nodes, partitions handed to
    * them, samples checked for. Absent: the orchestrator starts no collector.
    */
-  measure?: Pick<MeasurementOptions, 'bus' | 'kafkaBrokers' | 'stateDir' | 'handoverTimeoutMs' | 'arrivalTimeoutMs'>;
+  measure?: Pick<MeasurementOptions, 'bus' | 'kafkaBrokers' | 'stateDir' | 'httpListen' | 'handoverTimeoutMs' | 'arrivalTimeoutMs'>;
   /** The experiment file changed since its journal's runs: start the new version's matrix (else that is refused). */
   newVersion?: boolean;
 }

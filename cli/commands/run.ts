@@ -26,6 +26,7 @@ interface Flags {
   progress: 'bars' | 'lines' | 'auto';
   fresh?: boolean;
   newVersion?: boolean;
+  collectorListen?: string;
 }
 
 export function runCommand(): Command {
@@ -37,6 +38,7 @@ export function runCommand(): Command {
     .option('--catalog <dir>', 'extra workload catalog directory (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
     .option('--fresh', 'start the matrix from the beginning (the old journal is kept beside the new one as <experiment>.journal.<time>)')
     .option('--new-version', 'the experiment file changed since its journal: run the new version\'s matrix beside the old runs (refused without this or --fresh)')
+    .option('--collector-listen <host:port>', 'with the embedded bus: where collectors on SSH nodes post their batches (default 127.0.0.1:0, a free port; nodes reach it at collector.httpUrl)')
     .option('--progress <style>', 'bars, lines or auto (bars on a terminal)', oneOf(['bars', 'lines', 'auto'] as const), 'auto')
     .addHelpText('after', '\nExamples:\n  isoscope run examples/stream-interference.yaml\n  isoscope sql "SELECT run, phase, result, unit FROM runs ORDER BY ts"')
     .action(async (file: string, flags: Flags, cmd: Command) => {
@@ -71,7 +73,7 @@ async function runExperiment(file: string, flags: Flags, cmd: Command): Promise<
   try {
     const runner = new Runner({
       experiment, catalog, producer: sink.producer, stateDir: config.stateDir, signal: ac.signal, onProgress: reporter.update, newVersion: flags.newVersion === true,
-      measure: { bus: sink.bus, ...(config.busKind === 'kafka' ? { kafkaBrokers: config.kafkaBrokers } : {}), stateDir: config.dataDir },
+      measure: { bus: sink.bus, ...(config.busKind === 'kafka' ? { kafkaBrokers: config.kafkaBrokers } : {}), stateDir: config.dataDir, ...(flags.collectorListen ? { httpListen: flags.collectorListen } : {}) },
     });
     const summaries = await runner.execute();
     reporter.stop();

@@ -31,8 +31,10 @@ export const nodeCollectorSchema = z.strictObject({
   reports: name('node').optional(),
   /** Directory on the node the orchestrator hands partitions to the collector in. @default /tmp/isoscope/scopes/<node> */
   scopesDir: z.string().regex(/^\//, 'expected an absolute directory').optional(),
-  /** Where a managed collector sends: kafka (the experiment's brokers), http (the orchestrator's bus endpoint). @default kafka with the Kafka bus, else http (or in-process on a local node) */
+  /** Where a managed collector sends: kafka (the experiment's brokers), http (the orchestrator's bus endpoint, with the embedded bus). @default kafka with the Kafka bus, else http (in-process on a local node) */
   sink: z.enum(['kafka', 'http']).optional(),
+  /** sink http: the orchestrator's bus endpoint as the node reaches it. @default the address it listens on (`isoscope run --collector-listen`) */
+  httpUrl: z.url().optional(),
   /** Kafka brokers as the node reaches them. @default the orchestrator's brokers */
   kafkaBrokers: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')).min(1).optional(),
   /** Extra environment of a managed collector (e.g. ISOSCOPE_DATA_DIR). */

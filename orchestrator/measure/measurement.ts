@@ -15,6 +15,7 @@ import type { LoadedExperiment } from '../experiment/load.js';
 import type { NodeCollector as NodeCollectorSpec } from '../experiment/schema.js';
 import type { Nodes } from '../nodes.js';
 import { SampleArrivals } from './arrivals.js';
+import { CollectorBusEndpoint } from './bus-endpoint.js';
 import { handOver, withdraw } from './handover.js';
 import { InProcessCollector, ProcessCollector, ResidentCollector, type NodeCollector } from './node-collector.js';
 
@@ -30,6 +31,8 @@ export interface MeasurementOptions {
   kafkaBrokers?: string[];
   /** Where in-process collectors keep their state (sequence files). */
   stateDir: string;
+  /** Where the bus endpoint for collectors on other machines listens (embedded bus only). @default 127.0.0.1:0 */
+  httpListen?: string;
   /** How long a hand-over waits for the collector's ack. @default 20000 */
   handoverTimeoutMs?: number;
   /** How long the runner waits for a node's first samples. @default 30000 */
@@ -131,14 +134,29 @@ export class Measurement {
         c = new InProcessCollector({ identity, measure, scopesDir: dir, stateDir: join(this.o.stateDir, `collector-${identity}`), producer: this.o.producer });
       } else {
         const sink = s.sink ?? (this.o.bus?.kind === 'kafka' ? 'kafka' : 'http');
-        if (sink === 'http') throw new Error(`node ${node}: its collector has no way to send: the orchestrator's bus is embedded, which a collector on another machine cannot reach; use Kafka (isoscope services start, or kafka.brokers), or give the node collector.sink: kafka with collector.kafkaBrokers`);
-        const brokers = s.kafkaBrokers ?? this.o.kafkaBrokers ?? [];
         const command = s.command ?? (this.o.nodes.spec(node).transport === 'local' ? selfCommand() : ['isoscope']);
+        const base = [...command, 'collector', '--measure', JSON.stringify(measure), '--scopes', dir, '--node', identity, '--sink', sink];
+        let argv = base;
+        let sinkEnv: Record<string, string>;
+        if (sink === 'kafka') {
+          const brokers = s.kafkaBrokers ?? this.o.kafkaBrokers ?? [];
+          if (!brokers.length) throw new Error(`node ${node}: its collector's sink is kafka, but no brokers are known: give the node collector.kafkaBrokers or run with the Kafka bus`);
+          sinkEnv = { ISOSCOPE_BUS: 'kafka', ISOSCOPE_KAFKA_BROKERS: brokers.join(',') };
+        } else {
+          if (this.o.bus?.kind !== 'embedded') throw new Error(`node ${node}: collector.sink http needs the orchestrator's embedded bus (its bus is ${this.o.bus?.kind ?? 'a running isoscope up'}); use sink kafka`);
+          const endpoint = await this.endpoint();
+          // The token goes through a 0600 file (stdin of the transport), not the command line.
+          const tokenFile = `${dir}/.collector-token`;
+          const w = await t.exec(['sh', '-c', 'umask 077 && cat > "$1"', 'token', tokenFile], { stdin: endpoint.token, timeoutMs: 30_000 });
+          if (w.code !== 0) throw new Error(`node ${node}: cannot write the collector's token to ${tokenFile}: ${w.stderr.trim()}`);
+          argv = ['sh', '-c', 'ISOSCOPE_COLLECTOR_HTTP_TOKEN=$(cat "$0") && export ISOSCOPE_COLLECTOR_HTTP_TOKEN && exec "$@"', tokenFile, ...base];
+          sinkEnv = { ISOSCOPE_COLLECTOR_HTTP_URL: s.httpUrl ?? endpoint.url };
+        }
         c = new ProcessCollector({
           node,
           transport: () => this.o.nodes.get(node),
-          argv: [...command, 'collector', '--measure', JSON.stringify(measure), '--scopes', dir, '--node', identity, '--sink', 'kafka'],
-          env: { ISOSCOPE_BUS: 'kafka', ISOSCOPE_KAFKA_BROKERS: brokers.join(','), ISOSCOPE_DATA_DIR: `/tmp/isoscope/collector-${identity}`, ...s.env },
+          argv,
+          env: { ...sinkEnv, ISOSCOPE_DATA_DIR: `/tmp/isoscope/collector-${identity}`, ...s.env },
           pidFile: `${dir}/collector.pid`,
           onRestart: async ({ exit, output }) => {
             await this.o.emitter.notice({ node, kind: 'collector_restart', level: 'warning', message: `The collector on node ${node} died (${exit}) and is started again; samples between are missing.`, fields: { exit, output } });
@@ -149,6 +167,18 @@ export class Measurement {
     await c.start();
     this.log.info({ node, kind, identity, scopes: dir }, `The ${kind} collector of node ${node} is running (samples stamped ${identity}).`);
     return c;
+  }
+
+  private endpointStarted: Promise<CollectorBusEndpoint> | null = null;
+
+  private endpoint(): Promise<CollectorBusEndpoint> {
+    this.endpointStarted ??= (async () => {
+      const e = new CollectorBusEndpoint(this.o.producer, this.o.httpListen ?? '127.0.0.1:0');
+      await e.start();
+      this.log.info({ url: e.url }, `Collectors on other machines post their batches to ${e.url}.`);
+      return e;
+    })();
+    return this.endpointStarted;
   }
 
   private startArrivals(): Promise<void> {
@@ -214,5 +244,6 @@ export class Measurement {
     await Promise.all(all.map((r) => (r.status === 'fulfilled' ? r.value.stop().catch(() => undefined) : undefined)));
     this.collectors.clear();
     await this.arrivals?.shutdown();
+    await (await this.endpointStarted?.catch(() => null))?.shutdown();
   }
 }
