@@ -1,20 +1,36 @@
 /**
- * What the collector costs beside the workload it measures: its CPU seconds per second of wall time
- * at 10 Hz and 100 Hz, counting 8 perf events and 3 tracepoints on every CPU, against `perf stat -I`
- * counting the same events at the same interval in the same run; then the same plus the shipped eBPF
- * programs (perf stat has no counterpart for those: the difference is their cost); and, for the
- * record, the procfs source alone. Needs root (perf, BPF) and built eBPF objects (npm run build:ebpf).
+ * What the collector costs beside the workload it measures, as CPU seconds per second of wall time
+ * (its own process CPU time, user + system), each figure next to its reference from the same run:
+ * - perf counting (8 perf events + 3 tracepoints on every CPU) at 10 and 100 Hz vs `perf stat -a -I`
+ *   counting the same events on the same CPUs at the same interval (perf's own CPU time, from a
+ *   cgroup of its own, less its start-up, as the collector's figure starts after its own); goal ≤ 1.0×;
+ * - the same plus the shipped eBPF programs (perf stat has no counterpart: the difference is theirs);
+ * - the procfs source alone at 10 and 100 Hz (goal ≤ 20 ms CPU/s at 100 Hz);
+ * - the default measurement set of an experiment (collectors/measure: perf + procfs + eBPF) at
+ *   10 Hz, in % of one core (goal ≤ 0.5 %);
+ * - the floor of any JavaScript sampling loop: an idle Node timer at the same rate;
+ * - the cost per CPU of one perf group read, and from it the cost on a 64- and a 128-CPU node.
+ * Each figure is measured in `--rounds` rounds (configurations interleaved, so load drifts hit them
+ * alike) and printed as median [min–max]; the load average is printed, since the machine is shared.
+ * Needs root (perf, BPF) and built eBPF objects (npm run build:ebpf).
  *
- *   npm run build && node dist/bench/collector-overhead.bench.js [--seconds 10]
+ *   npm run build && node dist/bench/collector-overhead.bench.js [--seconds 5] [--rounds 3]
  */
+process.env.ISOSCOPE_LOG_LEVEL ??= 'error';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { cpus as osCpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BusProducer } from '../bus/bus.js';
 import { CollectorAgent } from '../collectors/agent.js';
 import { buildSources } from '../collectors/build.js';
 import { SHIPPED_PROGRAMS } from '../collectors/ebpf/config.js';
+import { findCgroup2Root } from '../collectors/ebpf/decoders.js';
+import { DEFAULT_EBPF_PROGRAMS, DEFAULT_PERF_EVENTS } from '../collectors/measure/schema.js';
+import { perfConfigSchema } from '../collectors/perf/config.js';
+import { PerfSource } from '../collectors/perf/perf.js';
+import { onlineCpus } from '../collectors/perf/targets.js';
+import { SampleBatch } from '../collectors/sample-batch.js';
 import { SequenceFile } from '../collectors/sequence.js';
 
 const PERF_EVENTS = ['task-clock', 'context-switches', 'cpu-migrations', 'page-faults', 'cycles', 'instructions', 'cache-misses', 'branch-misses'];
@@ -26,59 +42,184 @@ const arg = (name: string, fallback: number) => {
 
 /** A sink that takes the encoded batch and throws it away: the bench measures the collector, not a bus. */
 const discard: BusProducer = { start: async () => {}, shutdown: async () => {}, send: async () => {} };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function agentCpuPerSecond(hz: number, seconds: number, sources: string[] = ['perf']): Promise<number> {
+/** CPU seconds per wall second of this process while `during` runs. */
+async function cpuPerSecond(seconds: number): Promise<number> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1e6 / ((performance.now() - t0) / 1000);
+}
+
+async function agentCpuPerSecond(hz: number, seconds: number, sources: string[], options: Record<string, unknown>): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'isoscope-overhead-'));
   try {
-    const built = buildSources(sources, { perf: { events: [...PERF_EVENTS, ...TRACEPOINTS] }, ebpf: { programs: [...SHIPPED_PROGRAMS] } }, { stateDir: dir });
+    const built = buildSources(sources, options, { stateDir: dir });
     const agent = new CollectorAgent({
       node: 'bench', collectorId: 'bench/overhead', ...built, intervalMs: Math.round(1000 / hz), producer: discard,
       sequence: SequenceFile.forCollector(dir, 'bench/overhead'),
     });
     await agent.start();
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, seconds * 1000));
-    const c = process.cpuUsage(c0);
-    const wall = (performance.now() - t0) / 1000;
+    await sleep(300); // past start-up (module loading, opening, the baseline read)
+    const cpu = await cpuPerSecond(seconds);
     await agent.shutdown();
-    return (c.user + c.system) / 1e6 / wall;
+    return cpu;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** perf stat's own CPU seconds per wall second, from the shell's `times` (children's user+sys). */
-function perfStatCpuPerSecond(hz: number, seconds: number): number {
-  const events = [...PERF_EVENTS, ...TRACEPOINTS].join(',');
-  const script = `perf stat -a -I ${Math.round(1000 / hz)} -x, -e ${events} -- sleep ${seconds} >/dev/null 2>&1; times`;
-  const out = execFileSync('bash', ['-c', script], { encoding: 'utf8' });
-  const children = out.trim().split('\n')[1]!; // e.g. "0m0.120s 0m0.340s"
-  const secs = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((a, m) => a + Number(m[1]) * 60 + Number(m[2]), 0);
-  return secs / seconds;
+/**
+ * CPU seconds (user + sys) a `perf stat -a -I` child used: from a cgroup v2 of its own (cpu.stat
+ * usage_usec, microseconds) where one can be made, else from the shell's `times` (10 ms ticks, too
+ * coarse for perf stat at 10 Hz over a few seconds).
+ */
+function perfStatCpu(hz: number, command: string, events: string[]): number {
+  const perf = `perf stat -a -I ${Math.round(1000 / hz)} -x, -e ${events.join(',')} -- ${command} >/dev/null 2>&1`;
+  const root = cgroup2Root();
+  const cg = `${root}/isoscope-bench-${process.pid}`;
+  try {
+    if (root === null) throw new Error('no cgroup v2 hierarchy');
+    mkdirSync(cg);
+    if (!existsSync(`${cg}/cpu.stat`)) {
+      rmdirSync(cg);
+      throw new Error('no cpu.stat');
+    }
+  } catch {
+    const out = execFileSync('bash', ['-c', `${perf}; times`], { encoding: 'utf8' });
+    const children = out.trim().split('\n')[1]!; // e.g. "0m0.120s 0m0.340s"
+    return [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((a, m) => a + Number(m[1]) * 60 + Number(m[2]), 0);
+  }
+  try {
+    execFileSync('bash', ['-c', `echo $$ > ${cg}/cgroup.procs && exec ${perf}`]);
+    return Number(/^usage_usec (\d+)$/m.exec(readFileSync(`${cg}/cpu.stat`, 'utf8'))![1]) / 1e6;
+  } finally {
+    rmdirSync(cg);
+  }
 }
 
-export async function main(): Promise<void> {
-  const seconds = arg('--seconds', 10);
-  console.log(`collector overhead: ${PERF_EVENTS.length} perf events + ${TRACEPOINTS.length} tracepoints on every CPU, ${seconds} s per figure`);
-  console.log('  (hardware events are unsupported in a VM: both sides then count the software events and tracepoints)');
-  for (const hz of [10, 100]) {
-    const ours = await agentCpuPerSecond(hz, seconds);
-    const perf = perfStatCpuPerSecond(hz, seconds);
-    console.log(`  ${String(hz).padStart(3)} Hz   isoscope collector ${(ours * 1000).toFixed(1)} ms CPU/s   perf stat -I ${(perf * 1000).toFixed(1)} ms CPU/s   ratio ${(ours / perf).toFixed(2)}×`);
+function cgroup2Root(): string | null {
+  try {
+    return findCgroup2Root('/proc/self/mountinfo');
+  } catch {
+    return null;
   }
+}
+
+/**
+ * perf stat's CPU seconds per wall second while counting: a run of `seconds` minus a run that ends
+ * at once (its start-up: parsing events, reading tracepoint formats, opening), as the collector's
+ * figure leaves out its own start-up too.
+ */
+function perfStatCpuPerSecond(hz: number, seconds: number, events: string[]): number {
+  const startup = perfStatCpu(hz, 'true', events);
+  return Math.max(0, perfStatCpu(hz, `sleep ${seconds}`, events) - startup) / seconds;
+}
+
+/** An idle Node timer at `hz`, aligned as the agent's: the floor of any JS sampling loop. */
+async function idleTimerCpuPerSecond(hz: number, seconds: number): Promise<number> {
+  const interval = 1000 / hz;
+  let timer: NodeJS.Timeout | null = null;
+  const tick = () => (timer = setTimeout(tick, interval - (Date.now() % interval)));
+  tick();
+  await sleep(200);
+  const cpu = await cpuPerSecond(seconds);
+  clearTimeout(timer!);
+  return cpu;
+}
+
+/** µs of CPU per perf group read (all events of one CPU), per CPU, over `reads` reads in a loop. */
+async function perCpuReadMicros(cpus: number[], reads: number): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const cpu of cpus) {
+    const source = new PerfSource(perfConfigSchema.parse({ events: [...PERF_EVENTS, ...TRACEPOINTS], scope: { kind: 'cpu', cpus: [cpu] } }));
+    await source.start();
+    const batch = new SampleBatch('bench', 'bench/overhead');
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < reads; i++) {
+      batch.begin(1n, i);
+      batch.source('perf');
+      source.readInto(batch);
+      batch.finish();
+    }
+    const c = process.cpuUsage(c0);
+    out.set(cpu, (c.user + c.system) / reads);
+    await source.shutdown();
+  }
+  return out;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const ms = (x: number) => (x * 1000).toFixed(1);
+const spread = (xs: number[]) => `${ms(median(xs)).padStart(6)} [${ms(Math.min(...xs))}–${ms(Math.max(...xs))}]`;
+
+export async function main(): Promise<void> {
+  const seconds = arg('--seconds', 5);
+  const rounds = arg('--rounds', 3);
+  const cpus = await onlineCpus('/sys');
+  const load0 = loadavg();
+  console.log(`collector overhead on ${cpus.length} CPUs (${osCpus()[0]?.model ?? '?'}), ${seconds} s per figure, ${rounds} rounds; figures are ms CPU per s, median [min–max]`);
+  console.log(`  load average at start ${load0.map((x) => x.toFixed(1)).join(' ')} (the machine is shared: figures move with it)`);
+
+  const perfOpts = { perf: { events: [...PERF_EVENTS, ...TRACEPOINTS] }, ebpf: { programs: [...SHIPPED_PROGRAMS] } };
+  const defaultOpts = { perf: { events: [...DEFAULT_PERF_EVENTS] }, ebpf: { programs: [...DEFAULT_EBPF_PROGRAMS] } };
+  type Row = { name: string; run: () => Promise<number> | number };
+  const rows: Row[] = [];
   for (const hz of [10, 100]) {
-    try {
-      const withBpf = await agentCpuPerSecond(hz, seconds, ['perf', 'ebpf']);
-      console.log(`  ${String(hz).padStart(3)} Hz   isoscope collector + eBPF (${SHIPPED_PROGRAMS.join(', ')}) ${(withBpf * 1000).toFixed(1)} ms CPU/s`);
-    } catch (err) {
-      console.log(`  ${String(hz).padStart(3)} Hz   eBPF programs not measured: ${(err as Error).message}`);
+    rows.push({ name: `perf ${hz} Hz: isoscope`, run: () => agentCpuPerSecond(hz, seconds, ['perf'], perfOpts) });
+    rows.push({ name: `perf ${hz} Hz: perf stat -I`, run: () => perfStatCpuPerSecond(hz, seconds, [...PERF_EVENTS, ...TRACEPOINTS]) });
+    rows.push({ name: `perf+eBPF ${hz} Hz`, run: () => agentCpuPerSecond(hz, seconds, ['perf', 'ebpf'], perfOpts) });
+    rows.push({ name: `procfs ${hz} Hz`, run: () => agentCpuPerSecond(hz, seconds, ['procfs'], {}) });
+    rows.push({ name: `idle Node timer ${hz} Hz`, run: () => idleTimerCpuPerSecond(hz, seconds) });
+  }
+  rows.push({ name: 'default set 10 Hz', run: () => agentCpuPerSecond(10, seconds, ['perf', 'procfs', 'ebpf'], defaultOpts) });
+  const results = new Map<string, number[]>(rows.map((r) => [r.name, []]));
+  const failed = new Map<string, string>();
+  for (let round = 0; round < rounds; round++) {
+    for (const r of round % 2 === 0 ? rows : [...rows].reverse()) {
+      if (failed.has(r.name)) continue;
+      try {
+        results.get(r.name)!.push(await r.run());
+      } catch (err) {
+        failed.set(r.name, (err as Error).message);
+      }
     }
   }
+  const fig = (name: string) => results.get(name) ?? [];
+  const ok = (name: string) => fig(name).length > 0;
   for (const hz of [10, 100]) {
-    const procfs = await agentCpuPerSecond(hz, seconds, ['procfs']);
-    console.log(`  ${String(hz).padStart(3)} Hz   procfs source alone (stat, meminfo, NUMA, interrupts) ${(procfs * 1000).toFixed(1)} ms CPU/s`);
+    const ours = fig(`perf ${hz} Hz: isoscope`);
+    const perf = fig(`perf ${hz} Hz: perf stat -I`);
+    const ratios = ours.map((o, i) => o / perf[i]!);
+    console.log(`  ${String(hz).padStart(3)} Hz  perf counting: isoscope ${spread(ours)}   perf stat -I ${spread(perf)}   ratio ${(median(ours) / median(perf)).toFixed(2)}× (per round ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×; goal ≤ 1.0×)`);
   }
+  for (const hz of [10, 100]) {
+    const name = `perf+eBPF ${hz} Hz`;
+    if (ok(name)) console.log(`  ${String(hz).padStart(3)} Hz  perf + eBPF (${SHIPPED_PROGRAMS.join(', ')}): ${spread(fig(name))}   (perf alone ${spread(fig(`perf ${hz} Hz: isoscope`))})`);
+    else console.log(`  ${String(hz).padStart(3)} Hz  eBPF not measured: ${failed.get(name)}`);
+  }
+  for (const hz of [10, 100]) console.log(`  ${String(hz).padStart(3)} Hz  procfs source alone (stat, meminfo, NUMA, interrupts): ${spread(fig(`procfs ${hz} Hz`))}${hz === 100 ? '   goal ≤ 20' : ''}`);
+  for (const hz of [10, 100]) console.log(`  ${String(hz).padStart(3)} Hz  idle Node timer (the floor of a JS sampling loop): ${spread(fig(`idle Node timer ${hz} Hz`))}`);
+  const def = fig('default set 10 Hz');
+  if (def.length) console.log(`   10 Hz  default measurement set (perf ${DEFAULT_PERF_EVENTS.length} events + procfs + eBPF ${DEFAULT_EBPF_PROGRAMS.join(', ')}): ${spread(def)} = ${(median(def) * 100).toFixed(2)} % of one core [${(Math.min(...def) * 100).toFixed(2)}–${(Math.max(...def) * 100).toFixed(2)}]   goal ≤ 0.50 %`);
+  else console.log(`   10 Hz  default measurement set not measured: ${failed.get('default set 10 Hz')}`);
+
+  // Scaling with CPUs: one group read per CPU and interval; the rest of a tick does not grow with CPUs.
+  const reads = 2000;
+  const perCpu = await perCpuReadMicros(cpus, reads);
+  const micros = [...perCpu.values()];
+  const perRead = median(micros);
+  console.log(`  per CPU: one perf group read (${PERF_EVENTS.length + TRACEPOINTS.length} events) + its encoding: ${[...perCpu].map(([c, us]) => `cpu${c} ${us.toFixed(1)} µs`).join(', ')} (${reads} reads each)`);
+  for (const hz of [10, 100]) {
+    const total = median(fig(`perf ${hz} Hz: isoscope`));
+    const fixed = Math.max(0, total / hz - (cpus.length * perRead) / 1e6);
+    const at = (n: number) => (hz * (fixed + (n * perRead) / 1e6)) * 1000;
+    const perfStat = median(fig(`perf ${hz} Hz: perf stat -I`));
+    console.log(`  ${String(hz).padStart(3)} Hz  projected: fixed ${(fixed * 1e6).toFixed(0)} µs/tick + ${perRead.toFixed(1)} µs per CPU → 64 CPUs ${at(64).toFixed(1)} ms CPU/s (${(at(64) / 10).toFixed(2)} % of a core), 128 CPUs ${at(128).toFixed(1)} ms CPU/s (${(at(128) / 10).toFixed(2)} %); perf stat -I here ${ms(perfStat)} (${cpus.length} CPUs)`);
+  }
+  console.log(`  load average at end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 }
 
 await main();

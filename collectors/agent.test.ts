@@ -14,6 +14,7 @@ import { pollUntil } from '../test/services.js';
 import { CollectorAgent } from './agent.js';
 import { buildSources } from './build.js';
 import { SequenceFile } from './sequence.js';
+import type { Source } from './source.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -93,5 +94,38 @@ describe('collector agent', () => {
     expect(new Set(second.samples.map((s) => s.seq))).toEqual(new Set([0, 1, 2, 3, 4]));
     // events batches are numbered without gaps across the restart
     expect(second.eventSeqs).toEqual(second.eventSeqs.map((_, i) => i));
+  });
+
+  it('runs synchronous and asynchronous sources in one tick; a source that fails half-way leaves nothing in the batch', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'isoscope-agent-'));
+    dirs.push(dir);
+    const bus = new EmbeddedBus({ dir: join(dir, 'bus') });
+    await bus.start();
+    await bus.ensureTopics(['samples', 'events']);
+    const producer = bus.producer();
+    const sources: Source[] = [
+      { name: 'sync', start: async () => {}, shutdown: async () => {}, read: async () => [], readInto: (b) => b.add('sync.metric', 1, 0) },
+      { name: 'broken', start: async () => {}, shutdown: async () => {}, read: async () => [], readInto: (b) => { b.add('half.written', 2); throw new Error('the device went away'); } },
+      { name: 'async', start: async () => {}, shutdown: async () => {}, read: async () => [{ metric: 'async.metric', value: 3, cpu: 1, device: 'sda' }] },
+      { name: 'late', start: async () => {}, shutdown: async () => {}, read: async () => [], readInto: async (b) => { await new Promise((r) => setTimeout(r, 1)); b.add('late.metric', 4); } },
+    ];
+    const agent = new CollectorAgent({
+      node: 'agent-test', collectorId: 'agent-test/mixed', sources, intervalMs: 20, producer,
+      sequence: SequenceFile.forCollector(join(dir, 'collector'), 'agent-test/mixed'), maxBatches: 3,
+    });
+    await agent.start();
+    await agent.done;
+    await agent.shutdown();
+    await producer.shutdown();
+    await bus.shutdown();
+    const { samples } = await readTopics(dir);
+    expect(new Set(samples.map((s) => s.seq))).toEqual(new Set([0, 1, 2]));
+    const first = samples.filter((s) => s.seq === 0);
+    expect(first.map((s) => [s.idx, s.source, s.metric, s.value, s.cpu, s.device ?? null])).toEqual([
+      [0, 'sync', 'sync.metric', 1, 0, null],
+      [1, 'async', 'async.metric', 3, 1, 'sda'],
+      [2, 'late', 'late.metric', 4, -1, null],
+    ]);
+    expect(new Set(first.map((s) => s.ts)).size).toBe(1);
   });
 });

@@ -128,7 +128,7 @@ describe('InterruptCounters', () => {
 
 describe('ProcfsSource.readInto on this machine', () => {
   it('writes the samples read() would, straight into a batch', async () => {
-    const source = new ProcfsSource(procfsConfigSchema.parse({}));
+    const source = new ProcfsSource(procfsConfigSchema.parse({ interruptsEveryMs: 0 }));
     await source.start();
     await sleep(200);
     const batch = new SampleBatch('n', 'n/procfs');
@@ -145,5 +145,21 @@ describe('ProcfsSource.readInto on this machine', () => {
     expect(series(d.records)).toEqual(series(objects));
     expect(d.records.find((r) => r.metric === 'numa.mem.total')?.device).toBe('node0');
     expect(d.records.some((r) => r.metric === 'irq.count' && r.irq)).toBe(true);
+  });
+});
+
+describe('ProcfsSource interruptsEveryMs', () => {
+  it('reads /proc/interrupts at most that often; irq.count then covers the time since its last reading', async () => {
+    const source = new ProcfsSource(procfsConfigSchema.parse({ meminfoPath: null, numaDir: null, interruptsEveryMs: 400 }));
+    await source.start();
+    const irqs: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      await sleep(100);
+      irqs.push((await source.read()).filter((s) => s.metric === 'irq.count').length);
+    }
+    await source.shutdown();
+    const reads = irqs.filter((n) => n > 0).length;
+    expect(reads).toBeGreaterThanOrEqual(1); // a timer interrupt at least, somewhere, in 400 ms
+    expect(reads).toBeLessThanOrEqual(3); // ~1 s of 100 ms intervals, every 400 ms
   });
 });

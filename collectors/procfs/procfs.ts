@@ -43,6 +43,9 @@ export class ProcfsSource implements Source {
   private meminfo: { file: ProcFile; fields: MeminfoFields } | null = null;
   private numa: NumaFile[] = [];
   private interrupts: { file: ProcFile; counters: InterruptCounters } | null = null;
+  /** performance.now() of the last collect and of the last /proc/interrupts reading. */
+  private lastCollect = 0;
+  private lastInterrupts = 0;
   /** JSON label fragments (`,"irq":"…"`, `,"device":"…"`) by label, for readInto. */
   private readonly labelJson = new Map<string, string>();
 
@@ -69,6 +72,7 @@ export class ProcfsSource implements Source {
       this.interrupts = { file, counters: new InterruptCounters(this.config.maxIrqSamples) };
       this.readInterrupts(null);
     }
+    this.lastCollect = performance.now();
   }
 
   async read(): Promise<SourceSample[]> {
@@ -112,11 +116,16 @@ export class ProcfsSource implements Source {
       if (fields.node < 0) continue;
       emitMemory(fields.values, hugePageBytes, NUMA_NAMES, NUMA_HUGE_NAMES, emit, `node${fields.node}`);
     }
-    if (this.interrupts !== null) this.readInterrupts(emit);
+    const now = performance.now();
+    const gap = now - this.lastCollect;
+    this.lastCollect = now;
+    // Due when the next interval would be later than due by more than it would be early now.
+    if (this.interrupts !== null && now - this.lastInterrupts + gap / 2 >= this.config.interruptsEveryMs) this.readInterrupts(emit);
   }
 
   private readInterrupts(emit: Emit | null): void {
     const { file, counters } = this.interrupts!;
+    this.lastInterrupts = performance.now();
     try {
       counters.update(file.read(), file.length, emit && ((value, cpu, irq) => emit('irq.count', value, cpu, 'irq', irq)));
     } catch (err) {
