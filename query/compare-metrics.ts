@@ -46,13 +46,19 @@ const unkey = (k: ScopeKey): [Scope, string | null] => {
   return [s, p === '' ? null : p];
 };
 
+/** Partitions any of the runs gave a background workload (the same partition exists, idle, in runs without background). */
+export function backgroundPartitions(runs: Run[]): Set<string> {
+  const out = new Set<string>();
+  for (const r of runs) if (Array.isArray(r.config.background_workloads)) for (const b of r.config.background_workloads as { partition?: unknown }[]) if (typeof b.partition === 'string') out.add(b.partition);
+  return out;
+}
+
 /** Which scope a sample's partition is in, for one run (from the provenance the runner records). */
-export function scopeOf(run: Run, partition: string | null): [Scope, string | null] {
+export function scopeOf(run: Run, partition: string | null, background: Set<string>): [Scope, string | null] {
   if (partition === null) return ['node', null];
-  const bg = Array.isArray(run.config.background_workloads) ? (run.config.background_workloads as { partition?: unknown }[]).map((b) => String(b.partition)) : [];
   const wp = typeof run.config.workload_partition === 'string' ? run.config.workload_partition : null;
   if (partition === wp) return ['workload', wp];
-  if (bg.includes(partition)) return ['background', partition];
+  if (background.has(partition)) return ['background', partition];
   // Runs recorded before workload_partition: any partition that no background workload used.
   if (wp === null) return ['workload', null];
   return ['other', partition];
@@ -64,6 +70,7 @@ type PerRun = Map<string, Map<ScopeKey, Map<string, number>>>;
 async function perRunValues(store: Store, runs: Run[]): Promise<PerRun> {
   const byId = new Map(runs.map((r) => [r.run, r]));
   const ids = inList(runs.map((r) => r.run));
+  const background = backgroundPartitions(runs);
   const p = quoteIdent('partition');
   const plain = await queryAll(store,
     `SELECT run, ${p}, metric, wide, sum(value) AS total, count(*) AS n FROM (` +
@@ -77,7 +84,7 @@ async function perRunValues(store: Store, runs: Run[]): Promise<PerRun> {
   for (const [run, partition, metric, wide, total, n] of plain.rows) {
     const r = byId.get(String(run));
     if (!r) continue;
-    const sk = key(...scopeOf(r, partition === null || partition === undefined ? null : String(partition)));
+    const sk = key(...scopeOf(r, partition === null || partition === undefined ? null : String(partition), background));
     const scopes = acc.get(r.run) ?? new Map<ScopeKey, Map<string, { wide: Agg | null; cpus: Agg | null }>>();
     acc.set(r.run, scopes);
     const metrics = scopes.get(sk) ?? new Map<string, { wide: Agg | null; cpus: Agg | null }>();
@@ -94,7 +101,7 @@ async function perRunValues(store: Store, runs: Run[]): Promise<PerRun> {
   for (const [run, partition, le, count] of hist.rows) {
     const r = byId.get(String(run));
     if (!r) continue;
-    const sk = key(...scopeOf(r, partition === null || partition === undefined ? null : String(partition)));
+    const sk = key(...scopeOf(r, partition === null || partition === undefined ? null : String(partition), background));
     const scopes = buckets.get(r.run) ?? new Map<ScopeKey, Map<number, number>>();
     buckets.set(r.run, scopes);
     const b = scopes.get(sk) ?? new Map<number, number>();

@@ -1,13 +1,18 @@
 /** Checks on written reports, shared by the report tests: marks in a vega SVG, offline HTML, CSV rows. */
 
-/** Items drawn in the vega mark group named `<name>` (`<g class="mark-… role-mark NAME">`). */
+/**
+ * Items drawn in the vega mark groups named `<name>` (`<g class="mark-… role-mark NAME">`), summed:
+ * a line mark split by series is one such group per series.
+ */
 export function countMarks(svg: string, name: string): number {
-  const m = new RegExp(`<g class="mark-[a-z]+ role-mark ${name}"[^>]*?(/?)>`).exec(svg);
-  if (!m || m[1] === '/') return 0; // no such group, or an empty one (<g … />)
-  // The items of these mark groups are leaf elements: no nested <g> before the group closes.
-  const start = m.index + m[0].length;
-  const body = svg.slice(start, svg.indexOf('</g>', start));
-  return (body.match(/<(path|line|rect|circle|text)\b/g) ?? []).length;
+  let total = 0;
+  for (const m of svg.matchAll(new RegExp(`<g class="mark-[a-z]+ role-mark ${name}"[^>]*?(/?)>`, 'g'))) {
+    if (m[1] === '/') continue; // an empty group (<g … />)
+    // The items of these mark groups are leaf elements: no nested <g> before the group closes.
+    const start = m.index + m[0].length;
+    total += (svg.slice(start, svg.indexOf('</g>', start)).match(/<(path|line|rect|circle|text)\b/g) ?? []).length;
+  }
+  return total;
 }
 
 /**

@@ -175,6 +175,10 @@ describe.skipIf(missing.length > 0)('explorer and report on a real experiment ru
     expect(await scaling.locator('g.errors_marks > line').count()).toBe(2);
     expect(await scaling.locator('g.role-legend text').allTextContents()).toEqual(expect.arrayContaining(['alone', 'with background']));
     expect(await exp.locator('section[data-figure=slowdown] g.points_marks > path').count()).toBe(1);
+    // The legend toggles a condition: clicking "alone" fades the other condition's bar.
+    await scaling.locator('g.role-legend-label text', { hasText: /^alone$/ }).click();
+    await expect.poll(() => scaling.locator('g.bars_marks > path[opacity="0.25"]').count(), { timeout: 10_000 }).toBe(1);
+    await exp.screenshot({ path: join(SHOTS, '2b-experiment-legend-toggled.png'), fullPage: true });
     // Clicking a run opens its series.
     await exp.locator('a', { hasText: `${main}.linux.n1.bg.r1` }).click();
     await exp.waitForSelector('#page .view[data-page=run][data-ready]', { timeout: 60_000 });

@@ -66,7 +66,7 @@ export function movedFigure(c: ExperimentComparison, o: SpecOptions & { perScope
   const spec = {
     title: base.title,
     data: { values: drawn },
-    facet: { row: { field: 'panel', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top' } } },
+    facet: { row: { field: 'panel', type: 'nominal', title: null, sort: [...new Set(drawn.map((r) => r.panel))], header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top' } } },
     spec: {
       name: 'bars',
       width: 360,
