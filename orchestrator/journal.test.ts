@@ -42,6 +42,18 @@ describe('orchestrator journal', () => {
     expect(Journal.replay(path)).toMatchObject({ specHash: 'bbb', hasRuns: true });
   });
 
+  it('a create\'s checkpoints and its final state are one partition, in creation order, the latest state kept', () => {
+    const path = join(tempDir(), 'e.journal');
+    const j = new Journal(path);
+    const vm = (pid: number): PartitionState => ({ ...state('vm'), driver: 'kvm', handle: { dir: '/d/vm-0000abcd', pid } });
+    j.append({ t: 'run', phase: 'start', run: 'r1', cell: 'c1', nodes: ['n1'], ts: '1' });
+    j.append({ t: 'partition', run: 'r1', state: state('app') });
+    j.append({ t: 'partition', run: 'r1', state: vm(0) });
+    j.append({ t: 'partition', run: 'r1', state: vm(42) });
+    j.close();
+    expect(Journal.replay(path).open[0]!.partitions).toEqual([state('app'), vm(42)]);
+  });
+
   it('an absent journal is an empty one', () => {
     expect(Journal.replay(join(tempDir(), 'none.journal'))).toEqual({ finished: new Set(), open: [], specHash: null, hasRuns: false });
   });

@@ -80,7 +80,13 @@ export class Journal {
       else if (e.t === 'run') {
         open.delete(e.run);
         if (e.phase !== 'abort') finished.add(e.cell);
-      } else if (e.t === 'partition') open.get(e.run)?.partitions.push(e.state);
+      } else if (e.t === 'partition') {
+        // A create's checkpoints and its final state describe one partition: the latest wins.
+        const r = open.get(e.run);
+        const at = r?.partitions.findIndex((p) => p.node === e.state.node && p.name === e.state.name) ?? -1;
+        if (r && at >= 0) r.partitions[at] = e.state;
+        else r?.partitions.push(e.state);
+      }
       else if (e.t === 'partition-destroyed') {
         const r = open.get(e.run);
         if (r) r.partitions = r.partitions.filter((p) => !(p.node === e.node && p.name === e.name));

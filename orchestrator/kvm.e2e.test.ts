@@ -1,9 +1,10 @@
 /**
  * Experiments with a `kvm` partition, for real: a TCG guest (KVM where a probe boot works) on this
  * machine, workloads inside it through the guest agent, records through Kafka into QuestDB.
- * - kill -9 of `isoscope run` while sysbench runs in the guest with stress-ng as background: the VM
- *   survives the orchestrator (QEMU is daemonized), the restart destroys it from the journal, records
- *   the run `abort`, and runs the cell again to the end: sysbench's events/s in the `runs` record,
+ * - kill -9 of `isoscope run` while its VM boots, and again while sysbench runs in the guest with
+ *   stress-ng as background: the VM survives the orchestrator (QEMU is daemonized), each restart
+ *   destroys it from the journal (a checkpoint for the booting one), records the run `abort`, and the
+ *   third attempt runs the cell to the end: sysbench's events/s in the `runs` record,
  *   stress-ng's and sysbench's output as `events`, vCPU pinned to the partition's CPU.
  * - a workload that fails inside the guest, and a cancelled one: run `fail` / `abort`, VM gone.
  * The three run at once, each guest on its own CPU where there are two, to keep the file to minutes.
@@ -110,7 +111,7 @@ measure: { enabled: false }
     expect(vmDirs(partition)).toEqual([]);
   }, 900_000);
 
-  it('kill -9 of isoscope run mid-workload, restart: VM destroyed by recovery, the cell runs again with sysbench and stress-ng in the guest', async () => {
+  it('kill -9 of isoscope run while the VM boots and mid-workload, restarts: VMs destroyed by recovery, then sysbench and stress-ng run in the guest', async () => {
     const dir = tempDir();
     const experiment = uniqueName('kvm-crash');
     const partition = uniqueName('kvmguest');
@@ -135,24 +136,42 @@ measure: { enabled: false }
     type Entry = { t: string; phase?: string; run?: string; state?: { handle: KvmHandle } };
     const entries = (): Entry[] => (existsSync(journal) ? readFileSync(journal, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Entry) : []);
 
-    // First attempt: killed while sysbench runs in the guest next to stress-ng.
+    const lastPartition = () => entries().filter((e) => e.t === 'partition').pop()?.state?.handle;
+    const runStarts = () => entries().filter((e) => e.t === 'run' && e.phase === 'start').map((e) => e.run!);
+
+    // First attempt: killed while its VM boots (QEMU started, create not finished): only the
+    // driver's checkpoint in the journal knows the VM.
     const first = start();
-    await pollUntil(async () => first.out(), (o) => /running sysbench/.test(o) || first.child.exitCode !== null, 600_000, 200);
-    expect(first.out()).toMatch(/running sysbench/);
-    const h = entries().find((e) => e.t === 'partition')!.state!.handle;
-    // Pinned: the vCPU thread may run only on the partition's CPU; QEMU is in the partition's cgroup.
-    for (const v of h.vcpus) expect(readFileSync(`/proc/${h.pid}/task/${v.threadId}/status`, 'utf8')).toMatch(new RegExp(`Cpus_allowed_list:\\s+${lastCpu}\\n`));
-    const cgroup = String(h.cgroup.handle.path);
-    expect(readFileSync(`${cgroup}/tasks`, 'utf8').split('\n')).toEqual(expect.arrayContaining(h.vcpus.map((v) => String(v.threadId))));
-    const interrupted = entries().find((e) => e.t === 'run' && e.phase === 'start')!.run!;
+    await pollUntil(async () => lastPartition(), (h) => (h?.pid ?? 0) > 0 || first.child.exitCode !== null, 600_000, 100);
+    const booting = lastPartition()!;
+    expect(booting.vcpus).toEqual([]); // a checkpoint, not the finished partition
     first.child.kill('SIGKILL');
     await first.done;
-    expect(qemuOf(partition)).toEqual([h.pid]); // the VM outlives the orchestrator
+    expect(first.out()).not.toMatch(/running sysbench/);
+    expect(qemuOf(partition)).toEqual([booting.pid]); // the VM outlives the orchestrator
 
-    // Restart: recovery destroys the VM, then the cell runs again to the end.
-    const second = await start().done;
-    expect(second.code, second.out).toBe(0);
-    expect(second.out).toMatch(/1 recovered as aborted/);
+    // Second attempt: recovery destroys the booting VM; killed while sysbench runs next to stress-ng.
+    const second = start();
+    await pollUntil(async () => second.out(), (o) => /running sysbench/.test(o) || second.child.exitCode !== null, 600_000, 200);
+    expect(second.out()).toMatch(/1 recovered as aborted/);
+    expect(second.out()).toMatch(/running sysbench/);
+    expect(existsSync(`/proc/${booting.pid}`)).toBe(false);
+    expect(existsSync(booting.dir)).toBe(false);
+    const h = lastPartition()!;
+    // Pinned: the vCPU thread may run only on the partition's CPU; QEMU's threads are in the partition's cgroup.
+    expect(h.vcpus).toHaveLength(1);
+    for (const v of h.vcpus) expect(readFileSync(`/proc/${h.pid}/task/${v.threadId}/status`, 'utf8')).toMatch(new RegExp(`Cpus_allowed_list:\\s+${lastCpu}\\n`));
+    const cgroup = String(h.cgroup!.handle.path);
+    expect(readFileSync(`${cgroup}/tasks`, 'utf8').split('\n')).toEqual(expect.arrayContaining(h.vcpus.map((v) => String(v.threadId))));
+    const interrupted = runStarts();
+    second.child.kill('SIGKILL');
+    await second.done;
+    expect(qemuOf(partition)).toEqual([h.pid]);
+
+    // Third attempt: recovery destroys that VM, then the cell runs to the end.
+    const third = await start().done;
+    expect(third.code, third.out).toBe(0);
+    expect(third.out).toMatch(/1 recovered as aborted/);
     expect(existsSync(`/proc/${h.pid}`)).toBe(false);
     expect(existsSync(h.dir)).toBe(false);
     expect(qemuOf(partition)).toEqual([]);
@@ -165,22 +184,26 @@ measure: { enabled: false }
     await ingest.shutdown();
     const runs = await pollUntil(
       async () => (await db.query('SELECT run, phase, result, unit, message, config FROM runs WHERE experiment = $1 ORDER BY ts', [experiment])).rows,
-      (rows) => rows.length >= 4,
+      (rows) => rows.length >= 6,
     );
-    expect(runs.map((r) => r.phase)).toEqual(['start', 'abort', 'start', 'end']);
-    expect(runs[1]).toMatchObject({ run: interrupted, message: expect.stringMatching(/orchestrator stopped during this run/) });
-    const end = runs[3]!;
+    expect(runs.map((r) => r.phase)).toEqual(['start', 'abort', 'start', 'abort', 'start', 'end']);
+    expect(interrupted).toHaveLength(2);
+    expect(runs.filter((r) => r.phase === 'abort').map((r) => r.run)).toEqual(interrupted);
+    expect(runs[1]!.message).toMatch(/orchestrator stopped during this run/);
+    const end = runs[5]!;
     expect(end.unit).toBe('events/s');
     expect(end.result).toBeGreaterThan(0);
     const config = JSON.parse(end.config as string) as { partitions: { partition: string; accel: string; kernel: string; initramfs_custom: boolean }[] };
     expect(config.partitions).toEqual([expect.objectContaining({ partition, accel: expect.stringMatching(/^(tcg|kvm)$/), kernel: expect.stringMatching(/vmlinuz/), initramfs_custom: false })]);
     const parts = await pollUntil(
       async () => (await db.query('SELECT run, action, message FROM partitions WHERE partition = $1 ORDER BY ts', [partition])).rows,
-      (rows) => rows.length >= 4,
+      (rows) => rows.length >= 5,
     );
-    expect(parts.map((p) => p.action)).toEqual(['create', 'destroy', 'create', 'destroy']);
-    expect(parts[0]!.message).toMatch(/^accel (tcg|kvm) \(.*\); 1 vCPU pinned to CPUs \d+$/);
-    expect(parts[1]!.message).toMatch(/destroyed on restart/);
+    // The first VM never finished create (no create record); recovery destroyed it all the same.
+    expect(parts.map((p) => p.action)).toEqual(['destroy', 'create', 'destroy', 'create', 'destroy']);
+    expect(parts[0]!.message).toMatch(/destroyed on restart/);
+    expect(parts[1]!.message).toMatch(/^accel (tcg|kvm) \(.*\); 1 vCPU pinned to CPUs \d+$/);
+    expect(parts[2]!.message).toMatch(/destroyed on restart/);
     const events = await pollUntil(
       async () => (await db.query(`SELECT message, fields FROM events WHERE run = $1 AND partition = $2 AND kind = 'app_output'`, [end.run, partition])).rows,
       (rows) => rows.some((r) => /events per second/.test(r.message)) && rows.some((r) => /stress-ng/.test(r.message)),

@@ -223,7 +223,7 @@ export class Runner {
           step(`creating partition ${p.name} on ${node}`);
           let state: PartitionState;
           try {
-            state = await this.driver(p).create(t, p, { log: step, signal: ac.signal, siblings, workRoot: this.workRoot() });
+            state = await this.driver(p).create(t, p, { log: step, signal: ac.signal, siblings, workRoot: this.workRoot(), checkpoint: (partial) => journal.append({ t: 'partition', run, state: partial }) });
           } catch (err) {
             await this.emitter.partition({ name: p.name, node, driver: p.driver, cpus: p.cpus, memMb: p.memMb, numa: p.numa ?? null, devices: p.devices ?? [], handle: {} }, 'fail', run, (err as Error).message).catch(() => undefined);
             throw err;

@@ -58,6 +58,13 @@ export interface DriverContext {
   siblings: ReadonlyMap<string, PartitionState>;
   /** Parent of the run directories on the node (a VM shares it with its guest). @default /tmp/isoscope */
   workRoot?: string;
+  /**
+   * Journals a partial state before create returns, as soon as the node holds something to clean up,
+   * so an orchestrator killed during a long create (a VM booting) leaves recovery a handle. The
+   * driver's destroy must accept such a partial handle. A later checkpoint or the final state
+   * replaces it.
+   */
+  checkpoint?: (state: PartitionState) => void;
 }
 
 /**

@@ -55,9 +55,9 @@ describe.skipIf(!!skip)('kvm driver with a TCG guest (needs root, QEMU, a kernel
     expect(h.vcpus).toHaveLength(1);
     const status = readFileSync(`/proc/${h.pid}/task/${h.vcpus[0]!.threadId}/status`, 'utf8');
     expect(status).toMatch(new RegExp(`Cpus_allowed_list:\\s+${lastCpu}\\n`));
-    expect(readFileSync(`${String(h.cgroup.handle.path)}/cgroup.procs`, 'utf8').split('\n')).toContain(String(h.pid));
+    expect(readFileSync(`${String(h.cgroup!.handle.path)}/cgroup.procs`, 'utf8').split('\n')).toContain(String(h.pid));
     // The cgroup the collector counts the partition by holds QEMU's threads, vCPUs included.
-    const [scope] = driver.measureScope(state).cgroups;
+    const [scope] = driver.measureScope(state)!.cgroups;
     const threads = [String(h.pid), ...h.vcpus.map((v) => String(v.threadId))]; // (I/O worker threads come and go)
     expect(readFileSync(`${scope}/${existsSync(`${scope}/tasks`) ? 'tasks' : 'cgroup.threads'}`, 'utf8').trim().split('\n').sort()).toEqual(expect.arrayContaining(threads));
 
@@ -81,7 +81,7 @@ describe.skipIf(!!skip)('kvm driver with a TCG guest (needs root, QEMU, a kernel
     await driver.destroy(ssh, state, ctx);
     expect(gone(h.pid)).toBe(true);
     expect(existsSync(h.dir)).toBe(false);
-    expect(existsSync(String(h.cgroup.handle.path))).toBe(false);
+    expect(existsSync(String(h.cgroup!.handle.path))).toBe(false);
     await driver.destroy(ssh, state, ctx); // idempotent
   }, 240_000);
 

@@ -30,8 +30,8 @@ export interface KvmHandle {
   dir: string;
   pid: number;
   accel: 'kvm' | 'tcg';
-  /** The partition's cpuset cgroup (a linux-cpuset state). */
-  cgroup: PartitionState;
+  /** The partition's cpuset cgroup (a linux-cpuset state); absent in a checkpoint from before it existed. */
+  cgroup?: PartitionState;
   /** vCPU index → host thread id → the CPU it is pinned to. */
   vcpus: { index: number; threadId: number; cpu: number }[];
   [key: string]: unknown;
@@ -104,7 +104,10 @@ export class KvmDriver implements PartitionDriver {
     const rollback = new Rollback();
     let pid = 0;
     try {
+      // Checkpoints journal what exists so far: a crash during the (long) boot leaves recovery a handle.
+      const partial = (h: Partial<KvmHandle>): PartitionState => ({ name: spec.name, node: node.node, driver: this.name, cpus: formatCpus(cpus), memMb, numa, devices: [], handle: { dir, pid: 0, accel, vcpus: [], ...h } });
       await sh('creating the VM directory', ['mkdir', '-p', '--', dir, share]);
+      ctx.checkpoint?.(partial({}));
       rollback.push(`remove ${dir}`, async () => { await node.exec(['sh', '-c', STOP_VM, 'stop', dir, '0'], { timeoutMs: 30_000 }); });
       let initramfs = o.initramfs;
       if (!initramfs) {
@@ -116,6 +119,7 @@ export class KvmDriver implements PartitionDriver {
 
       checkAborted(ctx.signal, node.node, 'cgroup');
       const cgroup = await this.cgroups.create(node, { name: spec.name, driver: 'linux-cpuset', cpus: spec.cpus, memMb: spec.memMb, ...(numa ? { numa } : {}), options: { root: o.cgroupRoot } }, ctx);
+      ctx.checkpoint?.(partial({ cgroup }));
       rollback.push(`remove the cgroup ${String(cgroup.handle.path)}`, () => this.cgroups.destroy(node, cgroup, ctx));
 
       checkAborted(ctx.signal, node.node, 'start');
@@ -124,6 +128,7 @@ export class KvmDriver implements PartitionDriver {
       const started = await node.exec(this.cgroups.wrap(cgroup, argv), { timeoutMs: 60_000 });
       if (started.code !== 0) throw new Error(`${where}: QEMU did not start (exit ${started.code}): ${(started.stderr || started.stdout).trim() || '(no output)'}`);
       pid = Number(await sh('reading the QEMU pid file', ['cat', f.pid]));
+      ctx.checkpoint?.(partial({ cgroup, pid }));
       rollback.push(`stop QEMU (pid ${pid})`, async () => { await node.exec(['sh', '-c', STOP_VM, 'stop', dir, String(pid)], { timeoutMs: 30_000 }); });
 
       const pinned = await this.pin(node, where, f.qmp, pid, vcpus, cpus);
@@ -169,8 +174,9 @@ export class KvmDriver implements PartitionDriver {
   }
 
   /** QEMU (every vCPU and I/O thread) runs in the partition's cgroup: the collector counts the VM there. */
-  measureScope(state: PartitionState): MeasureScope {
-    return this.cgroups.measureScope(readHandle(state).cgroup);
+  measureScope(state: PartitionState): MeasureScope | null {
+    const { cgroup } = readHandle(state);
+    return cgroup ? this.cgroups.measureScope(cgroup) : null;
   }
 
   async connect(node: NodeTransport, state: PartitionState): Promise<NodeTransport> {
@@ -190,7 +196,8 @@ export class KvmDriver implements PartitionDriver {
     const r = await node.exec(['sh', '-c', STOP_VM, 'stop', h.dir, String(h.pid)], { timeoutMs: 30_000 });
     if (r.code !== 0) throw new Error(`${where}: cannot stop QEMU ${h.pid} or remove ${h.dir}: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}`);
     // The cgroup's destroy kills whatever is left in it (a QEMU whose pid was reused is not ours).
-    await this.cgroups.destroy(node, h.cgroup, ctx);
+    // A checkpoint from before the cgroup existed has none.
+    if (h.cgroup) await this.cgroups.destroy(node, h.cgroup, ctx);
   }
 
   /** The accelerator for a node and kernel: asked for, or probed once per process. */
@@ -311,7 +318,7 @@ export class KvmDriver implements PartitionDriver {
 
 function readHandle(state: PartitionState): KvmHandle {
   const h = state.handle as Partial<KvmHandle>;
-  if (typeof h.dir !== 'string' || typeof h.pid !== 'number' || !h.cgroup) throw new Error(`partition ${state.name} (kvm) on node ${state.node}: handle has no VM directory, pid or cgroup (${JSON.stringify(state.handle)})`);
+  if (typeof h.dir !== 'string' || !/^\/.+\/[^/]+-[0-9a-f]{8}$/.test(h.dir) || typeof h.pid !== 'number') throw new Error(`partition ${state.name} (kvm) on node ${state.node}: handle has no VM directory or pid (${JSON.stringify(state.handle)})`);
   return h as KvmHandle;
 }
 
