@@ -65,6 +65,21 @@ catalog: [cat]
     void file;
   });
 
+  it('a kvm partition needs its QEMU and taskset on the node', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'e.yaml'), `
+experiment: ${uniqueName('pre-kvm')}
+nodes: [{ name: local, transport: local }]
+stacks: [{ name: vm, partitions: [{ name: guest, driver: kvm, cpus: "0", options: { accel: tcg, qemu: isoscope-no-such-qemu } }] }]
+workload: { entry: sysbench, partition: guest }
+matrix: { background: [false] }
+measure: { enabled: false }
+`);
+    const r = await isoscope(dir, ['run', 'e.yaml', '--progress', 'lines']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/e\.yaml: nodes\[0\] \(local\): tool "isoscope-no-such-qemu" is not installed \(command -v found nothing\), needed by stacks\[0\]\.partitions\[0\]/);
+  });
+
   it('refuses a changed experiment file until --new-version, and keeps the versions apart in isoscope runs', async () => {
     const dir = tempDir();
     const experiment = uniqueName('ver');

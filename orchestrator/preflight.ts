@@ -2,8 +2,8 @@
  * Checks the whole matrix before the first run starts, and reports every problem at once with the
  * file and field it comes from: catalog entries and their parameters (workload and background),
  * partition drivers and their options, node reachability, the tools each node needs (`command -v`:
- * the workloads' commands, mpirun, a managed collector's command), and the cgroup hierarchies the
- * cpuset driver and per-partition counting need. Perf event names were checked when the file was
+ * the workloads' commands, mpirun, a managed collector's command, a kvm partition's QEMU and taskset),
+ * and the cgroup hierarchies the cpuset and kvm drivers and per-partition counting need. Perf event names were checked when the file was
  * read; which of them a node's PMU supports is reported by its collector (`partition_counters`).
  */
 import type { Catalog } from './catalog/load.js';
@@ -62,6 +62,7 @@ export async function preflight(o: PreflightOptions): Promise<string[]> {
   }
 
   // Drivers and their options, for the stacks the cells use.
+  const kvmFields: [string, string][] = []; // node → kvm partition field (its tools)
   const stacks = new Set(o.cells.map((c) => c.stack));
   const drivers = availableDrivers();
   spec.stacks.forEach((s, si) => {
@@ -71,6 +72,11 @@ export async function preflight(o: PreflightOptions): Promise<string[]> {
       if (!drivers.includes(p.driver)) return void at(`${field}.driver`, `partition driver "${p.driver}" is not available in this build (available: ${drivers.join(', ')})`);
       const parsed = DRIVER_OPTIONS[p.driver]?.safeParse(p.options);
       if (parsed && !parsed.success) for (const i of parsed.error.issues) at(`${field}.options${i.path.length ? `.${formatPath(i.path)}` : ''}`, i.message);
+      // A kvm partition runs QEMU and pins its vCPU threads on the node.
+      if (p.driver === 'kvm' && parsed?.success) {
+        commands.set(field, [(parsed.data as { qemu: string }).qemu, 'taskset']);
+        for (const c of o.cells) if (c.stack === s.name) for (const n of new Set([...c.nodes, ...(c.background ? spec.background.flatMap((b) => b.nodes ?? c.nodes) : [])])) if (!p.nodes || p.nodes.includes(n)) kvmFields.push([n, field]);
+      }
     });
   });
 
@@ -84,8 +90,9 @@ export async function preflight(o: PreflightOptions): Promise<string[]> {
   const cpusetNodes = new Set<string>();
   for (const c of o.cells) {
     const stack = spec.stacks.find((s) => s.name === c.stack);
-    for (const p of stack?.partitions ?? []) if (p.driver === 'linux-cpuset') for (const n of used.keys()) if (!p.nodes || p.nodes.includes(n)) cpusetNodes.add(n);
+    for (const p of stack?.partitions ?? []) if (p.driver === 'linux-cpuset' || p.driver === 'kvm') for (const n of used.keys()) if (!p.nodes || p.nodes.includes(n)) cpusetNodes.add(n);
   }
+  for (const [n, field] of kvmFields) need(n, field);
   const nodeField = (n: string) => `nodes[${spec.nodes.findIndex((x) => x.name === n)}] (${n})`;
   const perNode = await mapLimited([...used.keys()], spec.concurrency, async (n) => {
     const out: string[] = [];
