@@ -1,25 +1,10 @@
 /**
- * The `isoscope` command. Subcommands are listed here explicitly (the CLI's registry); each lives in
+ * The `isoscope` command. Subcommands are listed explicitly in cli/registry.ts; each lives in
  * cli/commands/ and is built by a function, so nothing registers itself on import.
  */
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { alertsCommand } from './commands/alerts.js';
-import { collectorCommand } from './commands/collector.js';
-import { configCommand } from './commands/config.js';
-import { ingestCommand } from './commands/ingest.js';
-import { loadgenCommand } from './commands/loadgen.js';
-import { parseCommand } from './commands/parse.js';
-import { runCommand } from './commands/run.js';
-import { cancelCommand, runsCommand } from './commands/runs.js';
-import { orchestratorCommand } from './commands/orchestrator.js';
-import { queryCommand } from './commands/query.js';
-import { reportCommand } from './commands/report.js';
-import { schemaCommand } from './commands/schema.js';
-import { servicesCommand } from './commands/services.js';
-import { sqlCommand } from './commands/sql.js';
-import { testbedCommand } from './commands/testbed.js';
-import { upCommand } from './commands/up.js';
+import { commandsFor } from './registry.js';
 import { oneOf } from './options.js';
 import { endQuietlyOnClosedPipe, reportFailure, setVerbose } from './failure.js';
 
@@ -31,24 +16,8 @@ const program = new Command('isoscope')
   .option('-c, --config <file>', 'YAML configuration file (default: $ISOSCOPE_CONFIG, else ./isoscope.yaml if present)')
   .option('--log-level <level>', 'trace, debug, info, warn, error or silent (default: config log.level)', oneOf(['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const))
   .option('--log-format <format>', 'json, text or auto: text lines on a terminal, else JSON (default: config log.format)', oneOf(['json', 'text', 'auto'] as const))
-  .option('--verbose', 'show the stack trace of a failure (also ISOSCOPE_DEBUG=1)')
-  .addCommand(upCommand())
-  .addCommand(collectorCommand())
-  .addCommand(ingestCommand())
-  .addCommand(loadgenCommand())
-  .addCommand(alertsCommand())
-  .addCommand(sqlCommand())
-  .addCommand(runCommand())
-  .addCommand(runsCommand())
-  .addCommand(cancelCommand())
-  .addCommand(orchestratorCommand())
-  .addCommand(queryCommand())
-  .addCommand(reportCommand())
-  .addCommand(parseCommand())
-  .addCommand(servicesCommand())
-  .addCommand(testbedCommand())
-  .addCommand(schemaCommand())
-  .addCommand(configCommand());
+  .option('--verbose', 'show the stack trace of a failure (also ISOSCOPE_DEBUG=1)');
+for (const cmd of await commandsFor(process.argv.slice(2))) program.addCommand(cmd);
 
 endQuietlyOnClosedPipe();
 setVerbose(process.argv.includes('--verbose'));
