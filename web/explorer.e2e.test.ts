@@ -140,14 +140,14 @@ describe.skipIf(missing.length > 0)('explorer and report on a real experiment ru
   const apiGet = async <T>(path: string) => (await (await fetch(`${up!.url}${path}`)).json()) as T;
 
   /** Opens a page, waits until it is complete, fails on console errors and on any request off this origin. */
-  async function open(hash: string, shot: string, expectNotFound = false): Promise<Page> {
+  async function open(hash: string, shot: string, expectNotFound = false, base = up!.url): Promise<Page> {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const problems: string[] = [];
     // Chromium logs every HTTP error answer of a fetch; a page asked for what does not exist gets one 404.
     page.on('console', (m) => { if (m.type() === 'error' && !(expectNotFound && /status of 404/.test(m.text()))) problems.push(`console: ${m.text()}`); });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('request', (r) => { if (!r.url().startsWith(up!.url)) problems.push(`request off the origin: ${r.url()}`); });
-    await page.goto(`${up!.url}/${hash}`);
+    page.on('request', (r) => { if (!r.url().startsWith(base)) problems.push(`request off the origin: ${r.url()}`); });
+    await page.goto(`${base}/${hash}`);
     await page.waitForSelector('#page .view[data-ready]', { timeout: 60_000 });
     await page.screenshot({ path: join(SHOTS, `${shot}.png`), fullPage: true });
     expect(problems, `${hash}: ${problems.join('; ')}`).toEqual([]);
@@ -197,6 +197,30 @@ describe.skipIf(missing.length > 0)('explorer and report on a real experiment ru
     expect(await empty.locator('#page .view').textContent()).toMatch(/no run "no-such-run-/);
     await empty.close();
   }, 180_000);
+
+  it('explorer: empty pages say why (no runs yet; a run without samples)', async () => {
+    const emptyDir = tempDir();
+    config(emptyDir);
+    const servers = [await startQuery(emptyDir), await startQuery(edgeDir)];
+    try {
+      const none = await open('#/', '6-no-runs', false, servers[0]!.url);
+      expect(await none.locator('#page .empty').textContent()).toMatch(/^No runs yet/);
+      await none.close();
+      const { runs } = (await (await fetch(`${servers[1]!.url}/api/runs?experiment=${edge}`)).json()) as { runs: { run: string; status: string }[] };
+      const ended = runs.find((r) => r.status === 'end')!;
+      const bare = await open(`#/run/${ended.run}`, '7-run-without-samples', false, servers[1]!.url);
+      expect(await bare.locator('#page .empty').first().textContent()).toMatch(/^No samples are tagged with run /);
+      await bare.close();
+      const failed = await open(`#/experiment/${edge}`, '8-experiment-with-a-failed-run', false, servers[1]!.url);
+      expect(await failed.locator('section[data-figure=slowdown] .empty').textContent()).toMatch(/no cell has finished runs both alone and with background/);
+      await failed.close();
+    } finally {
+      for (const s of servers) {
+        s.child.kill('SIGINT');
+        await new Promise((r) => (s.child.exitCode === null ? s.child.once('exit', r) : r(null)));
+      }
+    }
+  }, 120_000);
 
   it('report of the same data: every file, marks, PNG sizes, offline HTML, CSVs equal to /api/compare', async () => {
     const out = join(tempDir(), 'report');
