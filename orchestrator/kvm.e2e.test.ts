@@ -51,11 +51,18 @@ describe.skipIf(!!skip || process.getuid?.() !== 0).concurrent('experiments with
   let bus: KafkaBus;
   let store: QuestDbStore;
   let db: pg.Client;
+  let samples: Ingest;
   beforeAll(async () => {
     ({ bus, store, db } = await openKafkaQuestDb());
-    await bus.ensureTopics(['runs', 'partitions', 'events']);
+    await bus.ensureTopics(['runs', 'partitions', 'events', 'samples']);
+    // Only the samples produced from now on: the shared topic holds other tests' samples.
+    samples = new Ingest(bus, store, { group: uniqueName('kvm-samples'), watermarkMs: 2000, fromBeginning: false, topics: ['samples'] });
+    await samples.start();
   });
-  afterAll(() => closeKafkaQuestDb({ bus, store, db }));
+  afterAll(async () => {
+    await samples?.shutdown();
+    await closeKafkaQuestDb({ bus, store, db });
+  });
 
   async function runExperiment(yaml: string, onProgress?: (runner: Runner, p: Parameters<NonNullable<ConstructorParameters<typeof Runner>[0]['onProgress']>>[0]) => void): Promise<RunSummary[]> {
     const dir = tempDir();
@@ -65,7 +72,10 @@ describe.skipIf(!!skip || process.getuid?.() !== 0).concurrent('experiments with
     const producer = bus.producer();
     await producer.start();
     try {
-      const runner: Runner = new Runner({ experiment: loadExperiment(join(dir, 'experiment.yaml')), catalog: loadCatalog([join(dir, 'catalog')]), producer, stateDir: join(dir, 'state'), onProgress: (p) => onProgress?.(runner, p) });
+      const runner: Runner = new Runner({
+        experiment: loadExperiment(join(dir, 'experiment.yaml')), catalog: loadCatalog([join(dir, 'catalog')]), producer, stateDir: join(dir, 'state'), onProgress: (p) => onProgress?.(runner, p),
+        measure: { bus, kafkaBrokers: testServices().kafka.brokers, stateDir: join(dir, 'data') },
+      });
       return await runner.execute();
     } finally {
       await producer.shutdown();
@@ -88,7 +98,7 @@ measure: { enabled: false }
     expect(existsSync(`/sys/fs/cgroup/cpuset/isoscope/local-${partition}`)).toBe(false);
   }, 600_000);
 
-  it('a cancelled run: recorded abort, the guest workload stopped with the VM', async () => {
+  it('a cancelled run: recorded abort, the guest workload stopped with the VM; the VM was counted as its partition', async () => {
     const partition = uniqueName('kvmcancel');
     let cancelled = false;
     const [s] = await runExperiment(`
@@ -97,7 +107,7 @@ nodes: [{ name: local, transport: local }]
 stacks: [{ name: vm, partitions: [${partitionYaml(partition, lastCpu)}] }]
 workload: { entry: stress-ng, partition: ${partition}, parameters: { stressor: cpu, workers: 1, seconds: 600 } }
 matrix: { background: [false], timeoutSeconds: 900 }
-measure: { enabled: false }
+measure: { intervalMs: 500, perf: { events: [task-clock], nodeWide: false }, ebpf: false, procfs: false, inventory: false }
 `, (runner, p) => {
       if (p.type === 'step' && p.message.startsWith('running stress-ng') && !cancelled) {
         cancelled = true;
@@ -109,6 +119,14 @@ measure: { enabled: false }
     expect(s!.seconds).toBeLessThan(500);
     expect(qemuOf(partition)).toEqual([]);
     expect(vmDirs(partition)).toEqual([]);
+    // perf counted the partition's cgroup, which holds QEMU: the guest's CPU time is the partition's.
+    const counted = await pollUntil(
+      async () => (await db.query(`SELECT count() n, sum(value) v FROM samples WHERE run = $1 AND "partition" = $2 AND source = 'perf' AND metric = 'task-clock'`, [s!.run, partition])).rows[0]!,
+      (r) => Number(r.n) > 0,
+      60_000,
+    );
+    expect(Number(counted.n)).toBeGreaterThan(0);
+    expect(Number(counted.v)).toBeGreaterThan(0);
   }, 900_000);
 
   it('kill -9 of isoscope run while the VM boots and mid-workload, restarts: VMs destroyed by recovery, then sysbench and stress-ng run in the guest', async () => {

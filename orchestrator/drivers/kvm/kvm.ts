@@ -236,7 +236,8 @@ export class KvmDriver implements PartitionDriver {
       const mk = await node.exec(['mkdir', '-p', '--', dir]);
       if (mk.code !== 0) return { ok: false, reason: `cannot create ${dir}: ${mk.stderr.trim()}` };
       await build(node, `node ${node.node}`, dir, 'probe.gz', o.busybox, '-', conf({ share: '/tmp', nodejs: '/bin/true', probe: true }));
-      const r = await node.exec(probeArgv(o.qemu, kernel, `${dir}/probe.gz`), { timeoutMs: o.kvmProbeSeconds * 1000 });
+      // timeout(1) on the node too: a hung probe guest must not outlive an orchestrator killed meanwhile.
+      const r = await node.exec(['timeout', '-s', 'KILL', String(Math.ceil(o.kvmProbeSeconds) + 5), ...probeArgv(o.qemu, kernel, `${dir}/probe.gz`)], { timeoutMs: o.kvmProbeSeconds * 1000 });
       if (r.stdout.includes(PROBE_MARK)) return { ok: true };
       const said = (r.stderr.trim() || r.stdout.trim()).split('\n').map((l) => l.trim()).filter(Boolean).slice(-3).join(' | ');
       return { ok: false, reason: `the probe guest ended without reaching user space (${r.code === null ? `killed by ${r.signal}` : `exit ${r.code}`}): ${said.slice(0, 300) || '(no output)'}` };
