@@ -196,7 +196,7 @@ export class Measurement {
    */
   async checkArrivals(nodes: readonly string[], signal?: AbortSignal): Promise<void> {
     if (!this.arrivals) return;
-    const timeout = this.o.arrivalTimeoutMs ?? Math.max(30_000, 5 * this.o.experiment.spec.measure.intervalMs);
+    const timeout = this.o.arrivalTimeoutMs ?? Math.max(60_000, 5 * this.o.experiment.spec.measure.intervalMs);
     const missing: string[] = [];
     await Promise.all(nodes.filter((n) => !this.arrived.has(n)).map(async (n) => {
       if (await this.arrivals!.waitFor(this.identity(n), timeout, signal)) this.arrived.add(n);

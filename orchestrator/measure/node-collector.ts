@@ -53,7 +53,8 @@ export class InProcessCollector implements NodeCollector {
   }
 
   async stop(): Promise<void> {
-    await this.agent?.shutdown(2000);
+    // Its own samples: worth waiting for (a loaded machine can hold many batches in the send queue).
+    await this.agent?.shutdown(30_000);
     this.agent = null;
   }
 }
