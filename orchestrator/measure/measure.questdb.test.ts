@@ -6,7 +6,7 @@
  * `events` row, and samples from that node go on after it.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,23 +57,37 @@ nodes:
 ${node(n1, a)}
 ${node(n2, b)}
 stacks: [{ name: linux, partitions: [{ name: app, driver: linux-cpuset, cpus: "1" }] }]
-workload: { entry: sysbench, partition: app, parameters: { test: cpu, seconds: 8 } }
-matrix: { nodeCounts: [2], background: [false], repetitions: 1, timeoutSeconds: 120 }
+workload: { entry: wait-for-file, partition: app, parameters: { file: ${join(dir, 'go')} } }
+catalog: [cat]
+matrix: { nodeCounts: [2], background: [false], repetitions: 1, timeoutSeconds: 300 }
 measure: { intervalMs: 250, ebpf: false }
 `);
+    // The run lasts until the test lets it end: after n1's collector was killed, came back, and counted a while.
+    mkdirSync(join(dir, 'cat'));
+    writeFileSync(join(dir, 'cat', 'wait.yaml'), [
+      'name: wait-for-file', 'version: 1', 'description: runs until a file exists', 'parameters:', '  file: { type: string }',
+      `command: [sh, -c, 'i=0; while [ ! -e "$1" ] && [ $i -lt 1800 ]; do sleep 0.1; i=$((i+1)); done; echo done=1', wait, "{{file}}"]`,
+      'result: { parser: regex, regex: "^done=([0-9]+)$", unit: x }', '',
+    ].join('\n'));
     const producer = bus.producer();
     await producer.start();
     let killed: Promise<void> | null = null;
+    const pidFile = `/tmp/isoscope/scopes/${n1}/collector.pid`;
     const onProgress = (p: Progress) => {
-      if (p.type === 'step' && p.message.startsWith('running sysbench') && !killed) {
-        killed = new Promise((r) => setTimeout(r, 2500)).then(() => {
-          execFileSync('sh', ['-c', `kill -KILL "$(cat /tmp/isoscope/scopes/${n1}/collector.pid)"`]);
-        });
+      if (p.type === 'step' && p.message.startsWith('running wait-for-file') && !killed) {
+        killed = (async () => {
+          await new Promise((r) => setTimeout(r, 1000));
+          const old = readFileSync(pidFile, 'utf8').trim();
+          execFileSync('kill', ['-KILL', old]);
+          await pollUntil(async () => (existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() : old), (pid) => pid !== old, 180_000, 100);
+          await new Promise((r) => setTimeout(r, 3000));
+          writeFileSync(join(dir, 'go'), '');
+        })();
       }
     };
     try {
       const runner = new Runner({
-        experiment: loadExperiment(join(dir, 'e.yaml')), catalog: loadCatalog([]), producer, stateDir: join(dir, 'state'), onProgress,
+        experiment: loadExperiment(join(dir, 'e.yaml')), catalog: loadCatalog([join(dir, 'cat')]), producer, stateDir: join(dir, 'state'), onProgress,
         measure: { bus, kafkaBrokers: testServices().kafka.brokers, stateDir: join(dir, 'data') },
       });
       const summaries = await runner.execute();
