@@ -50,6 +50,11 @@ export interface ConsumerOptions {
   topics: string[];
   /** Where a group without committed offsets starts. @default true */
   fromBeginning?: boolean;
+  /**
+   * Batches of different partitions handled at once (each still committed after its own handler
+   * resolved). The embedded bus hands one batch at a time whatever this says. @default 1
+   */
+  concurrency?: number;
 }
 
 /**

@@ -24,6 +24,11 @@ export interface IngestOptions {
    * test watching only what it produces, on topics shared with other work). @default true
    */
   fromBeginning?: boolean;
+  /**
+   * Topic partitions whose batches are decoded and written at once (Kafka). A collector's batches
+   * stay on one partition, so their order and sequence checks are unaffected. @default 3
+   */
+  partitionsInFlight?: number;
   /** `host:port` to serve Prometheus metrics on (`/metrics`); none when absent. @example "127.0.0.1:9464" */
   metricsListen?: string;
 }
@@ -31,3 +36,4 @@ export interface IngestOptions {
 export const DEFAULT_TOPICS: RecordName[] = RECORD_NAMES;
 export const DEFAULT_DEAD_LETTER_TOPIC = 'dead-letters';
 export const DEFAULT_WATERMARK_MS = 3000;
+export const DEFAULT_PARTITIONS_IN_FLIGHT = 3;

@@ -19,7 +19,7 @@ import { decode } from '../schema/codec.js';
 import type { Lifecycle } from '../schema/lifecycle.js';
 import { isRecordName, type RecordName, type RecordOf, type Sample } from '../schema/records.js';
 import type { Store } from '../store/store.js';
-import { DEFAULT_DEAD_LETTER_TOPIC, DEFAULT_TOPICS, DEFAULT_WATERMARK_MS, type IngestOptions } from './config.js';
+import { DEFAULT_DEAD_LETTER_TOPIC, DEFAULT_PARTITIONS_IN_FLIGHT, DEFAULT_TOPICS, DEFAULT_WATERMARK_MS, type IngestOptions } from './config.js';
 import { ControlFeed } from './control-feed.js';
 import { deadLetter } from './dead-letter.js';
 import { MetricsServer } from './metrics-server.js';
@@ -48,8 +48,6 @@ export class Ingest implements Lifecycle {
   private metricsServer: MetricsServer | null = null;
   private readonly gaps = new SeqGapTracker();
   private readonly unmatchedLogged = new Set<string>();
-  /** Why the store last refused rows for good (for the dead letters' reason). */
-  private refusal = '';
   private readonly abort = new AbortController();
   private readonly log = componentLogger('ingest');
   readonly metrics = new IngestMetrics(() => this.partitionLag());
@@ -84,7 +82,7 @@ export class Ingest implements Lifecycle {
       this.control = new ControlFeed(this.bus, this.group);
       await this.control.start();
     }
-    this.consumer = this.bus.consumer({ group: this.group, topics: this.topics, fromBeginning: this.options.fromBeginning ?? true });
+    this.consumer = this.bus.consumer({ group: this.group, topics: this.topics, fromBeginning: this.options.fromBeginning ?? true, concurrency: this.options.partitionsInFlight ?? DEFAULT_PARTITIONS_IN_FLIGHT });
     await this.consumer.run((batch) => this.handle(batch));
     this.log.info({ topics: this.topics, group: this.group, tagging, metrics: this.metricsAddress }, 'Ingest is consuming.');
   }
@@ -113,15 +111,16 @@ export class Ingest implements Lifecycle {
     let letters: BusMessage[] = [];
     for (const m of batch.messages) {
       const decoded = decode(m.value, topic);
-      records.push(...decoded.records);
+      for (const r of decoded.records) records.push(r);
       if (decoded.errors.length > 0) letters.push(deadLetter(m, decoded.errors));
     }
     if (topic === 'samples' && this.control && records.length > 0) await this.tag(batch, records as Sample[]);
     const gapCheck: GapCheck | null = topic === 'samples' || topic === 'events' ? this.gaps.check(topic, records as RecordOf<'samples' | 'events'>[]) : null;
-    if (!(await this.write(topic, records, batch))) {
+    const refusal = await this.write(topic, records, batch);
+    if (refusal !== null) {
       // The store refuses these rows for good: keep them, with the reason, on the dead-letter topic.
       records.length = 0;
-      letters = batch.messages.map((m) => deadLetter(m, [{ index: -1, reason: this.refusal }]));
+      letters = batch.messages.map((m) => deadLetter(m, [{ index: -1, reason: refusal }]));
     }
     if (gapCheck && gapCheck.gaps.length > 0) await this.recordGaps(topic as 'samples' | 'events', gapCheck, batch);
     gapCheck?.commit();
@@ -155,8 +154,8 @@ export class Ingest implements Lifecycle {
     }
   }
 
-  /** Writes durably, retrying retriable failures; false when the store refuses the rows for good. */
-  private async write(topic: RecordName, records: RecordOf<RecordName>[], batch: DeliveredBatch): Promise<boolean> {
+  /** Writes durably, retrying retriable failures; null, or why the store refuses the rows for good. */
+  private async write(topic: RecordName, records: RecordOf<RecordName>[], batch: DeliveredBatch): Promise<string | null> {
     const end = this.metrics.writeSeconds.startTimer({ topic });
     try {
       await withBackoff(() => this.store.write(topic, records), {
@@ -170,11 +169,10 @@ export class Ingest implements Lifecycle {
         },
       });
       end();
-      return true;
+      return null;
     } catch (err) {
       if (!isPermanent(err)) throw err;
-      this.refusal = (err as Error).message;
-      return false;
+      return (err as Error).message;
     }
   }
 
@@ -182,8 +180,9 @@ export class Ingest implements Lifecycle {
   private async recordGaps(topic: 'samples' | 'events', check: GapCheck, batch: DeliveredBatch): Promise<void> {
     const detected = nowNs();
     const rows = check.gaps.map((g) => gapEvent(g, detected));
-    if (await this.write('events', rows, batch)) this.metrics.rows.inc({ topic: 'events' }, rows.length);
-    else this.log.error({ topic, reason: this.refusal }, `The store refused ${rows.length} seq_gap events; the gaps are only logged.`);
+    const refusal = await this.write('events', rows, batch);
+    if (refusal === null) this.metrics.rows.inc({ topic: 'events' }, rows.length);
+    else this.log.error({ topic, reason: refusal }, `The store refused ${rows.length} seq_gap events; the gaps are only logged.`);
     for (const g of check.gaps) {
       this.metrics.seqGaps.inc({ topic });
       this.metrics.seqMissing.inc({ topic }, g.size);

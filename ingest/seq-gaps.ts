@@ -34,7 +34,13 @@ export class SeqGapTracker {
   check(topic: SeqGap['topic'], records: readonly { collector: string; seq: number; node: string; ts: bigint }[]): GapCheck {
     const staged = new Map<string, number>();
     const gaps: SeqGap[] = [];
+    let prevCollector: string | null = null;
+    let prevSeq = NaN;
     for (const r of records) {
+      // A batch's records share collector and seq: only a change can tell anything new.
+      if (r.collector === prevCollector && r.seq === prevSeq) continue;
+      prevCollector = r.collector;
+      prevSeq = r.seq;
       const key = `${topic}\u0000${r.collector}`;
       const last = staged.get(key) ?? this.last.get(key);
       if (last !== undefined && r.seq <= last) continue;

@@ -10,8 +10,9 @@ import type { OwnershipIndex } from './ownership.js';
  * @example watermarkDeadline([{ ts: 5_000_000_000n }], [{ timestampMs: 9000 }], 3000) === 8000
  */
 export function watermarkDeadline(samples: readonly Pick<Sample, 'ts'>[], messages: readonly Pick<DeliveredMessage, 'timestampMs'>[], watermarkMs: number): number {
-  let newestTs = -Infinity;
-  for (const s of samples) newestTs = Math.max(newestTs, Number(s.ts / 1_000_000n));
+  let newest: bigint | null = null;
+  for (const s of samples) if (newest === null || s.ts > newest) newest = s.ts;
+  const newestTs = newest === null ? -Infinity : Number(newest / 1_000_000n);
   let newestBus = -Infinity;
   for (const m of messages) if (Number.isFinite(m.timestampMs)) newestBus = Math.max(newestBus, m.timestampMs);
   const base = newestBus === -Infinity ? newestTs : Math.min(newestTs, newestBus);

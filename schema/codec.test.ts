@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { decode, encode, SCHEMA_VERSION, validate } from './codec.js';
+import { decode, encode, encodeV1, SCHEMA_VERSION, validate } from './codec.js';
 import { RECORD_NAMES, type RecordInput, type RecordName } from './records.js';
 
 const TS = 1_795_537_485_066_456_789n; // beyond 2^53: must survive exactly
+
+/** Version 2 does not tell a null from an absent nullable field (both are stored as NULL). */
+const withoutNulls = (r: object) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== null && v !== undefined));
 
 const examples: { [N in RecordName]: RecordInput<N>[] } = {
   samples: [
@@ -21,7 +24,10 @@ describe('codec', () => {
     const decoded = decode(encode(name, valid), name);
     expect(decoded.errors).toEqual([]);
     expect(decoded.version).toBe(SCHEMA_VERSION);
-    expect(decoded.records).toEqual(valid);
+    expect(decoded.records.map(withoutNulls)).toEqual(valid.map(withoutNulls));
+    const v1 = decode(encodeV1(name, valid), name); // what older producers wrote is still read
+    expect(v1.version).toBe(1);
+    expect(v1.records).toEqual(valid);
     expect(typeof (decoded.records[0] as { ts: unknown }).ts).toBe('bigint');
     expect((decoded.records[0] as { ts: bigint }).ts).toBe(TS);
   });
@@ -61,7 +67,11 @@ describe('codec', () => {
   it.each([
     ['not json', '{"v":1,', /not valid JSON/],
     ['an array', '[]', /must be a JSON object/],
-    ['an unknown version', '{"v":2,"type":"samples","records":[]}', /unsupported schema version 2/],
+    ['an unknown version', '{"v":3,"type":"samples","records":[]}', /unsupported schema version 3: this isoscope reads versions 1 and 2/],
+    ['a v2 message without n', '{"v":2,"type":"samples","cols":{}}', /"n" must be the number of records/],
+    ['a v2 column of the wrong length', '{"v":2,"type":"samples","n":2,"cols":{"value":[1]}}', /column "value" has 1 values for 2 records/],
+    ['a v2 column the schema does not know', '{"v":2,"type":"samples","n":1,"cols":{"colour":{"c":"red"}}}', /unknown column "colour" for samples records/],
+    ['a v2 column of no known form', '{"v":2,"type":"samples","n":1,"cols":{"value":{"x":1}}}', /column "value" must be an array of 1 values/],
     ['an unknown type', '{"v":1,"type":"metrics","records":[]}', /unknown record type "metrics"/],
     ['the wrong topic', '{"v":1,"type":"events","records":[]}', /"events" does not belong on the samples topic/],
     ['records not an array', '{"v":1,"type":"samples","records":{}}', /"records" must be an array/],
@@ -71,6 +81,36 @@ describe('codec', () => {
     expect(d.errors).toHaveLength(1);
     expect(d.errors[0]!.index).toBe(-1);
     expect(d.errors[0]!.reason).toMatch(reason);
+  });
+
+  it('writes a collector batch column-wise: shared values once, idx as a run', () => {
+    const batch = validate('samples', Array.from({ length: 3 }, (_, idx) => ({ ts: TS, node: 'n', collector: 'c', seq: 9, idx, source: 's', metric: `m${idx}`, value: idx / 2, ...(idx === 1 ? { cgroup: '/g' } : {}) })));
+    const body = JSON.parse(encode('samples', batch).toString());
+    expect(body).toEqual({
+      v: 2, type: 'samples', n: 3,
+      cols: { ts: { c: String(TS) }, node: { c: 'n' }, collector: { c: 'c' }, seq: { c: 9 }, idx: { r: 0 }, source: { c: 's' }, metric: ['m0', 'm1', 'm2'], value: [0, 0.5, 1], cpu: { c: -1 }, scale: { c: 1 }, cgroup: [null, '/g', null] },
+    });
+    expect(decode(encode('samples', batch), 'samples').records.map(withoutNulls)).toEqual(batch.map(withoutNulls));
+  });
+
+  it('writes version 1 for records with fields the schema does not know, so validation names them', () => {
+    const body = encode('samples', [{ ts: TS, node: 'n', collector: 'c', seq: 0, idx: 0, source: 's', metric: 'm', value: 1, colour: 'red' } as never]);
+    expect(JSON.parse(body.toString()).v).toBe(1);
+    expect(decode(body, 'samples').errors[0]!.reason).toMatch(/records\[0\].*colour/);
+  });
+
+  it('names each bad record of a v2 message as version 1 does, and keeps the good ones', () => {
+    const body = JSON.stringify({ v: 2, type: 'samples', n: 3, cols: { ts: ['1', 'yesterday', '3'], node: { c: 'n' }, collector: { c: 'c' }, seq: { c: 0 }, idx: { r: 0 }, source: { c: 's' }, metric: { c: 'm' }, value: [1, 'high', 3] } });
+    const d = decode(body, 'samples');
+    expect(d.records.map((r) => r.idx)).toEqual([0, 2]);
+    expect(d.errors).toEqual([
+      { index: 1, reason: 'records[1].ts: expected integer nanoseconds since the epoch as a decimal string, got "yesterday"' },
+    ]);
+    const missing = decode(JSON.stringify({ v: 2, type: 'samples', n: 1, cols: { ts: { c: '1' }, collector: { c: 'c' }, seq: { c: 0 }, idx: { c: 0 }, source: { c: 's' }, metric: { c: 'm' }, value: { c: 1 } } }), 'samples');
+    expect(missing.errors[0]!.reason).toMatch(/^records\[0\]\.node: /);
+    const badValue = decode(JSON.stringify({ v: 2, type: 'samples', n: 2, cols: { ts: { c: '1' }, node: { c: 'n' }, collector: { c: 'c' }, seq: { c: 0 }, idx: { r: 0 }, source: { c: 's' }, metric: { c: 'm' }, value: [1, 'high'] } }), 'samples');
+    expect(badValue.records).toHaveLength(1);
+    expect(badValue.errors).toEqual([{ index: 1, reason: expect.stringMatching(/^records\[1\]\.value: .*expected number/i) }]);
   });
 
   it('refuses out-of-range values with the bound', () => {

@@ -1,15 +1,21 @@
 /**
- * Bus message encoding: one message carries a batch of records of one type, as JSON:
+ * Bus message encoding: one message carries a batch of records of one type, as JSON. Version 2
+ * (written) is column by column (schema/columnar.ts); version 1 (still read, and written for
+ * records with fields the schema does not know, so validation names them) is record by record:
  *   {"v":1,"type":"samples","records":[{…},{…}]}
  * `v` is the schema version; a decoder refuses versions it does not know. Timestamps (int64
  * nanoseconds, beyond JS's exact integers) travel as decimal strings. JSON was chosen over a binary
  * form by measurement (bench/codec.bench.ts; figures in docs/SCHEMA.md).
  */
 import type { RecordInput, RecordName, RecordOf } from './records.js';
+import { columnarBody, decodeColumnar } from './columnar.js';
 import { fastCheck } from './fast-validate.js';
 import { RECORDS, isRecordName } from './records.js';
 
-export const SCHEMA_VERSION = 1;
+/** The version this isoscope writes. */
+export const SCHEMA_VERSION = 2;
+/** The versions it reads. */
+export const READABLE_VERSIONS = [1, 2] as const;
 
 /** A record that failed validation, with where and why. */
 export interface RecordError {
@@ -35,11 +41,24 @@ const timestampColumns = Object.fromEntries(
 
 /** Encodes records of one type into one message body. Records are not validated here. */
 export function encode<N extends RecordName>(type: N, records: readonly (RecordInput<N> | RecordOf<N>)[]): Buffer {
-  const body = JSON.stringify({ v: SCHEMA_VERSION, type, records }, (_k, v: unknown) =>
-    typeof v === 'bigint' ? v.toString() : v,
-  );
+  const columnar = columnarBody(type, records as readonly Record<string, unknown>[]);
+  if (columnar) {
+    try {
+      return Buffer.from(JSON.stringify(columnar), 'utf8'); // timestamps are text already: no replacer
+    } catch {
+      // a bigint inside a json column: the replacer below handles it
+    }
+  }
+  const body = JSON.stringify(columnar ?? { v: 1, type, records }, bigintAsText);
   return Buffer.from(body, 'utf8');
 }
+
+/** Encodes as version 1, record by record (what older isoscope versions wrote). */
+export function encodeV1<N extends RecordName>(type: N, records: readonly (RecordInput<N> | RecordOf<N>)[]): Buffer {
+  return Buffer.from(JSON.stringify({ v: 1, type, records }, bigintAsText), 'utf8');
+}
+
+const bigintAsText = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : v);
 
 /**
  * Decodes and validates one message body. Never throws: a message that cannot be read at all comes
@@ -58,11 +77,21 @@ export function decode<N extends RecordName>(body: Buffer | string, expected: N)
     return fail('message must be a JSON object {"v":1,"type":…,"records":[…]}');
   }
   const { v, type, records } = parsed as Record<string, unknown>;
-  if (v !== SCHEMA_VERSION) return fail(`unsupported schema version ${JSON.stringify(v)}: this isoscope reads version ${SCHEMA_VERSION}`);
+  if (v !== 1 && v !== 2) return fail(`unsupported schema version ${JSON.stringify(v)}: this isoscope reads versions ${READABLE_VERSIONS.join(' and ')}`);
   if (typeof type !== 'string' || !isRecordName(type)) return fail(`unknown record type ${JSON.stringify(type)}`);
   if (type !== expected) return fail(`record type "${type}" does not belong on the ${expected} topic`);
+  if (v === 2) {
+    const result = decodeColumnar(parsed as Record<string, unknown>, expected);
+    if (result.ok) return { type: expected, version: 2, records: result.records as RecordOf<N>[], errors: [] };
+    if ('fatal' in result) return fail(result.fatal);
+    return { ...checkRecords(result.raw, expected), version: 2 };
+  }
   if (!Array.isArray(records)) return fail('"records" must be an array');
+  return checkRecords(records, expected);
+}
 
+/** The per-record path: each record's timestamps converted, checked, and zod for the doubtful ones. */
+function checkRecords<N extends RecordName>(records: unknown[], expected: N): Decoded<N> {
   const schema = RECORDS[expected].schema;
   const tsCols = timestampColumns[expected];
   const fast = fastCheck(expected);
@@ -92,7 +121,7 @@ export function decode<N extends RecordName>(body: Buffer | string, expected: N)
     if (result.success) out.push(result.data as RecordOf<N>);
     else errors.push({ index, reason: describeIssues(`records[${index}]`, result.error.issues) });
   });
-  return { type: expected, version: SCHEMA_VERSION, records: out, errors };
+  return { type: expected, version: 1, records: out, errors };
 }
 
 /** Validates in-memory records (producers call this before sending). Throws with every reason. */

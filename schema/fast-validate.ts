@@ -16,9 +16,10 @@ const MAX_TS = 2n ** 63n - 1n;
 const INT_MIN = -2147483648;
 const INT_MAX = 2147483647;
 
-type ValueCheck = (v: unknown) => boolean;
+export type ValueCheck = (v: unknown) => boolean;
 
-function valueCheck(spec: ColumnSpec): ValueCheck {
+/** The check of one non-null value of a column. */
+export function valueCheck(spec: ColumnSpec): ValueCheck {
   const max = spec.check?.maxLength ?? Infinity;
   const values = spec.check?.values ? new Set(spec.check.values) : null;
   switch (spec.kind) {
@@ -35,6 +36,13 @@ function valueCheck(spec: ColumnSpec): ValueCheck {
   }
 }
 
+/** What fills in an absent column, or null when it has no default. */
+export function defaultFill(spec: ColumnSpec): (() => unknown) | null {
+  const d = spec.check?.default;
+  // A fresh copy per record for object defaults: records are mutated later (tagging).
+  return d ? (typeof d.value === 'object' && d.value !== null ? () => ({ ...(d.value as object) }) : () => d.value) : null;
+}
+
 interface Column {
   name: string;
   check: ValueCheck;
@@ -46,9 +54,7 @@ function compile(name: RecordName): FastCheck {
   const specs = Object.entries(definitionOf(name).columns);
   const known = new Set(specs.map(([n]) => n));
   const columns: Column[] = specs.map(([n, spec]) => {
-    const d = spec.check?.default;
-    // A fresh copy per record for object defaults: records are mutated later (tagging).
-    const fill = d ? (typeof d.value === 'object' && d.value !== null ? () => ({ ...(d.value as object) }) : () => d.value) : null;
+    const fill = defaultFill(spec);
     return { name: n, check: valueCheck(spec), nullable: spec.nullable, fill };
   });
   return (record) => {

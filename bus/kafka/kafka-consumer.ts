@@ -102,6 +102,7 @@ export class KafkaConsumer implements BusConsumer {
     }
     await consumer.run({
       autoCommit: false,
+      partitionsConsumedConcurrently: Math.max(1, this.options.concurrency ?? 1),
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (batch.messages.length === 0 || !isRunning() || isStale()) return;
