@@ -11,7 +11,7 @@
  *            CPU-second of this process (the records are built before).
  * Each repetition drains only its own samples: the topic is truncated between repetitions.
  *
- *   npm run build && node dist/bench/ingest-drain.bench.js [--samples 1000000] [--repeat 2] [--state-dir DIR]
+ *   npm run build && node dist/bench/ingest-drain.bench.js [--samples 1000000] [--repeat 2] [--state-dir DIR --truncate-samples]
  */
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
@@ -127,6 +127,11 @@ async function truncate(s: ServicesState): Promise<void> {
 export async function main(): Promise<void> {
   const total = Number(arg('--samples') ?? 1_000_000);
   const repeat = Number(arg('--repeat') ?? 2);
+  if ((arg('--state-dir') ?? process.env.ISOSCOPE_BENCH_STATE_DIR) && !process.argv.includes('--truncate-samples')) {
+    // Repetitions truncate the samples topic: never do that to services other work relies on.
+    console.error('ingest-drain truncates the samples topic of the services it uses; with --state-dir add --truncate-samples to confirm, or let it start its own services');
+    process.exit(2);
+  }
   const { state, stop } = await benchServices();
   const [host, port] = state.questdb.pg.split(':');
   const db = new pg.Client({ host, port: Number(port), user: state.questdb.user, password: state.questdb.password, database: 'qdb' });
