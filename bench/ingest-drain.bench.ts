@@ -13,6 +13,7 @@
  *
  *   npm run build && node dist/bench/ingest-drain.bench.js [--samples 1000000] [--repeat 2] [--state-dir DIR --truncate-samples]
  */
+import { Sender } from '@questdb/nodejs-client';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { KafkaBus } from '../bus/kafka/kafka-bus.js';
@@ -21,6 +22,7 @@ import { encode, validate } from '../schema/codec.js';
 import type { Sample } from '../schema/records.js';
 import type { ServicesState } from '../services/state.js';
 import { IlpHttpWriter } from '../store/questdb/ilp-http.js';
+import { appendRows } from '../store/questdb/ilp-rows.js';
 import { IlpBuffer } from '../store/questdb/ilp-text.js';
 import { QuestDbStore } from '../store/questdb/questdb-store.js';
 import { arg, benchServices } from './services.js';
@@ -52,6 +54,33 @@ async function visible(db: pg.Client, prefix: string, total: number): Promise<vo
     if (Number(r.rows[0].n) >= total) return;
     await new Promise((res) => setTimeout(res, 50));
   }
+}
+
+/** Rows per CPU-second of building ILP for `rows` (no network): the official client vs ours. */
+async function encoders(rows: Record<string, unknown>[]): Promise<{ client: number; ours: number }> {
+  const cpuRate = async (fn: () => Promise<void> | void) => {
+    await fn(); // warm-up
+    const c0 = process.cpuUsage();
+    await fn();
+    const c = process.cpuUsage(c0);
+    return rows.length / ((c.user + c.system) / 1e6);
+  };
+  const sender = await Sender.fromConfig('http::addr=127.0.0.1:1;auto_flush=off;protocol_version=2;init_buf_size=67108864');
+  const client = await cpuRate(async () => {
+    for (let i = 0; i < rows.length; i += ROWS_PER_REQUEST) {
+      await appendRows(sender, 'samples', rows.slice(i, i + ROWS_PER_REQUEST));
+      sender.reset();
+    }
+  });
+  await sender.close();
+  const buf = new IlpBuffer();
+  const ours = await cpuRate(() => {
+    for (let i = 0; i < rows.length; i += ROWS_PER_REQUEST) {
+      buf.reset();
+      buf.append('samples', rows, i, Math.min(rows.length, i + ROWS_PER_REQUEST));
+    }
+  });
+  return { client, ours };
 }
 
 /** QuestDB's ceiling: ILP text built beforehand, sent as fast as QuestDB takes it, until visible. */
@@ -141,6 +170,8 @@ export async function main(): Promise<void> {
     const ddl = new QuestDbStore({ http: state.questdb.http, pg: state.questdb.pg });
     await ddl.start(); // ingest's tables (DEDUP keys, types) before anything writes
     await ddl.shutdown();
+    const enc = await encoders(batches('enc', 200_000).flat() as unknown as Record<string, unknown>[]);
+    console.log(`  building ILP (no network): official client ${fmt(enc.client)} rows per CPU-second, ours ${fmt(enc.ours)} (${(enc.ours / enc.client).toFixed(1)}×)`);
     const results: { ceil: number; rate: number; cpuPerM: number; producePerCpuSec: number }[] = [];
     console.log(`ingest drain: ${fmt(total)} samples per figure, ${repeat} repetitions, Kafka + QuestDB on the same machine`);
     for (let r = 0; r < repeat; r++) {

@@ -66,6 +66,9 @@ function escapedSymbol(v: string): string {
   return e;
 }
 
+/** Node's own UTF-8 writer behind Buffer#write, where this Node has it. */
+const utf8Write = (Buffer.prototype as unknown as { utf8Write?: (s: string, offset: number) => number }).utf8Write;
+
 /** A growable byte buffer that one request's ILP text is written into, then reused for the next. */
 export class IlpBuffer {
   private buf: Buffer;
@@ -100,7 +103,8 @@ export class IlpBuffer {
   /** UTF-8 text (at most 3 bytes per UTF-16 unit). */
   text(s: string): void {
     this.ensure(s.length * 3);
-    this.pos += this.buf.write(s, this.pos, 'utf8');
+    // Buffer#utf8Write skips write()'s argument juggling, a third of the encoder's time (profiled).
+    this.pos += utf8Write ? utf8Write.call(this.buf, s, this.pos) : this.buf.write(s, this.pos, 'utf8');
   }
 
   /** `=` then a protocol-version-2 binary double: type 16, 8 bytes little-endian. */
@@ -117,13 +121,29 @@ export class IlpBuffer {
    */
   append(name: RecordName, records: readonly Record<string, unknown>[], from = 0, to = records.length, table = planFor(name).table): void {
     const { symbols, fields } = planFor(name);
+    // Rows of one batch mostly repeat their symbols (node, collector, source …): the table-and-
+    // symbols part of the previous row is reused while every symbol value is the same string.
+    const last: unknown[] = new Array(symbols.length).fill(NaN);
+    let head = '';
     for (let i = from; i < to; i++) {
       const r = records[i]!;
-      let line = table;
-      for (const s of symbols) {
-        const v = r[s.name];
-        if (v !== null && v !== undefined) line += s.prefix + escapedSymbol(v as string);
+      let same = true;
+      for (let k = 0; k < symbols.length; k++) {
+        if (r[symbols[k]!.name] !== last[k]) {
+          same = false;
+          break;
+        }
       }
+      if (!same) {
+        head = table;
+        for (let k = 0; k < symbols.length; k++) {
+          const s = symbols[k]!;
+          const v = r[s.name];
+          last[k] = v;
+          if (v !== null && v !== undefined) head += s.prefix + escapedSymbol(v as string);
+        }
+      }
+      let line = head;
       let first = true;
       for (const f of fields) {
         const v = r[f.name];
