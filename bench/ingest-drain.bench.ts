@@ -7,6 +7,8 @@
  *            gzip'ed by the bus as in production, timestamps an hour old so no watermark holds them)
  *            until every row is visible; CPU-seconds per million samples from this process's own
  *            CPU time (process.cpuUsage) over the drain: ingest runs here and nothing else does;
+ *   JVM peer: Kafka's Java consumer + QuestDB's Java ILP Sender (bench/peer/), built at bench time,
+ *            draining the same topic (a pre-fill of its own) into the same table in its own group;
  *   producer: the pre-fill itself, encode (schema v2) + send to Kafka (gzip, acked), samples per
  *            CPU-second of this process (the records are built before).
  * Each repetition drains only its own samples: the topic is truncated between repetitions.
@@ -25,6 +27,7 @@ import { IlpHttpWriter } from '../store/questdb/ilp-http.js';
 import { appendRows } from '../store/questdb/ilp-rows.js';
 import { IlpBuffer } from '../store/questdb/ilp-text.js';
 import { QuestDbStore } from '../store/questdb/questdb-store.js';
+import { buildPeer, runPeer } from './peer.js';
 import { arg, benchServices } from './services.js';
 
 const PER_MESSAGE = 500;
@@ -106,12 +109,16 @@ async function ceiling(s: ServicesState, db: pg.Client, total: number): Promise<
   return total / secs;
 }
 
-/**
- * Pre-fills the samples topic (timing the producer side: encode + send to Kafka, gzip'ed, acked),
- * then times a fresh ingest group draining it until visible.
- */
-async function drain(s: ServicesState, db: pg.Client, total: number): Promise<{ rate: number; cpuPerM: number; produceRate: number; producePerCpuSec: number }> {
-  const prefix = `drain${Date.now().toString(36)}`;
+interface Prefilled {
+  prefix: string;
+  produceRate: number;
+  producePerCpuSec: number;
+}
+
+/** Pre-fills the samples topic, timing the producer side: encode + send to Kafka, gzip'ed, acked. */
+async function prefill(s: ServicesState, total: number, tag: string): Promise<Prefilled> {
+  await truncate(s).catch(() => undefined); // nothing to truncate before the topic exists
+  const prefix = `${tag}${Date.now().toString(36)}`;
   const bus = new KafkaBus({ brokers: s.kafka.brokers, partitions: 6 });
   await bus.start();
   await bus.ensureTopics(['samples', 'events', 'partitions', 'runs', 'alerts', 'dead-letters']);
@@ -126,6 +133,14 @@ async function drain(s: ServicesState, db: pg.Client, total: number): Promise<{ 
   const psecs = (performance.now() - pt0) / 1000;
   const pcpu = process.cpuUsage(pcpu0);
   await producer.shutdown();
+  await bus.shutdown();
+  return { prefix, produceRate: total / psecs, producePerCpuSec: total / ((pcpu.user + pcpu.system) / 1e6) };
+}
+
+/** A fresh ingest group drains the pre-filled topic; rows/s until visible and CPU-s per M samples. */
+async function drain(s: ServicesState, db: pg.Client, total: number, prefix: string): Promise<{ rate: number; cpuPerM: number }> {
+  const bus = new KafkaBus({ brokers: s.kafka.brokers, partitions: 6 });
+  await bus.start();
   const store = new QuestDbStore({ http: s.questdb.http, pg: s.questdb.pg });
   await store.start();
   const ingest = new Ingest(bus, store, { group: `bench-${prefix}` });
@@ -138,7 +153,16 @@ async function drain(s: ServicesState, db: pg.Client, total: number): Promise<{ 
   await ingest.shutdown();
   await store.shutdown();
   await bus.shutdown();
-  return { rate: total / secs, cpuPerM: (cpu.user + cpu.system) / 1e6 / (total / 1e6), produceRate: total / psecs, producePerCpuSec: total / ((pcpu.user + pcpu.system) / 1e6) };
+  return { rate: total / secs, cpuPerM: (cpu.user + cpu.system) / 1e6 / (total / 1e6) };
+}
+
+/** The JVM peer drains the pre-filled topic in its own group; rows/s until visible and its CPU-s per M. */
+async function drainPeer(s: ServicesState, db: pg.Client, total: number, prefix: string, peer: { cp: string }): Promise<{ rate: number; cpuPerM: number }> {
+  const t0 = performance.now();
+  const done = await runPeer(peer, s.kafka.brokers.join(','), `peer-${prefix}`, s.questdb.http, total);
+  await visible(db, prefix, total);
+  const secs = (performance.now() - t0) / 1000;
+  return { rate: total / secs, cpuPerM: done.cpuSeconds / (total / 1e6) };
 }
 
 /** Drops what earlier repetitions left on the samples topic, so a fresh group drains only its own. */
@@ -172,18 +196,28 @@ export async function main(): Promise<void> {
     await ddl.shutdown();
     const enc = await encoders(batches('enc', 200_000).flat() as unknown as Record<string, unknown>[]);
     console.log(`  building ILP (no network): official client ${fmt(enc.client)} rows per CPU-second, ours ${fmt(enc.ours)} (${(enc.ours / enc.client).toFixed(1)}×)`);
-    const results: { ceil: number; rate: number; cpuPerM: number; producePerCpuSec: number }[] = [];
+    let peer: { cp: string } | null = null;
+    try {
+      peer = await buildPeer();
+    } catch (err) {
+      console.log(`  JVM peer: not measured: ${(err as Error).message}`);
+    }
+    const results: { ceil: number; rate: number; cpuPerM: number; producePerCpuSec: number; peerRate: number; peerCpuPerM: number }[] = [];
     console.log(`ingest drain: ${fmt(total)} samples per figure, ${repeat} repetitions, Kafka + QuestDB on the same machine`);
     for (let r = 0; r < repeat; r++) {
       const ceil = await ceiling(state, db, total);
-      await truncate(state).catch(() => undefined); // nothing to truncate before the topic exists
-      const d = await drain(state, db, total);
-      results.push({ ceil, ...d });
+      const filled = await prefill(state, total, 'drain');
+      const d = await drain(state, db, total, filled.prefix);
+      let p = { rate: NaN, cpuPerM: NaN };
+      if (peer) p = await drainPeer(state, db, total, (await prefill(state, total, 'peer')).prefix, peer);
+      results.push({ ceil, ...d, producePerCpuSec: filled.producePerCpuSec, peerRate: p.rate, peerCpuPerM: p.cpuPerM });
       console.log(`  #${r + 1}  QuestDB ceiling ${fmt(ceil)} rows/s   ingest ${fmt(d.rate)} rows/s = ${((d.rate / ceil) * 100).toFixed(0)}% of it   ingest CPU ${d.cpuPerM.toFixed(2)} s per M samples`);
-      console.log(`      producer (encode + send to Kafka, acked) ${fmt(d.produceRate)} samples/s, ${fmt(d.producePerCpuSec)} samples per CPU-second`);
+      if (peer) console.log(`      JVM peer (Kafka Java consumer + QuestDB Java Sender) ${fmt(p.rate)} rows/s, ${p.cpuPerM.toFixed(2)} CPU-s per M samples (JVM start and JIT included); ingest / peer = ${(d.rate / p.rate).toFixed(2)}× rows/s, ${(p.cpuPerM / d.cpuPerM).toFixed(2)}× less CPU per sample`);
+      console.log(`      producer (encode + send to Kafka, acked) ${fmt(filled.produceRate)} samples/s, ${fmt(filled.producePerCpuSec)} samples per CPU-second`);
     }
     const span = (xs: number[], f: (n: number) => string) => `${f(Math.min(...xs))}–${f(Math.max(...xs))}`;
     console.log(`  spread: ceiling ${span(results.map((x) => x.ceil), fmt)} rows/s; ingest ${span(results.map((x) => x.rate), fmt)} rows/s = ${span(results.map((x) => (x.rate / x.ceil) * 100), (n) => n.toFixed(0))}%; CPU ${span(results.map((x) => x.cpuPerM), (n) => n.toFixed(2))} s per M samples (goal: ≥ 40%, ≤ 3 s); producer ${span(results.map((x) => x.producePerCpuSec), fmt)} samples per CPU-second (goal ≥ 500,000)`);
+    if (peer) console.log(`  peer: ${span(results.map((x) => x.peerRate), fmt)} rows/s, ${span(results.map((x) => x.peerCpuPerM), (n) => n.toFixed(2))} CPU-s per M samples; ingest / peer ${span(results.map((x) => x.rate / x.peerRate), (n) => n.toFixed(2))}× rows/s`);
   } finally {
     await db.end();
     await stop();

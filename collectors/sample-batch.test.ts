@@ -1,9 +1,9 @@
 /**
- * The batch encoder writes the message `encode()` writes for the same records: compared as parsed
+ * The batch encoder writes the version-1 message `encodeV1()` writes for the same records: compared as parsed
  * JSON (field order aside) and through `decode()`, the ingest side's validation.
  */
 import { describe, expect, it } from 'vitest';
-import { decode, encode } from '../schema/codec.js';
+import { decode, encodeV1 } from '../schema/codec.js';
 import type { RecordInput } from '../schema/records.js';
 import { SampleBatch } from './sample-batch.js';
 
@@ -11,7 +11,7 @@ const ts = 1_764_000_000_123_456_789n;
 const identity = { node: 'n"1', collector: 'n1/perf+procfs', seq: 42 };
 
 describe('SampleBatch', () => {
-  it('encodes what encode() encodes, labels, odd numbers and escapes included', () => {
+  it('encodes what encodeV1() encodes, labels, odd numbers and escapes included', () => {
     const b = new SampleBatch(identity.node, identity.collector);
     b.begin(ts, identity.seq);
     b.source('perf');
@@ -32,7 +32,7 @@ describe('SampleBatch', () => {
     ];
     expect(b.count).toBe(6);
     const body = b.finish();
-    expect(decode(body, 'samples')).toEqual(decode(encode('samples', records), 'samples'));
+    expect(decode(body, 'samples')).toEqual(decode(encodeV1('samples', records), 'samples'));
     expect(body.toString()).not.toContain('"scale":1,'); // the default is left out
   });
 

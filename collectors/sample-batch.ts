@@ -1,7 +1,7 @@
 /**
  * One `samples` message, encoded while the sources read: each sample is appended as its JSON text
  * straight away, so a tick builds no sample objects, no spread copies and no array of records for
- * JSON.stringify to walk. The output is the message `encode('samples', records)` produces for the
+ * JSON.stringify to walk. The output is the version-1 message `encodeV1('samples', records)` produces for the
  * same records (same fields, same values; field order may differ), and `decode()` reads it alike.
  *
  * Names and labels repeat every interval, so their JSON text is cached (bounded); hot sources go
@@ -9,8 +9,6 @@
  * writes them: finite numbers in their shortest form, NaN and ±Infinity as null. `scale` 1 is left
  * out of `addEncoded` samples: it is the column's default, and most samples have it (12 bytes each).
  */
-import { SCHEMA_VERSION } from '../schema/codec.js';
-
 /** Label columns a sample may carry, in the order they are written. */
 export const LABEL_COLUMNS = ['cgroup', 'comm', 'irq', 'device', 'le'] as const;
 export type LabelColumn = (typeof LABEL_COLUMNS)[number];
@@ -118,9 +116,9 @@ export class SampleBatch {
     return out;
   }
 
-  /** The message body: `{"v":1,"type":"samples","records":[…]}`. */
+  /** The message body: `{"v":1,"type":"samples","records":[…]}` (schema version 1, record by record, which every isoscope reads). */
   finish(): Buffer {
-    const out = Buffer.from(`{"v":${SCHEMA_VERSION},"type":"samples","records":[${this.body}]}`, 'utf8');
+    const out = Buffer.from(`{"v":1,"type":"samples","records":[${this.body}]}`, 'utf8');
     this.body = '';
     return out;
   }

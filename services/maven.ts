@@ -11,6 +11,7 @@ import {
   KAFKA_SCALA_VERSION,
   KAFKA_VERSION,
   MAVEN_DEPENDENCY_PLUGIN_VERSION,
+  QUESTDB_CLIENT_VERSION,
   QUESTDB_VERSION,
   SLF4J_VERSION,
 } from './versions.js';
@@ -59,6 +60,19 @@ const QUESTDB: ArtifactSpec = {
   pom: 'questdb.pom.xml',
   properties: { 'questdb.version': QUESTDB_VERSION },
 };
+
+const QUESTDB_CLIENT: ArtifactSpec = {
+  title: 'QuestDB Java client',
+  version: QUESTDB_CLIENT_VERSION,
+  dirName: `questdb-client-${QUESTDB_CLIENT_VERSION}`,
+  pom: 'questdb-client.pom.xml',
+  properties: { 'questdb.client.version': QUESTDB_CLIENT_VERSION },
+};
+
+/** The directory with QuestDB's Java ILP client jar(s), fetched on first use (bench/peer only). */
+export function ensureQuestDbClient(cacheDir: string = defaultCacheDir(), log: (line: string) => void = () => {}): Promise<string> {
+  return ensureArtifact(QUESTDB_CLIENT, cacheDir, log);
+}
 
 function dirSize(dir: string): { files: number; bytes: number } {
   const names = readdirSync(dir).filter((n) => n.endsWith('.jar'));

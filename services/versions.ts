@@ -14,6 +14,9 @@ export const SLF4J_VERSION = '1.7.36';
 /** QuestDB release (`org.questdb:questdb`, one jar with its native libraries inside). @default '9.3.4' */
 export const QUESTDB_VERSION = '9.3.4';
 
+/** QuestDB's Java ILP client (`org.questdb:questdb-client`), for the JVM peer of bench/ingest-drain only. */
+export const QUESTDB_CLIENT_VERSION = '1.0.1';
+
 /** maven-dependency-plugin used to copy the jars, pinned so Maven does not look up the latest. */
 export const MAVEN_DEPENDENCY_PLUGIN_VERSION = '3.8.1';
 
