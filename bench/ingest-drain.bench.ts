@@ -143,7 +143,7 @@ async function drain(s: ServicesState, db: pg.Client, total: number, prefix: str
   await bus.start();
   const store = new QuestDbStore({ http: s.questdb.http, pg: s.questdb.pg });
   await store.start();
-  const ingest = new Ingest(bus, store, { group: `bench-${prefix}` });
+  const ingest = new Ingest(bus, store, { group: `bench-${prefix}`, partitionsInFlight: 3 });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await ingest.start();

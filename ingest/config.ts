@@ -26,7 +26,7 @@ export interface IngestOptions {
   fromBeginning?: boolean;
   /**
    * Topic partitions whose batches are decoded and written at once (Kafka). A collector's batches
-   * stay on one partition, so their order and sequence checks are unaffected. @default 3
+   * stay on one partition, so their order and sequence checks are unaffected. @default 1
    */
   partitionsInFlight?: number;
   /** `host:port` to serve Prometheus metrics on (`/metrics`); none when absent. @example "127.0.0.1:9464" */
@@ -36,4 +36,5 @@ export interface IngestOptions {
 export const DEFAULT_TOPICS: RecordName[] = RECORD_NAMES;
 export const DEFAULT_DEAD_LETTER_TOPIC = 'dead-letters';
 export const DEFAULT_WATERMARK_MS = 3000;
-export const DEFAULT_PARTITIONS_IN_FLIGHT = 3;
+/** 1 until the fault tests have passed with more (the drain bench measures 3; docs/DECISIONS.md). */
+export const DEFAULT_PARTITIONS_IN_FLIGHT = 1;
