@@ -67,20 +67,31 @@ export class IlpHttpWriter {
    */
   async write(name: RecordName, records: readonly Record<string, unknown>[], table?: string): Promise<void> {
     const sent: Promise<void>[] = [];
-    for (let from = 0; from < records.length; from += this.rowsPerRequest) {
+    let failed = false;
+    for (let from = 0; from < records.length && !failed; from += this.rowsPerRequest) {
       const to = Math.min(records.length, from + this.rowsPerRequest);
       const buf = await this.buffers.acquire();
       buf.reset();
       buf.append(name, records, from, to, table);
       const slot = await this.requests.acquire();
-      sent.push(this.post(buf.bytes(), `${to - from} ${name} rows`).finally(() => {
+      if (failed) {
         this.requests.release(slot);
         this.buffers.release(buf);
-      }));
+        break;
+      }
+      const request = this.post(buf.bytes(), `${to - from} ${name} rows`).finally(() => {
+        this.requests.release(slot);
+        this.buffers.release(buf);
+      });
+      // Handled at once: a request that fails while the loop awaits a slot (QuestDB went away) must
+      // not be an unhandled rejection, which ends the process. Its error is thrown below, after every
+      // started request settled; no further request is started once one failed.
+      request.catch(() => { failed = true; });
+      sent.push(request);
     }
     const results = await Promise.allSettled(sent);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (rejected) throw rejected.reason;
   }
 
   /** Sends one body; the buffer behind it stays untouched until this settles. */

@@ -3,6 +3,8 @@
  * records (escaping, nulls, unicode, every column kind our records use), and on the real QuestDB of
  * the test run the same rows landing through both, table for table.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Sender } from '@questdb/nodejs-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
@@ -110,6 +112,34 @@ describe('direct ILP writer on the real QuestDB', () => {
       await expect(writer.post(bad.bytes(), '1 bad row')).rejects.toMatchObject({ permanent: true, message: expect.stringMatching(/QuestDB answered 400 to 1 bad row/) });
     } finally {
       writer.close();
+    }
+  });
+
+  it('fails retriably, without an unhandled rejection, when QuestDB goes away between requests', async () => {
+    // A server that answers the first request, then cuts every connection: the second request fails
+    // while write() still waits for a slot for the third. That failure must reach write()'s caller
+    // (ingest retries) and must not be an unhandled rejection, which ended ingest in the fault test.
+    let served = 0;
+    const server = createServer((req, res) => {
+      req.resume();
+      if (served++ === 0) req.on('end', () => setTimeout(() => { res.statusCode = 204; res.end(); }, 200));
+      else req.socket.destroy();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    const writer = new IlpHttpWriter({ http: `127.0.0.1:${port}`, rowsPerRequest: 1, inFlight: 1 });
+    try {
+      await expect(writer.write('samples', records('samples', 'gone'))).rejects.toThrow(/failed|did not answer/);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(unhandled).toEqual([]);
+      expect(served).toBeLessThan(4); // 4 rows, 1 a request: not every request was started after one failed
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      writer.close();
+      server.close();
     }
   });
 
