@@ -55,8 +55,16 @@ async function runIngest(flags: Flags, cmd: Command): Promise<void> {
     process.stdout.write(`ingested ${s.messages} messages (${counts}); ${s.deadLettered} dead-lettered; ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   };
   process.stderr.write(`ingest (group ${flags.group ?? config.ingest.group}) starting; ${describeTargets(config)}\n`);
+  // The signal handler goes in before start: start can take a while on a long bus history (the
+  // control feed reads runs and partitions from the beginning), and a SIGTERM then (compose scaling
+  // an instance down) must stop ingest cleanly instead of killing it.
+  const starting = ingest.start();
+  if (!flags.exitWhenIdle) onSignal(async () => {
+    await starting.catch(() => undefined);
+    await stop();
+  });
   try {
-    await ingest.start();
+    await starting;
   } catch (err) {
     await Promise.race([Promise.all([ingest.shutdown(), store.shutdown(), bus.shutdown()]).catch(() => undefined), new Promise((r) => setTimeout(r, 5000).unref())]);
     throw metricsPortError(err, metricsListen, 'ingest', flags.metricsListen !== undefined) ?? err;
@@ -68,7 +76,6 @@ async function runIngest(flags: Flags, cmd: Command): Promise<void> {
       await stop();
       return;
     }
-    onSignal(stop);
     await ingest.stopped();
   } catch (err) {
     // The consumer stopped on an error: release everything (bounded), so the process exits with it
