@@ -31,7 +31,8 @@ describe('isoscope CLI on the cluster path', () => {
     const samples = Number(m![1]);
     expect(samples).toBeGreaterThan(0);
 
-    const ingested = await isoscope(['ingest', '--exit-when-idle', '--group', uniqueName('e2e-group')], env, cwd);
+    // No metrics port: the default 127.0.0.1:9464 may be held by another test file running beside this one.
+    const ingested = await isoscope(['ingest', '--exit-when-idle', '--group', uniqueName('e2e-group'), '--metrics-listen', 'off'], env, cwd);
     expect(ingested.stdout).toMatch(/^ingested \d+ messages \(samples \d+/);
 
     const count = await pollUntil(async () => {
