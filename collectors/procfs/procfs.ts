@@ -10,7 +10,7 @@
  * purpose: the files are generated in memory by the kernel, and fs/promises costs ~10× the CPU of a
  * synchronous read for them (274 vs 24 µs per /proc/stat, measured).
  */
-import { readdirSync } from 'node:fs';
+import { numaNodeDirs } from './memory.js';
 import type { SampleBatch } from '../sample-batch.js';
 import type { Source, SourceSample } from '../source.js';
 import type { ProcfsConfig } from './config.js';
@@ -66,7 +66,7 @@ export class ProcfsSource implements Source {
       this.meminfo = { file, fields };
     }
     // NUMA nodes are listed once: memory hot-plug adding a node is rare enough to need a restart.
-    if (this.config.numaDir !== null) this.numa = numaNodes(this.config.numaDir).map((n) => ({ file: new ProcFile(`${this.config.numaDir}/${n}/meminfo`), fields: new MeminfoFields() }));
+    if (this.config.numaDir !== null) this.numa = numaNodeDirs(this.config.numaDir).map((n) => ({ file: new ProcFile(`${this.config.numaDir}/${n}/meminfo`), fields: new MeminfoFields() }));
     if (this.config.interruptsPath !== null) {
       const file = new ProcFile(this.config.interruptsPath, 16384);
       this.interrupts = { file, counters: new InterruptCounters(this.config.maxIrqSamples) };
@@ -157,17 +157,6 @@ function emitMemory(values: Float64Array, hugePageBytes: number, names: string[]
   }
 }
 
-/** node<N> directories under `nodeDir`, by number; none where the kernel has no NUMA support. */
-function numaNodes(nodeDir: string): string[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(nodeDir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  return entries.filter((e) => /^node\d+$/.test(e)).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
-}
 
 /** Samples for the change between two readings. Counters that went backwards (CPU hot-unplug) are skipped. */
 export function statDeltas(before: ProcStat, after: ProcStat, ticksPerSecond: number): SourceSample[] {
