@@ -2,7 +2,7 @@
  * Test helpers for the deployment files: run a real tool and check that a command line a unit file or
  * a compose service runs is one the isoscope CLI accepts.
  */
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -47,4 +47,17 @@ export async function checkCommandLine(argv: string[]): Promise<string[]> {
     return missing.map((o) => `isoscope ${path.slice(0, n).join(' ')} has no option ${o}`);
   }
   return [`isoscope has no command "${path.join(' ')}"`];
+}
+
+/** Stops the services a test started: SIGTERM, then SIGKILL for any still running after 10 s. */
+export async function stopChildren(children: readonly { child: ChildProcess }[]): Promise<void> {
+  await Promise.all(
+    children.map(async ({ child }) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }),
+  );
 }

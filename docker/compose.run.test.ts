@@ -19,7 +19,7 @@ import { parse } from 'yaml';
 import { freePorts } from '../services/ports.js';
 import { pollUntil, testServices, uniqueName } from '../test/services.js';
 import { tempDirs } from '../test/temp-dirs.js';
-import { BIN, tool } from '../deploy/testing.js';
+import { BIN, stopChildren, tool } from '../deploy/testing.js';
 
 const run = promisify(execFile);
 const tempDir = tempDirs('isoscope-compose-run-');
@@ -33,17 +33,7 @@ interface Service {
   volumes?: (string | { source: string; target: string })[];
 }
 
-afterAll(async () => {
-  await Promise.all(
-    children.map(async ({ child }) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }),
-  );
-});
+afterAll(() => stopChildren(children));
 
 describe('the compose services, run without containers', () => {
   it('start with the compose commands and environments, pass their health checks, and serve data', async () => {

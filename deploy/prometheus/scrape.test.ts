@@ -12,7 +12,7 @@ import { parse, stringify } from 'yaml';
 import { freePorts } from '../../services/ports.js';
 import { pollUntil, servicesEnv, testServices, uniqueName } from '../../test/services.js';
 import { tempDirs } from '../../test/temp-dirs.js';
-import { BIN } from '../testing.js';
+import { BIN, stopChildren } from '../testing.js';
 
 const tempDir = tempDirs('isoscope-scrape-');
 const here = new URL('.', import.meta.url).pathname;
@@ -26,17 +26,7 @@ function start(name: string, file: string, args: string[], env: Record<string, s
   children.push({ name, child, output: () => output });
 }
 
-afterAll(async () => {
-  await Promise.all(
-    children.map(async ({ child }) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }),
-  );
-});
+afterAll(() => stopChildren(children));
 
 interface Vector {
   metric: Record<string, string>;
