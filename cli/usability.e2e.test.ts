@@ -302,7 +302,7 @@ describe('stopping with a signal', () => {
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const deadline = Date.now() + 60_000;
     while (!ready.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(out).toMatch(ready);
+    expect(out, `never printed ${ready} within 60 s; output so far:\n${out}`).toMatch(ready);
     const t0 = Date.now();
     process.kill(child.pid!, 'SIGINT');
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
@@ -316,14 +316,14 @@ describe('stopping with a signal', () => {
     const r = await interrupt('npm', ['start'], ROOT, env, /stop with Ctrl-C/);
     expect(r.code, r.out).toBe(0);
     expect(r.seconds, r.out).toBeLessThan(10);
-    expect(r.out).toMatch(/SIGINT received: stopping[\s\S]*\nstopped cleanly in \d+\.\d s\n/);
-    expect(existsSync(join(dir, 'state', 'up.json'))).toBe(false);
+    expect(r.out, r.out).toMatch(/SIGINT received: stopping[\s\S]*\nstopped cleanly in \d+\.\d s\n/);
+    expect(existsSync(join(dir, 'state', 'up.json')), `up.json left behind; output:\n${r.out}`).toBe(false);
   });
 
   it('the collector says when its stop is finished', async () => {
     const dir = tempDir();
     const r = await interrupt(process.execPath, [BIN, 'collector', '--sink', 'embedded', '--source', 'procfs', '--interval', '200ms'], dir, {}, /running every 200 ms/);
     expect(r.code, r.out).toBe(0);
-    expect(r.out).toMatch(/sent \d+ batches[^\n]*\nstopped cleanly in \d+\.\d s\n$/);
+    expect(r.out, r.out).toMatch(/sent \d+ batches[^\n]*\nstopped cleanly in \d+\.\d s\n$/);
   });
 });
