@@ -84,12 +84,15 @@ describe('perf source on this kernel', () => {
       ['cpu-clock', -1, `sh/${child.pid}`, 'perf', 9, 0],
       ['task-clock', -1, `sh/${child.pid}`, 'perf', 9, 1],
     ]);
-    expect(d.records[0]!.value / wallNs).toBeGreaterThan(0.2);
+    // Counted, and no more than the wall time (not a share of it: at CI load a spinning child gets little CPU);
+    // both clocks of the one group agree.
+    expect(d.records[0]!.value).toBeGreaterThan(0);
+    expect(Math.abs(d.records[1]!.value - d.records[0]!.value) / d.records[0]!.value).toBeLessThan(0.02);
     expect(d.records[0]!.value / wallNs).toBeLessThan(1.05);
     expect(d.records[0]!.scale).toBe(1);
   });
 
-  it('counts a busy process per pid: task-clock matches its CPU time and most of the wall time', async (ctx) => {
+  it('counts a busy process per pid: task-clock matches its CPU time', async (ctx) => {
     if (!capability.ok) skipForMissingCapability(ctx.skip, capability.why);
     const child = busyChild();
     await sleep(50);
@@ -104,7 +107,9 @@ describe('perf source on this kernel', () => {
     const task = out.find((x) => x.metric === 'task-clock')!;
     expect(task).toMatchObject({ cpu: -1, comm: `sh/${child.pid}`, scale: 1 });
     expect(Math.abs(task.value / 1e9 - cpu)).toBeLessThan(0.05 * cpu + 0.03); // /proc/<pid>/stat has 10 ms ticks
-    expect(task.value / 1e9).toBeGreaterThan(0.3 * wall); // it spun for much of the interval, even sharing 2 CPUs with other tests
+    // The child must have run for several 10 ms ticks, or the comparison above means nothing. Not a share of
+    // the wall time: at a CI load of 30-45 on 2 CPUs a spinning child gets a few percent of one.
+    expect(cpu, `the child ran ${cpu.toFixed(3)} CPU-s in ${wall.toFixed(2)} s`).toBeGreaterThan(0.03);
     expect(Math.abs(sum(out, 'cpu-clock') - task.value) / task.value).toBeLessThan(0.02);
     // …and keeps counting it on later reads (a live process's group is never taken for an exited one).
     await sleep(300);
