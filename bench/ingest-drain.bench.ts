@@ -13,12 +13,17 @@
  *            CPU-second of this process (the records are built before).
  * Each repetition drains only its own samples: the topic is truncated between repetitions.
  *
- *   npm run build && node dist/bench/ingest-drain.bench.js [--samples 1000000] [--repeat 2] [--state-dir DIR --truncate-samples]
+ * `--partitions-in-flight 1,2,4` drains once per value (each its own pre-fill), all against the same
+ * repetition's ceiling; `--no-peer` leaves the JVM peer out. Each line names the load average at the time.
+ *
+ *   npm run build && node dist/bench/ingest-drain.bench.js [--samples 1000000] [--repeat 2] [--partitions-in-flight 3] [--no-peer] [--state-dir DIR --truncate-samples]
  */
 import { Sender } from '@questdb/nodejs-client';
 import { Kafka, logLevel } from 'kafkajs';
+import { cpus, loadavg } from 'node:os';
 import pg from 'pg';
 import { KafkaBus } from '../bus/kafka/kafka-bus.js';
+import { DEFAULT_PARTITIONS_IN_FLIGHT } from '../ingest/config.js';
 import { Ingest } from '../ingest/ingest.js';
 import { encode, validate } from '../schema/codec.js';
 import type { Sample } from '../schema/records.js';
@@ -138,12 +143,12 @@ async function prefill(s: ServicesState, total: number, tag: string): Promise<Pr
 }
 
 /** A fresh ingest group drains the pre-filled topic; rows/s until visible and CPU-s per M samples. */
-async function drain(s: ServicesState, db: pg.Client, total: number, prefix: string): Promise<{ rate: number; cpuPerM: number }> {
+async function drain(s: ServicesState, db: pg.Client, total: number, prefix: string, partitionsInFlight: number): Promise<{ rate: number; cpuPerM: number }> {
   const bus = new KafkaBus({ brokers: s.kafka.brokers, partitions: 6 });
   await bus.start();
   const store = new QuestDbStore({ http: s.questdb.http, pg: s.questdb.pg });
   await store.start();
-  const ingest = new Ingest(bus, store, { group: `bench-${prefix}`, partitionsInFlight: 3 });
+  const ingest = new Ingest(bus, store, { group: `bench-${prefix}`, partitionsInFlight });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await ingest.start();
@@ -197,26 +202,44 @@ export async function main(): Promise<void> {
     const enc = await encoders(batches('enc', 200_000).flat() as unknown as Record<string, unknown>[]);
     console.log(`  building ILP (no network): official client ${fmt(enc.client)} rows per CPU-second, ours ${fmt(enc.ours)} (${(enc.ours / enc.client).toFixed(1)}×)`);
     let peer: { cp: string } | null = null;
-    try {
-      peer = await buildPeer();
-    } catch (err) {
-      console.log(`  JVM peer: not measured: ${(err as Error).message}`);
+    if (process.argv.includes('--no-peer')) console.log('  JVM peer: left out (--no-peer)');
+    else {
+      try {
+        peer = await buildPeer();
+      } catch (err) {
+        console.log(`  JVM peer: not measured: ${(err as Error).message}`);
+      }
     }
-    const results: { ceil: number; rate: number; cpuPerM: number; producePerCpuSec: number; peerRate: number; peerCpuPerM: number }[] = [];
-    console.log(`ingest drain: ${fmt(total)} samples per figure, ${repeat} repetitions, Kafka + QuestDB on the same machine`);
+    const inFlight = (arg('--partitions-in-flight') ?? String(DEFAULT_PARTITIONS_IN_FLIGHT)).split(',').map(Number);
+    if (inFlight.some((n) => !Number.isInteger(n) || n < 1)) {
+      console.error(`--partitions-in-flight: expected a comma-separated list of integers ≥ 1, got "${arg('--partitions-in-flight')}"`);
+      process.exit(2);
+    }
+    const load = () => `load ${loadavg()[0]!.toFixed(1)}`;
+    const results: { pif: number; ceil: number; rate: number; cpuPerM: number; producePerCpuSec: number; peerRate: number; peerCpuPerM: number }[] = [];
+    console.log(`ingest drain: ${fmt(total)} samples per figure, ${repeat} repetitions, partitions in flight ${inFlight.join(', ')}, Kafka + QuestDB on the same machine (${cpus().length} CPUs)`);
     for (let r = 0; r < repeat; r++) {
       const ceil = await ceiling(state, db, total);
-      const filled = await prefill(state, total, 'drain');
-      const d = await drain(state, db, total, filled.prefix);
+      console.log(`  #${r + 1}  QuestDB ceiling ${fmt(ceil)} rows/s (${load()})`);
       let p = { rate: NaN, cpuPerM: NaN };
-      if (peer) p = await drainPeer(state, db, total, (await prefill(state, total, 'peer')).prefix, peer);
-      results.push({ ceil, ...d, producePerCpuSec: filled.producePerCpuSec, peerRate: p.rate, peerCpuPerM: p.cpuPerM });
-      console.log(`  #${r + 1}  QuestDB ceiling ${fmt(ceil)} rows/s   ingest ${fmt(d.rate)} rows/s = ${((d.rate / ceil) * 100).toFixed(0)}% of it   ingest CPU ${d.cpuPerM.toFixed(2)} s per M samples`);
-      if (peer) console.log(`      JVM peer (Kafka Java consumer + QuestDB Java Sender) ${fmt(p.rate)} rows/s, ${p.cpuPerM.toFixed(2)} CPU-s per M samples (JVM start and JIT included); ingest / peer = ${(d.rate / p.rate).toFixed(2)}× rows/s, ${(p.cpuPerM / d.cpuPerM).toFixed(2)}× less CPU per sample`);
-      console.log(`      producer (encode + send to Kafka, acked) ${fmt(filled.produceRate)} samples/s, ${fmt(filled.producePerCpuSec)} samples per CPU-second`);
+      if (peer) {
+        p = await drainPeer(state, db, total, (await prefill(state, total, 'peer')).prefix, peer);
+        console.log(`      JVM peer (Kafka Java consumer + QuestDB Java Sender) ${fmt(p.rate)} rows/s = ${((p.rate / ceil) * 100).toFixed(0)}% of the ceiling, ${p.cpuPerM.toFixed(2)} CPU-s per M samples (JVM start and JIT included; ${load()})`);
+      }
+      for (const pif of inFlight) {
+        const filled = await prefill(state, total, 'drain');
+        const d = await drain(state, db, total, filled.prefix, pif);
+        results.push({ pif, ceil, ...d, producePerCpuSec: filled.producePerCpuSec, peerRate: p.rate, peerCpuPerM: p.cpuPerM });
+        console.log(`      ingest, ${pif} partition${pif === 1 ? '' : 's'} in flight: ${fmt(d.rate)} rows/s = ${((d.rate / ceil) * 100).toFixed(0)}% of the ceiling (goal ≥ 40%), ingest CPU ${d.cpuPerM.toFixed(2)} s per M samples (goal ≤ 3)${peer ? `; ingest / peer ${(d.rate / p.rate).toFixed(2)}× rows/s, ${(p.cpuPerM / d.cpuPerM).toFixed(2)}× less CPU per sample` : ''} (${load()})`);
+        console.log(`        producer (encode() v2 + send to Kafka, acked) ${fmt(filled.produceRate)} samples/s, ${fmt(filled.producePerCpuSec)} samples per CPU-second`);
+      }
     }
     const span = (xs: number[], f: (n: number) => string) => `${f(Math.min(...xs))}–${f(Math.max(...xs))}`;
-    console.log(`  spread: ceiling ${span(results.map((x) => x.ceil), fmt)} rows/s; ingest ${span(results.map((x) => x.rate), fmt)} rows/s = ${span(results.map((x) => (x.rate / x.ceil) * 100), (n) => n.toFixed(0))}%; CPU ${span(results.map((x) => x.cpuPerM), (n) => n.toFixed(2))} s per M samples (goal: ≥ 40%, ≤ 3 s); producer ${span(results.map((x) => x.producePerCpuSec), fmt)} samples per CPU-second (goal ≥ 500,000)`);
+    for (const pif of inFlight) {
+      const rs = results.filter((x) => x.pif === pif);
+      console.log(`  spread, ${pif} in flight: ceiling ${span(rs.map((x) => x.ceil), fmt)} rows/s; ingest ${span(rs.map((x) => x.rate), fmt)} rows/s = ${span(rs.map((x) => (x.rate / x.ceil) * 100), (n) => n.toFixed(0))}% (goal ≥ 40%); CPU ${span(rs.map((x) => x.cpuPerM), (n) => n.toFixed(2))} s per M samples (goal ≤ 3)`);
+    }
+    console.log(`  producer: ${span(results.map((x) => x.producePerCpuSec), fmt)} samples per CPU-second (goal ≥ 500,000)`);
     if (peer) console.log(`  peer: ${span(results.map((x) => x.peerRate), fmt)} rows/s, ${span(results.map((x) => x.peerCpuPerM), (n) => n.toFixed(2))} CPU-s per M samples; ingest / peer ${span(results.map((x) => x.rate / x.peerRate), (n) => n.toFixed(2))}× rows/s`);
   } finally {
     await db.end();

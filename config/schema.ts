@@ -10,6 +10,7 @@ import { inventoryConfigSchema } from '../collectors/inventory/config.js';
 import { logsConfigSchema } from '../collectors/logs/config.js';
 import { perfConfigSchema } from '../collectors/perf/config.js';
 import { procfsConfigSchema } from '../collectors/procfs/config.js';
+import { DEFAULT_PARTITIONS_IN_FLIGHT } from '../ingest/config.js';
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9000');
 
@@ -85,9 +86,10 @@ export const configSchema = z
         idleMs: z.number().int().min(0).default(2000).describe('With --exit-when-idle: how long the lag must stay zero before exiting, ms. Default: 2000'),
         watermarkMs: z.number().int().min(0).max(600_000).default(3000).describe('How long samples are held (unwritten, uncommitted) for late run/partition records before they are tagged, ms. Default: 3000'),
         metricsListen: z.string().regex(/^([^\s:]+:\d{1,5}|off)$/, 'expected host:port, e.g. 127.0.0.1:9464, or off').default('127.0.0.1:9464').describe('Where `isoscope ingest` serves Prometheus metrics (`/metrics`), or `off`. Default: 127.0.0.1:9464'),
+        partitionsInFlight: z.number().int().min(1).max(64).default(DEFAULT_PARTITIONS_IN_FLIGHT).describe(`Kafka topic partitions one ingest instance decodes and writes at once (each batch is still committed only after its own rows were acknowledged). Default: ${DEFAULT_PARTITIONS_IN_FLIGHT}`),
       })
       .strict()
-      .default({ group: 'isoscope-ingest', idleMs: 2000, watermarkMs: 3000, metricsListen: '127.0.0.1:9464' }),
+      .default({ group: 'isoscope-ingest', idleMs: 2000, watermarkMs: 3000, metricsListen: '127.0.0.1:9464', partitionsInFlight: DEFAULT_PARTITIONS_IN_FLIGHT }),
     query: z
       .object({
         listen: hostPort.default('127.0.0.1:7410').describe('Address of the query HTTP service. Default: 127.0.0.1:7410'),

@@ -26,7 +26,8 @@ export interface IngestOptions {
   fromBeginning?: boolean;
   /**
    * Topic partitions whose batches are decoded and written at once (Kafka). A collector's batches
-   * stay on one partition, so their order and sequence checks are unaffected. @default 1
+   * stay on one partition, so their order and sequence checks are unaffected. Config
+   * `ingest.partitionsInFlight` for `isoscope ingest`. @default DEFAULT_PARTITIONS_IN_FLIGHT
    */
   partitionsInFlight?: number;
   /** `host:port` to serve Prometheus metrics on (`/metrics`); none when absent. @example "127.0.0.1:9464" */

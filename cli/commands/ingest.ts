@@ -43,6 +43,7 @@ async function runIngest(flags: Flags, cmd: Command): Promise<void> {
   const ingest = new Ingest(bus, store, {
     group: flags.group ?? config.ingest.group,
     watermarkMs: config.ingest.watermarkMs,
+    partitionsInFlight: config.ingest.partitionsInFlight,
     ...(metricsListen !== 'off' ? { metricsListen } : {}),
   });
   const started = Date.now();
