@@ -53,15 +53,16 @@ async function cpuPerSecond(seconds: number): Promise<number> {
   return (c.user + c.system) / 1e6 / ((performance.now() - t0) / 1000);
 }
 
-async function agentCpuPerSecond(hz: number, seconds: number, sources: string[], options: Record<string, unknown>): Promise<number> {
+async function agentCpuPerSecond(hz: number, seconds: number, sources: string[], options: Record<string, unknown>, nativeSampler = true): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'isoscope-overhead-'));
   try {
     const built = buildSources(sources, options, { stateDir: dir });
     const agent = new CollectorAgent({
       node: 'bench', collectorId: 'bench/overhead', ...built, intervalMs: Math.round(1000 / hz), producer: discard,
-      sequence: SequenceFile.forCollector(dir, 'bench/overhead'),
+      sequence: SequenceFile.forCollector(dir, 'bench/overhead'), nativeSampler,
     });
     await agent.start();
+    if (nativeSampler && sources.join() === 'perf' && agent.mode !== 'native') throw new Error('the native sampler did not start (see the log)');
     await sleep(300); // past start-up (module loading, opening, the baseline read)
     const cpu = await cpuPerSecond(seconds);
     await agent.shutdown();
@@ -169,12 +170,15 @@ export async function main(): Promise<void> {
   const rows: Row[] = [];
   for (const hz of [10, 100]) {
     rows.push({ name: `perf ${hz} Hz: isoscope`, run: () => agentCpuPerSecond(hz, seconds, ['perf'], perfOpts) });
+    rows.push({ name: `perf ${hz} Hz: isoscope JS timer`, run: () => agentCpuPerSecond(hz, seconds, ['perf'], perfOpts, false) });
     rows.push({ name: `perf ${hz} Hz: perf stat -I`, run: () => perfStatCpuPerSecond(hz, seconds, [...PERF_EVENTS, ...TRACEPOINTS]) });
     rows.push({ name: `perf+eBPF ${hz} Hz`, run: () => agentCpuPerSecond(hz, seconds, ['perf', 'ebpf'], perfOpts) });
     rows.push({ name: `procfs ${hz} Hz`, run: () => agentCpuPerSecond(hz, seconds, ['procfs'], {}) });
     rows.push({ name: `idle Node timer ${hz} Hz`, run: () => idleTimerCpuPerSecond(hz, seconds) });
   }
   rows.push({ name: 'default set 10 Hz', run: () => agentCpuPerSecond(10, seconds, ['perf', 'procfs', 'ebpf'], defaultOpts) });
+  const only = process.argv.includes('--only') ? new RegExp(process.argv[process.argv.indexOf('--only') + 1]!) : null;
+  if (only) rows.splice(0, rows.length, ...rows.filter((r) => only.test(r.name)));
   const results = new Map<string, number[]>(rows.map((r) => [r.name, []]));
   const failed = new Map<string, string>();
   for (let round = 0; round < rounds; round++) {
@@ -193,7 +197,10 @@ export async function main(): Promise<void> {
     const ours = fig(`perf ${hz} Hz: isoscope`);
     const perf = fig(`perf ${hz} Hz: perf stat -I`);
     const ratios = ours.map((o, i) => o / perf[i]!);
+    if (ours.length === 0 || perf.length === 0) continue;
     console.log(`  ${String(hz).padStart(3)} Hz  perf counting: isoscope ${spread(ours)}   perf stat -I ${spread(perf)}   ratio ${(median(ours) / median(perf)).toFixed(2)}× (per round ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×; goal ≤ 1.0×)`);
+    const js = fig(`perf ${hz} Hz: isoscope JS timer`);
+    if (js.length) console.log(`  ${String(hz).padStart(3)} Hz  perf counting on the JS timer (no native sampler): ${spread(js)}   ratio ${(median(js) / median(perf)).toFixed(2)}×`);
   }
   for (const hz of [10, 100]) {
     const name = `perf+eBPF ${hz} Hz`;

@@ -16,6 +16,7 @@ import { SendQueue, type QueueStats } from './send-queue.js';
 import type { SequenceFile } from './sequence.js';
 import { SampleBatch } from './sample-batch.js';
 import type { Source } from './source.js';
+import { loadSampler, type RunningSampler, type SampledTick, type SamplerResult, type SamplerSlot } from './sampler/native-sampler.js';
 
 export interface CollectorAgentOptions {
   node: string;
@@ -33,6 +34,17 @@ export interface CollectorAgentOptions {
   maxBatches?: number;
   /** Batches held in memory while the bus is unreachable; beyond it the oldest are dropped and counted. @default 10000 */
   maxQueuedBatches?: number;
+  /**
+   * Read the sources on a native thread off the event loop (when every source can be: perf on CPUs
+   * or cgroups, no event sources), waking JavaScript only every `flushEveryMs` to encode and send
+   * one batch per tick, each with the time it was read. Off, or where it cannot be used (the reason
+   * is logged), the sources are read on the JS timer. @default true
+   */
+  nativeSampler?: boolean;
+  /** How often the native sampler's ticks are encoded and sent. @default max(1000, intervalMs) */
+  flushEveryMs?: number;
+  /** Where the native sampler comes from. @default loadSampler (built on first use) */
+  loadSampler?: () => Promise<SamplerResult>;
 }
 
 export type CollectorStats = QueueStats;
@@ -45,6 +57,14 @@ export class CollectorAgent implements Lifecycle {
   private produced = 0;
   private readonly batch: SampleBatch;
   private finished!: () => void;
+  private sampler: RunningSampler | null = null;
+  /** Where each source's slots start in a sampled tick. */
+  private slotStart: number[] = [];
+  private samplerDropped = 0;
+  /** How the sources are read: 'native' (sampler thread) or 'js' (the agent's timer), once started. */
+  mode: 'native' | 'js' | null = null;
+  /** Why the sources are read on the JS timer (null when on the native sampler). */
+  jsTimerReason: string | null = null;
   /** Resolves once maxBatches samples batches were sent. */
   readonly done = new Promise<void>((r) => (this.finished = r));
 
@@ -63,15 +83,107 @@ export class CollectorAgent implements Lifecycle {
   async start(): Promise<void> {
     for (const s of this.o.sources) await s.start();
     for (const s of this.o.eventSources ?? []) await s.start();
+    const why = await this.startSampler();
+    this.mode = why === null ? 'native' : 'js';
+    this.jsTimerReason = why;
+    if (why === null) this.log.info({ intervalMs: this.o.intervalMs, flushEveryMs: this.flushEveryMs }, 'Sampling on a native thread off the event loop.');
+    else if (this.o.nativeSampler !== false) this.log.info({ reason: why }, `Sampling on the JS timer: ${why}.`);
     this.schedule();
+  }
+
+  private get flushEveryMs(): number {
+    return this.o.flushEveryMs ?? Math.max(1000, this.o.intervalMs);
+  }
+
+  /** Starts the native sampler when every source can be read by it; null, or why not. */
+  private async startSampler(): Promise<string | null> {
+    if (this.o.nativeSampler === false) return 'the native sampler is off';
+    if (this.o.eventSources?.length) return `event sources (${this.o.eventSources.map((s) => s.name).join(', ')}) are read on the JS timer`;
+    if (this.o.sources.length === 0) return 'no sample sources';
+    const slots: SamplerSlot[] = [];
+    const starts: number[] = [];
+    for (const s of this.o.sources) {
+      if (!s.sampledSlots || !s.readSampledInto) return `the ${s.name} source has no native read`;
+      const r = s.sampledSlots();
+      if ('reason' in r) return `${s.name}: ${r.reason}`;
+      starts.push(slots.length);
+      slots.push(...r.slots);
+    }
+    const loaded = await (this.o.loadSampler ?? loadSampler)();
+    if (!loaded.ok) return `the native sampler is not available (${loaded.reason})`;
+    // Room for a few flushes' worth of ticks, so a slow send or a busy event loop loses none.
+    const bufferTicks = Math.max(64, Math.ceil((4 * this.flushEveryMs) / this.o.intervalMs));
+    try {
+      this.sampler = loaded.lib.start(slots, this.o.intervalMs, bufferTicks);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    this.slotStart = starts;
+    return null;
   }
 
   private schedule(): void {
     if (this.stopped) return;
+    if (this.sampler) {
+      // The sampler thread keeps the ticks aligned; JS wakes only to encode and send them.
+      const every = this.flushEveryMs;
+      this.timer = setTimeout(this.onFlush, every - (Date.now() % every) + Math.min(every / 4, this.o.intervalMs / 2));
+      return;
+    }
     // Align ticks to multiples of the interval so collectors on different nodes sample together.
     const delay = this.o.intervalMs - (Date.now() % this.o.intervalMs);
     this.timer = setTimeout(this.onTimer, delay);
   }
+
+  private readonly onFlush = (): void => {
+    try {
+      this.flushSampled();
+    } catch (err) {
+      this.tickFailed(err);
+    }
+    this.schedule();
+  };
+
+  /** One batch per tick the sampler read since the last flush, each with its own time and seq. */
+  private flushSampled(): void {
+    const sampler = this.sampler;
+    if (!sampler) return;
+    sampler.drain(this.sampledTick, this.beforeSampledTicks);
+    const dropped = sampler.dropped();
+    if (dropped > this.samplerDropped) {
+      this.log.warn({ dropped: dropped - this.samplerDropped }, `The native sampler dropped ${dropped - this.samplerDropped} ticks: nobody drained them in time (the event loop was blocked).`);
+      this.samplerDropped = dropped;
+    }
+  }
+
+  private readonly beforeSampledTicks = (lastTs: bigint): void => {
+    for (const s of this.o.sources) {
+      try {
+        s.beforeSampledTicks?.(lastTs);
+      } catch (err) {
+        this.readFailed(s.name, err);
+      }
+    }
+  };
+
+  private readonly sampledTick = (tick: SampledTick): void => {
+    if (this.o.maxBatches !== undefined && this.produced >= this.o.maxBatches) return;
+    const seq = this.o.sequence.peek();
+    const batch = this.batch;
+    batch.begin(tick.ts, seq);
+    for (let i = 0; i < this.o.sources.length; i++) {
+      const s = this.o.sources[i]!;
+      batch.source(s.name);
+      const mark = batch.mark();
+      try {
+        s.readSampledInto!(batch, tick, this.slotStart[i]!);
+      } catch (err) {
+        batch.rollback(mark);
+        this.readFailed(s.name, err);
+      }
+    }
+    this.send(seq, [], undefined);
+  };
 
   /**
    * One timer for all sources. A tick whose sources all read synchronously (readInto of perf,
@@ -181,6 +293,17 @@ export class CollectorAgent implements Lifecycle {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.sampler) {
+      // Ticks read before the stop are sent like the others; the fds close only after the thread stopped.
+      this.sampler.stop();
+      try {
+        this.flushSampled();
+      } catch (err) {
+        this.tickFailed(err);
+      }
+      this.sampler.free();
+      this.sampler = null;
+    }
     await this.queue.close(deadlineMs);
     for (const s of this.o.sources) await s.shutdown().catch(() => undefined);
     for (const s of this.o.eventSources ?? []) await s.shutdown().catch(() => undefined);

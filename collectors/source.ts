@@ -6,6 +6,7 @@
 import type { Lifecycle } from '../schema/lifecycle.js';
 import type { RecordInput } from '../schema/records.js';
 import type { SampleBatch } from './sample-batch.js';
+import type { SampledTick, SamplerSlot } from './sampler/native-sampler.js';
 
 /** A sample as a source produces it. */
 export type SourceSample = Omit<RecordInput<'samples'>, 'ts' | 'node' | 'collector' | 'seq' | 'idx' | 'source'>;
@@ -23,4 +24,17 @@ export interface Source extends Lifecycle {
    * the agent's path when a source has it. A source that throws leaves the batch as it was.
    */
   readInto?(batch: SampleBatch): void | Promise<void>;
+  /**
+   * The file descriptors the native sampler may read for this source at every tick, off the event
+   * loop (after `start()`), or why this source cannot be read that way. Sources without it are read
+   * on the agent's JS timer, and so is every other source of that agent.
+   */
+  sampledSlots?(): { slots: SamplerSlot[] } | { reason: string };
+  /**
+   * Appends the samples of one tick the native sampler read: this source's slot i is the tick's
+   * slot `first + i`. Like `readInto`, a source that throws leaves the batch as it was.
+   */
+  readSampledInto?(batch: SampleBatch, tick: SampledTick, first: number): void;
+  /** Called before each drain of the native sampler's ticks with the time of the last one drained. */
+  beforeSampledTicks?(lastTs: bigint): void;
 }

@@ -19,6 +19,7 @@ maven                    mvn                       fetches Kafka and QuestDB fro
 linux-perf               perf                      the reference the perf collector's counts are checked against
 mount                    umount                    the tracefs test unmounts and remounts tracefs
 clang                    clang                     compiles the eBPF programs (npm run build:ebpf)
+gcc                      cc                        compiles the collector's native sampler on first use (collectors/sampler/sampler.c)
 bpftool                  bpftool                   generates vmlinux.h from the kernel's BTF
 libbpf-dev               /usr/include/bpf/bpf_helpers.h   libbpf headers for the eBPF programs
 libbpf1                  lib:libbpf.so.1           loads the eBPF programs at run time

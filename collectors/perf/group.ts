@@ -82,24 +82,37 @@ export class CounterGroup {
    */
   readDeltas(): number {
     const n = this.native.read(this.leaderFd, this.buf);
+    return this.decodeDeltas(this.buf, 0, n);
+  }
+
+  /** The size of one group read: what the native sampler reads of the leader at each tick. */
+  get readSize(): number {
+    return this.buf.length;
+  }
+
+  /**
+   * `readDeltas()` for bytes read elsewhere (the native sampler): `n` bytes of a group read at `at`
+   * in `b` (0: the group is gone). Same result, same state kept for the next delta.
+   */
+  decodeDeltas(b: Buffer, at: number, n: number): number {
     if (n === 0) return -1;
-    const b = this.buf;
+    if (n < 0) throw new Error(`perf group read failed with errno ${-n}`);
     if (n < 24) throw new Error(`perf group read returned ${n} bytes; expected at least 24 (nr, time_enabled, time_running)`);
-    const nr = u64(b, 0);
+    const nr = u64(b, at);
     if (n !== groupReadSize(nr) || nr > this.deltas.length) throw new Error(`perf group read of ${nr} events returned ${n} bytes; expected ${groupReadSize(nr)}`);
     if (this.indexAt === null || this.indexAt.length !== nr) {
       this.indexAt = new Int32Array(nr);
-      for (let i = 0; i < nr; i++) this.indexAt[i] = this.members.get(b.readBigUInt64LE(32 + 16 * i)) ?? -1;
+      for (let i = 0; i < nr; i++) this.indexAt[i] = this.members.get(b.readBigUInt64LE(at + 32 + 16 * i)) ?? -1;
     }
-    const enabled = u64(b, 8);
-    const running = u64(b, 16);
+    const enabled = u64(b, at + 8);
+    const running = u64(b, at + 16);
     const first = !this.hasPrevious;
     const dEnabled = enabled - this.prevEnabled;
     const dRunning = running - this.prevRunning;
     // As scaleDelta(): never scheduled (both 0) or never multiplexed: exact; never on the PMU: 0, scale 0.
     const scale = dEnabled <= 0 || dRunning >= dEnabled ? 1 : dRunning <= 0 ? 0 : dRunning / dEnabled;
     for (let i = 0; i < nr; i++) {
-      const v = u64(b, 24 + 16 * i);
+      const v = u64(b, at + 24 + 16 * i);
       const raw = v - this.prevCounts[i]!;
       this.prevCounts[i] = v;
       this.deltaIndex[i] = raw < 0 ? -1 : this.indexAt[i]!;

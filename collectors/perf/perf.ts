@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { componentLogger } from '../../core/logger.js';
 import type { SampleBatch } from '../sample-batch.js';
+import type { SampledTick, SamplerSlot } from '../sampler/native-sampler.js';
 import type { Source, SourceSample } from '../source.js';
 import type { PerfConfig } from './config.js';
 import { describeOpenError } from './errno.js';
@@ -32,6 +33,8 @@ export class PerfSource implements Source {
   private readonly log = componentLogger('perf');
   private metricJson: string[] | null = null;
   private readonly labelJson = new Map<CounterGroup, string>();
+  /** The groups as the native sampler reads them (slot i: group i), fixed when sampling starts. */
+  private sampled: (CounterGroup | null)[] | null = null;
 
   /** @param nativeResult the perf_event_open adapter; the default loads it through koffi. */
   constructor(private readonly config: PerfConfig, private readonly nativeResult: NativeResult = loadPerfNative()) {
@@ -120,6 +123,46 @@ export class PerfSource implements Source {
       if (labels === undefined) this.labelJson.set(g, (labels = batch.encodeLabels({ cgroup: g.target.labels.cgroup, comm: g.target.labels.comm })));
       batch.addEncoded(metricJson[index]!, value, cpu, scale, labels);
     });
+  }
+
+  /**
+   * Each group's leader, read with read(2): the same bytes `readDeltas()` reads. Per-process groups
+   * stay on the JS path: whether their task exited is asked of /proc before each read.
+   */
+  sampledSlots(): { slots: SamplerSlot[] } | { reason: string } {
+    if (this.groups.some((g) => g.target.pid > 0 && g.target.cpu === -1)) return { reason: 'per-process perf groups are read on the JS timer (their exit is checked before each read)' };
+    this.sampled = [...this.groups];
+    return { slots: this.groups.map((g) => ({ fd: g.leaderFd, pread: false, size: g.readSize })) };
+  }
+
+  /** `readInto` for one tick the native sampler read: the same deltas and samples, from its bytes. */
+  readSampledInto(batch: SampleBatch, tick: SampledTick, first: number): void {
+    const sampled = this.sampled;
+    if (sampled === null) throw new Error('readSampledInto() before sampledSlots()');
+    this.metricJson ??= this.specs.map((s) => batch.json(s.name));
+    const metricJson = this.metricJson;
+    for (let gi = 0; gi < sampled.length; gi++) {
+      const g = sampled[gi];
+      if (!g) continue;
+      let n = -1;
+      try {
+        n = g.decodeDeltas(tick.data, tick.start[first + gi]!, tick.length[first + gi]!);
+      } catch (err) {
+        this.log.error({ err, target: describeTarget(g.target) }, `Reading the perf counters of ${describeTarget(g.target)} failed; they are no longer read.`);
+      }
+      if (n < 0) {
+        sampled[gi] = null; // the sampler thread goes on reading its fd (0 bytes); the fd closes at shutdown
+        this.log.warn({ target: describeTarget(g.target) }, `The perf counters of ${describeTarget(g.target)} stopped (its CPU went offline); they are no longer read.`);
+        continue;
+      }
+      let labels = this.labelJson.get(g);
+      if (labels === undefined) this.labelJson.set(g, (labels = batch.encodeLabels({ cgroup: g.target.labels.cgroup, comm: g.target.labels.comm })));
+      const cpu = g.target.labels.cpu;
+      for (let i = 0; i < n; i++) {
+        const index = g.deltaIndex[i]!;
+        if (index >= 0) batch.addEncoded(metricJson[index]!, g.deltas[i]!, cpu, g.scale, labels);
+      }
+    }
   }
 
   private readGroups(emit: (metric: string, value: number, cpu: number, scale: number, g: CounterGroup, index: number) => void): void {

@@ -2,7 +2,13 @@
  * The collector's own telemetry, as samples of source `collector`: its CPU time and context switches
  * (its wake-ups) over the interval, so its overhead beside the workload is on record in every run;
  * the spool's size, batches dropped, and how long the last batch took to reach the bus.
+ * Under the native sampler (which reads nothing of it) the CPU time and context switches of the
+ * process, its sampler thread included, are taken at each drain and shared out over the drained
+ * ticks by their length: each tick's value is the drain's mean, and the sum over a run is exact.
  */
+import { nowNs } from '../../core/clock.js';
+import type { SampleBatch } from '../sample-batch.js';
+import type { SampledTick, SamplerSlot } from '../sampler/native-sampler.js';
 import type { Source, SourceSample } from '../source.js';
 
 export interface SelfFigures {
@@ -44,6 +50,40 @@ export class SelfTelemetry implements Source {
     if (f.spoolBytes !== undefined) out.push({ metric: 'collector.spool_bytes', value: f.spoolBytes });
     if (f.lastSendMs !== undefined) out.push({ metric: 'collector.send_latency_ms', value: f.lastSendMs });
     return out;
+  }
+
+  /** Per-ns rates over the ticks being drained, and the time the previous tick was read. */
+  private cpuPerNs = 0;
+  private switchesPerNs = 0;
+  private lastTickTs: bigint | null = null;
+
+  sampledSlots(): { slots: SamplerSlot[] } {
+    this.lastTickTs = nowNs();
+    this.last = process.cpuUsage();
+    this.lastSwitches = switches();
+    return { slots: [] };
+  }
+
+  beforeSampledTicks(lastTs: bigint): void {
+    const now = process.cpuUsage();
+    const sw = switches();
+    const span = Number(lastTs - (this.lastTickTs ?? lastTs));
+    this.cpuPerNs = span > 0 ? (now.user - this.last.user + now.system - this.last.system) / 1e6 / span : 0;
+    this.switchesPerNs = span > 0 ? (sw - this.lastSwitches) / span : 0;
+    this.last = now;
+    this.lastSwitches = sw;
+  }
+
+  readSampledInto(batch: SampleBatch, tick: SampledTick): void {
+    const span = this.lastTickTs === null ? 0 : Math.max(0, Number(tick.ts - this.lastTickTs));
+    this.lastTickTs = tick.ts;
+    batch.add('collector.cpu_seconds', this.cpuPerNs * span);
+    batch.add('collector.context_switches', this.switchesPerNs * span);
+    const f = this.figures();
+    batch.add('collector.dropped_batches', f.droppedBatches);
+    if (f.spoolBatches !== undefined) batch.add('collector.spool_batches', f.spoolBatches);
+    if (f.spoolBytes !== undefined) batch.add('collector.spool_bytes', f.spoolBytes);
+    if (f.lastSendMs !== undefined) batch.add('collector.send_latency_ms', f.lastSendMs);
   }
 
   async shutdown(): Promise<void> {}

@@ -1,0 +1,188 @@
+/**
+ * The native sampler (sampler.c) seen from JavaScript: a thread that reads the sources' file
+ * descriptors on every tick of the interval, off the event loop, and keeps each tick's bytes with
+ * the time they were read until the agent drains them (once a second). The library is compiled on
+ * first use with the system C compiler into collectors/sampler/build/ (like the eBPF objects) and
+ * loaded through koffi; where that is not possible `loadSampler()` says why, and the agent samples
+ * on its JS timer instead.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { packageRoot } from '../ebpf/locate.js';
+
+const run = promisify(execFile);
+
+/** One file descriptor to read at every tick. */
+export interface SamplerSlot {
+  fd: number;
+  /** pread(2) at offset 0 (procfs, whose seq_files regenerate on a read at 0) instead of read(2) (perf). */
+  pread: boolean;
+  /** Bytes read at most. */
+  size: number;
+  /** Read on every this many ticks only (the first tick always); the others give -ENODATA. @default 1 */
+  every?: number;
+}
+
+/** The length a slot has on a tick it was not due (`every`). */
+export const NOT_READ = -61; // -ENODATA
+
+/**
+ * One drained tick: slot i's bytes are `data[start[i], start[i] + length[i])`; a negative length is
+ * -errno of its read. Valid only during the callback (the buffer is reused).
+ */
+export interface SampledTick {
+  ts: bigint;
+  /** Timer expirations since the previous tick: 1, or more when ticks were missed. */
+  expirations: number;
+  data: Buffer;
+  start: Int32Array;
+  length: Int32Array;
+}
+
+export interface RunningSampler {
+  /**
+   * Calls `onTick` for every tick read since the last drain, oldest first, after `before` with the
+   * last tick's time (when there is one). @returns how many.
+   */
+  drain(onTick: (tick: SampledTick) => void, before?: (lastTs: bigint) => void): number;
+  /** Ticks dropped so far because nobody drained them in time. */
+  dropped(): number;
+  /** Stops the thread; ticks not drained yet can still be drained. */
+  stop(): void;
+  /** Frees the sampler (after a last drain). */
+  free(): void;
+}
+
+export interface SamplerLibrary {
+  start(slots: readonly SamplerSlot[], intervalMs: number, bufferTicks: number): RunningSampler;
+}
+
+export type SamplerResult = { ok: true; lib: SamplerLibrary } | { ok: false; reason: string };
+
+const SOURCE = 'sampler.c';
+const LIBRARY = 'libisoscope-sampler.so';
+let cached: Promise<SamplerResult> | null = null;
+
+/** Builds (when needed) and loads the library once per process; later calls return the same result. */
+export function loadSampler(): Promise<SamplerResult> {
+  cached ??= buildAndLoad();
+  return cached;
+}
+
+export interface BuildOptions {
+  /** The C compiler. @default $CC, else cc */
+  cc?: string;
+  /** Where the library is built. @default collectors/sampler/build of the package */
+  buildDir?: string;
+}
+
+/** Compiles sampler.c when the library is missing or older than its source. */
+async function build(o: BuildOptions): Promise<string> {
+  const source = join(packageRoot(), 'collectors', 'sampler', SOURCE);
+  const buildDir = o.buildDir ?? join(packageRoot(), 'collectors', 'sampler', 'build');
+  const out = join(buildDir, LIBRARY);
+  if (existsSync(out) && statSync(out).mtimeMs >= statSync(source).mtimeMs) return out;
+  mkdirSync(buildDir, { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`; // concurrent collectors each build their own and rename
+  const cc = o.cc ?? process.env.CC ?? 'cc';
+  try {
+    await run(cc, ['-O2', '-Wall', '-shared', '-fPIC', '-pthread', '-o', tmp, source], { timeout: 120_000 });
+    renameSync(tmp, out);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    const e = err as { code?: string; stderr?: string; message: string };
+    const why = e.code === 'ENOENT' ? `no C compiler "${cc}" (install gcc, or set CC)` : ((e.stderr ?? '').trim().split('\n').slice(0, 3).join(' ') || e.message);
+    throw new Error(`compiling ${source} failed: ${why}`);
+  }
+  return out;
+}
+
+/** Builds (when needed) and loads the library, or says why it cannot be used here. */
+export async function buildAndLoad(o: BuildOptions = {}): Promise<SamplerResult> {
+  if (process.platform !== 'linux') return { ok: false, reason: `the native sampler needs Linux (timerfd); this is ${process.platform}` };
+  if (process.env.ISOSCOPE_NATIVE_SAMPLER === 'off') return { ok: false, reason: 'ISOSCOPE_NATIVE_SAMPLER=off' };
+  let path: string;
+  try {
+    path = await build(o);
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  }
+  type Koffi = typeof import('koffi').default;
+  let koffi: Koffi;
+  let lib: ReturnType<Koffi['load']>;
+  try {
+    koffi = createRequire(import.meta.url)('koffi') as Koffi;
+    lib = koffi.load(path);
+  } catch (err) {
+    return { ok: false, reason: `${path} could not be loaded (${(err as Error).message})` };
+  }
+  koffi.opaque('isoscope_sampler');
+  const start = lib.func('isoscope_sampler *isoscope_sampler_start(const int *fds, const int *modes, const int *sizes, int n, int64_t interval_ns, int64_t buffer_bytes, _Out_ int *err)');
+  const drain = lib.func('int64_t isoscope_sampler_drain(isoscope_sampler *s, _Out_ uint8_t *out, int64_t cap)');
+  const dropped = lib.func('int64_t isoscope_sampler_dropped(isoscope_sampler *s)');
+  const stop = lib.func('void isoscope_sampler_stop(isoscope_sampler *s)');
+  const free = lib.func('void isoscope_sampler_free(isoscope_sampler *s)');
+  return {
+    ok: true,
+    lib: {
+      start(slots, intervalMs, bufferTicks) {
+        const n = slots.length;
+        const recordMax = 24 + slots.reduce((a, s) => a + 4 + s.size, 0);
+        const err = [0];
+        const handle = start(
+          Int32Array.from(slots, (s) => s.fd),
+          Int32Array.from(slots, (s) => (s.pread ? 1 : 0) | (Math.max(1, Math.min(0x7fffff, Math.round(s.every ?? 1))) << 8)),
+          Int32Array.from(slots, (s) => s.size),
+          n,
+          BigInt(Math.round(intervalMs * 1e6)),
+          recordMax * bufferTicks,
+          err,
+        ) as unknown;
+        if (handle === null) throw new Error(`starting the native sampler failed with errno ${err[0]}`);
+        const out = Buffer.alloc(recordMax * bufferTicks);
+        const tick: SampledTick = { ts: 0n, expirations: 0, data: out, start: new Int32Array(n), length: new Int32Array(n) };
+        let freed = false;
+        return {
+          drain(onTick, before) {
+            if (freed) return 0;
+            const bytes = Number(drain(handle, out, out.length));
+            if (before && bytes > 0) {
+              let last = 0;
+              for (let at = 0; at < bytes; at += out.readUInt32LE(at)) last = at;
+              before(out.readBigUInt64LE(last + 8));
+            }
+            let ticks = 0;
+            for (let at = 0; at < bytes; ticks++) {
+              const total = out.readUInt32LE(at);
+              const slots = out.readUInt32LE(at + 4);
+              if (slots !== n || total < 24) throw new Error(`native sampler record at ${at} holds ${slots} slots in ${total} bytes; expected ${n}`);
+              tick.ts = out.readBigUInt64LE(at + 8);
+              tick.expirations = Number(out.readBigUInt64LE(at + 16));
+              let p = at + 24;
+              for (let i = 0; i < n; i++) {
+                const len = out.readInt32LE(p);
+                tick.length[i] = len;
+                tick.start[i] = p + 4;
+                p += 4 + (len > 0 ? len : 0);
+              }
+              onTick(tick);
+              at += total;
+            }
+            return ticks;
+          },
+          dropped: () => (freed ? 0 : Number(dropped(handle))),
+          stop: () => {
+            if (!freed) stop(handle);
+          },
+          free: () => {
+            if (!freed) free(handle);
+            freed = true;
+          },
+        };
+      },
+    },
+  };
+}
