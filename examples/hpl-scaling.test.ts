@@ -10,7 +10,7 @@
  * that the testbed is gone afterwards. Needs root, openmpi, hpcc and stress-ng.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ import type { QuestDbStore } from '../store/questdb/questdb-store.js';
 import { closeKafkaQuestDb, openKafkaQuestDb } from '../test/cluster.js';
 import { pollUntil, servicesEnv, testServices, uniqueName } from '../test/services.js';
 import { tempDirs } from '../test/temp-dirs.js';
+import { slug } from '../orchestrator/drivers/cgroup-path.js';
 import { isoscope, leftovers } from '../testbed/testing.js';
 
 const root = process.getuid?.() === 0;
@@ -82,11 +83,12 @@ describe.skipIf(!root || !tools)('examples/hpl-scaling.yaml, cut for CI, on a 2-
     // them, and in which node's network namespace.
     const netnsOf = (node: string) => `net:[${statSync(`/run/netns/isoscope-${node}`).ino}]`;
     const seen = new Set<string>();
+    // Each run has its own directory (drivers/cgroup-path.ts): `isoscope/<experiment>-<run hash>/<node>-<part>`.
+    const runDirs = () => { try { return readdirSync('/sys/fs/cgroup/cpuset/isoscope').filter((d) => d.startsWith(`${slug(experiment)}-`)); } catch { return []; } };
     const poll = setInterval(() => {
       for (const node of [`${PREFIX}1`, `${PREFIX}2`]) {
         for (const part of ['app', 'noise']) {
-          let pids: string[] = [];
-          try { pids = readFileSync(`/sys/fs/cgroup/cpuset/isoscope/${node}-${part}/cgroup.procs`, 'utf8').split('\n').filter(Boolean); } catch { continue; }
+          const pids = runDirs().flatMap((d) => { try { return readFileSync(`/sys/fs/cgroup/cpuset/isoscope/${d}/${node}-${part}/cgroup.procs`, 'utf8').split('\n').filter(Boolean); } catch { return []; } });
           for (const pid of pids) {
             try {
               const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();

@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KafkaBus } from '../bus/kafka/kafka-bus.js';
@@ -21,6 +21,7 @@ import { closeKafkaQuestDb, openKafkaQuestDb } from '../test/cluster.js';
 import { pollUntil, servicesEnv, testServices, uniqueName } from '../test/services.js';
 import { tempDirs } from '../test/temp-dirs.js';
 import { loadCatalog } from './catalog/load.js';
+import { partitionCgroup } from './drivers/cgroup-path.js';
 import { vmSkipReason } from './drivers/kvm/testing.js';
 import type { KvmHandle } from './drivers/kvm/kvm.js';
 import { loadExperiment } from './experiment/load.js';
@@ -84,8 +85,9 @@ describe.skipIf(!!skip || process.getuid?.() !== 0).concurrent('experiments with
 
   it('a workload that fails inside the guest: run recorded fail with its exit code, VM and cgroup gone', async () => {
     const partition = uniqueName('kvmfail');
+    const experiment = uniqueName('kvm-fail');
     const [s] = await runExperiment(`
-experiment: ${uniqueName('kvm-fail')}
+experiment: ${experiment}
 nodes: [{ name: local, transport: local }]
 stacks: [{ name: vm, partitions: [${partitionYaml(partition, firstCpu)}] }]
 workload: { entry: fails, partition: ${partition} }
@@ -95,7 +97,9 @@ measure: { enabled: false }
     expect(s).toMatchObject({ phase: 'fail', message: expect.stringMatching(/workload fails on node local exited with code 7: ran in console=ttyS0/) });
     expect(qemuOf(partition)).toEqual([]);
     expect(vmDirs(partition)).toEqual([]);
-    expect(existsSync(`/sys/fs/cgroup/cpuset/isoscope/local-${partition}`)).toBe(false);
+    const cgroup = `/sys/fs/cgroup/cpuset/${partitionCgroup({ experiment, run: s!.run, node: 'local', partition })}`;
+    expect(existsSync(cgroup)).toBe(false);
+    expect(existsSync(dirname(cgroup))).toBe(false); // the run's directory too
   }, 600_000);
 
   it('a cancelled run: recorded abort, the guest workload stopped with the VM; the VM was counted as its partition', async () => {

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KafkaBus } from '../bus/kafka/kafka-bus.js';
@@ -50,10 +50,11 @@ matrix: { nodeCounts: [1], background: [false], repetitions: 3, timeoutSeconds: 
 
     // First attempt: killed while the second run's workload runs in its partition.
     const first = start();
-    const seen = await pollUntil(async () => entries(), (e) => e.filter((x) => x.t === 'run' && x.phase === 'start').length === 2 && e[e.length - 1]!.t === 'partition', 90_000, 50);
+    // (The partition is journaled before its cgroup exists: wait for the workload inside it.)
+    const busy = (path: string) => { try { return readFileSync(`${path}/cgroup.procs`, 'utf8').trim() !== ''; } catch { return false; } };
+    const seen = await pollUntil(async () => entries(), (e) => e.filter((x) => x.t === 'run' && x.phase === 'start').length === 2 && e[e.length - 1]!.t === 'partition' && busy(e[e.length - 1]!.state!.handle.path), 90_000, 50);
     const interrupted = seen.filter((x) => x.t === 'run' && x.phase === 'start')[1]!.run!;
     const cgroup = seen[seen.length - 1]!.state!.handle.path;
-    await new Promise((r) => setTimeout(r, 300)); // let the workload start inside the cpuset
     first.child.kill('SIGKILL');
     await first.done;
     expect(existsSync(cgroup)).toBe(true); // left behind by the crash
@@ -65,6 +66,7 @@ matrix: { nodeCounts: [1], background: [false], repetitions: 3, timeoutSeconds: 
     expect(second.code, second.out).toBe(0);
     expect(second.out).toMatch(/1 recovered as aborted/);
     expect(existsSync(cgroup)).toBe(false);
+    expect(existsSync(dirname(cgroup))).toBe(false); // and the run's cgroup directory
     expect(existsSync(`/tmp/isoscope/${interrupted}`)).toBe(false); // its work directory too
     const after = entries();
     expect(after.filter((x) => x.t === 'run' && x.phase === 'abort').map((x) => x.run)).toEqual([interrupted]);

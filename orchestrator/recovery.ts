@@ -32,7 +32,7 @@ export async function recover(state: JournalState, d: RecoveryDeps): Promise<num
     for (const p of [...open.partitions].reverse()) {
       try {
         d.progress(`recovery: destroying partition ${p.name} on ${p.node} left by run ${open.run}`);
-        await d.driver(p).destroy(await d.nodes.get(p.node), p, { log: d.progress, siblings: new Map() });
+        await d.driver(p).destroy(await d.nodes.get(p.node), p, { experiment: d.experiment.spec.experiment, run: open.run, log: d.progress, siblings: new Map() });
         d.journal.append({ t: 'partition-destroyed', run: open.run, node: p.node, name: p.name });
         await d.emitter.partition(p, 'destroy', open.run, 'destroyed on restart after the orchestrator stopped');
       } catch (err) {

@@ -223,7 +223,7 @@ export class Runner {
           step(`creating partition ${p.name} on ${node}`);
           let state: PartitionState;
           try {
-            state = await this.driver(p).create(t, p, { log: step, signal: ac.signal, siblings, workRoot: this.workRoot(), checkpoint: (partial) => journal.append({ t: 'partition', run, state: partial }) });
+            state = await this.driver(p).create(t, p, { experiment: spec.experiment, run, log: step, signal: ac.signal, siblings, workRoot: this.workRoot(), checkpoint: (partial) => journal.append({ t: 'partition', run, state: partial }) });
           } catch (err) {
             await this.emitter.partition({ name: p.name, node, driver: p.driver, cpus: p.cpus, memMb: p.memMb, numa: p.numa ?? null, devices: p.devices ?? [], handle: {} }, 'fail', run, (err as Error).message).catch(() => undefined);
             throw err;
@@ -309,7 +309,7 @@ export class Runner {
       for (const s of [...states].reverse()) {
         try {
           step(`destroying partition ${s.name} on ${node}`);
-          await this.driver(s).destroy(await this.nodes.get(node), s, { log: step, siblings: new Map(), workRoot: this.workRoot() });
+          await this.driver(s).destroy(await this.nodes.get(node), s, { experiment: this.o.experiment.spec.experiment, run, log: step, siblings: new Map(), workRoot: this.workRoot() });
           journal.append({ t: 'partition-destroyed', run, node, name: s.name });
           await this.emitter.partition(s, 'destroy', run);
         } catch (err) {

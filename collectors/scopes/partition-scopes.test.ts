@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { LinuxCpusetDriver } from '../../orchestrator/drivers/linux-cpuset/linux-cpuset.js';
-import type { PartitionState } from '../../orchestrator/drivers/driver.js';
+import type { DriverContext, PartitionState } from '../../orchestrator/drivers/driver.js';
+import { partitionCgroup } from '../../orchestrator/drivers/cgroup-path.js';
 import { LocalTransport } from '../../orchestrator/transport/local.js';
 import { isRoot, perfCapability, skipForMissingCapability } from '../perf/kernel-gate.js';
 import { onlineCpus } from '../perf/targets.js';
@@ -32,11 +33,12 @@ describe('partition scopes: perf by cgroup per partition, stamped by the collect
     const driver = new LinuxCpusetDriver();
     const dir = mkdtempSync(join(tmpdir(), 'isoscope-scopes-'));
     const states: PartitionState[] = [];
+    const dctx: DriverContext = { experiment: 'scopes-test', run: 'r1', log: () => {}, siblings: new Map() };
     const children: Promise<unknown>[] = [];
     const ac = new AbortController();
     const scopes = new PartitionScopes({ dir, events: ['task-clock', 'context-switches', 'cycles'], pollMs: 50 });
     try {
-      for (const name of ['app', 'noise', 'idle']) states.push(await driver.create(node, { name, driver: 'linux-cpuset', cpus: '0', memMb: 0 }, { log: () => {}, siblings: new Map() }));
+      for (const name of ['app', 'noise', 'idle']) states.push(await driver.create(node, { name, driver: 'linux-cpuset', cpus: '0', memMb: 0 }, dctx));
       await scopes.start();
       for (const s of states) {
         const scope: ScopeFile = { partition: s.name, run: 'r1', cgroups: driver.measureScope(s).cgroups };
@@ -62,7 +64,7 @@ describe('partition scopes: perf by cgroup per partition, stamped by the collect
       expect(app! + noise!).toBeLessThan(1.05);
       expect(idle).toBe(0);
       expect(out.every((s) => s.run === 'r1' && ['app', 'noise', 'idle'].includes(s.partition!))).toBe(true);
-      expect(new Set(out.filter((s) => s.partition === 'app').map((s) => s.cgroup))).toEqual(new Set([`/isoscope/${node.node}-app`]));
+      expect(new Set(out.filter((s) => s.partition === 'app').map((s) => s.cgroup))).toEqual(new Set([`/${partitionCgroup({ experiment: dctx.experiment, run: dctx.run, node: node.node, partition: 'app' })}`]));
 
       // Withdrawing a scope: a final read comes with the next batch and the ack goes away.
       const appFile = join(dir, scopeFileName('r1', 'app'));
@@ -75,7 +77,7 @@ describe('partition scopes: perf by cgroup per partition, stamped by the collect
       ac.abort();
       await Promise.all(children);
       await scopes.shutdown();
-      for (const s of states.reverse()) await driver.destroy(node, s, { log: () => {}, siblings: new Map() });
+      for (const s of states.reverse()) await driver.destroy(node, s, dctx);
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -53,6 +53,9 @@ export interface PartitionState {
 export interface DriverContext {
   /** Progress lines (shown in the run's progress and logged). */
   log: (message: string) => void;
+  /** The experiment and the run the partition belongs to: they name its cgroup (`partitionCgroup` in cgroup-path.ts). */
+  experiment: string;
+  run: string;
   signal?: AbortSignal;
   /** Partitions already created on this node in this cell, by name (for `parent`). */
   siblings: ReadonlyMap<string, PartitionState>;

@@ -15,6 +15,7 @@ import { DuckDbStore } from '../../store/duckdb/duckdb-store.js';
 import { compareRuns } from '../../query/compare.js';
 import { queryAll } from '../../query/runs.js';
 import { tempDirs } from '../../test/temp-dirs.js';
+import { partitionCgroup } from '../drivers/cgroup-path.js';
 
 const exec = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -46,7 +47,10 @@ describe.skipIf(process.getuid?.() !== 0)('the shipped example measures itself (
       expect(runs).toHaveLength(6);
       const perRun = new Map((await rows(`SELECT run, count(*) FROM samples WHERE run IS NOT NULL GROUP BY run`)).map(([run, n]) => [String(run), Number(n)]));
       for (const run of runs) expect(perRun.get(run) ?? 0, `samples of ${run}`).toBeGreaterThan(100);
-      const own = new Map((await rows(`SELECT run, sum(value) FROM samples WHERE "partition" = 'app' AND source = 'perf' AND cgroup = '/isoscope/local-app' AND metric = 'task-clock' GROUP BY run`)).map(([run, v]) => [String(run), Number(v)]));
+      // Counted by the partition's own cgroup, the one of that run (drivers/cgroup-path.ts).
+      const own = new Map((await rows(`SELECT run, cgroup, sum(value) FROM samples WHERE "partition" = 'app' AND source = 'perf' AND metric = 'task-clock' GROUP BY run, cgroup`))
+        .filter(([run, cgroup]) => cgroup === `/${partitionCgroup({ experiment: 'stream-interference', run: String(run), node: 'local', partition: 'app' })}`)
+        .map(([run, , v]) => [String(run), Number(v)]));
       for (const run of runs) expect(own.get(run) ?? 0, `task-clock of partition app in ${run}`).toBeGreaterThan(1e8);
 
       const cmp = await compareRuns(store, { experiment: 'stream-interference', top: 100, level: 0.95 });

@@ -14,6 +14,7 @@ import { startSshd, type TestSshd } from '../../test/sshd.js';
 import { loadCatalog } from '../catalog/load.js';
 import { loadExperiment } from '../experiment/load.js';
 import { Runner } from '../runner.js';
+import { partitionCgroup } from '../drivers/cgroup-path.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'isoscope.js');
 const CATALOG = join(import.meta.dirname, '..', 'testdata', 'catalog');
@@ -32,9 +33,10 @@ describe.skipIf(process.getuid?.() !== 0)('collector over SSH posting to the orc
     await producer.start();
     const node = uniqueName('h');
     const part = uniqueName('p');
+    const experiment = uniqueName('http-sink');
     try {
       writeFileSync(join(dir, 'e.yaml'), `
-experiment: ${uniqueName('http-sink')}
+experiment: ${experiment}
 nodes: [{ name: ${node}, transport: ssh, host: ${sshd.host}, port: ${sshd.port}, user: ${sshd.user}, key: ${sshd.privateKeyPath}, knownHosts: "${sshd.knownHostsLine}", collector: { command: ["${process.execPath}", "${BIN}"] } }]
 stacks: [{ name: linux, partitions: [{ name: ${part}, driver: linux-cpuset, cpus: "0" }] }]
 workload: { entry: sysbench, partition: ${part}, parameters: { test: cpu, seconds: 2 } }
@@ -51,7 +53,7 @@ measure: { intervalMs: 200, ebpf: false }
       await consumer.shutdown();
       const own = seen.filter((r) => r.node === node && r.partition === part && r.run === s!.run);
       expect(own.length).toBeGreaterThan(0);
-      expect(own.every((r) => r.cgroup === `/isoscope/${node}-${part}`)).toBe(true);
+      expect(own.every((r) => r.cgroup === `/${partitionCgroup({ experiment, run: s!.run, node, partition: part })}`)).toBe(true);
     } finally {
       await producer.shutdown();
       await bus.shutdown();

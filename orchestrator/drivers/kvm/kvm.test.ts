@@ -12,7 +12,7 @@ import type { DriverContext, PartitionSpec, PartitionState } from '../driver.js'
 import { KvmDriver, type KvmHandle } from './kvm.js';
 import { vmSkipReason } from './testing.js';
 
-const ctx: DriverContext = { log: () => {}, siblings: new Map() };
+const ctx: DriverContext = { experiment: 'driver-test', run: `driver-test.${process.pid}`, log: () => {}, siblings: new Map() };
 const lastCpu = readFileSync('/sys/devices/system/cpu/online', 'utf8').trim().split(/[-,]/).pop()!;
 const skip = vmSkipReason();
 if (skip) console.log(`kvm driver tests skipped: ${skip}`);

@@ -118,7 +118,7 @@ export class KvmDriver implements PartitionDriver {
       }
 
       checkAborted(ctx.signal, node.node, 'cgroup');
-      const cgroup = await this.cgroups.create(node, { name: spec.name, driver: 'linux-cpuset', cpus: spec.cpus, memMb: spec.memMb, ...(numa ? { numa } : {}), options: { root: o.cgroupRoot } }, ctx);
+      const cgroup = await this.cgroups.create(node, { name: spec.name, driver: 'linux-cpuset', cpus: spec.cpus, memMb: spec.memMb, ...(numa ? { numa } : {}), options: { root: o.cgroupRoot } }, { ...ctx, checkpoint: (cg) => ctx.checkpoint?.(partial({ cgroup: cg })) });
       ctx.checkpoint?.(partial({ cgroup }));
       rollback.push(`remove the cgroup ${String(cgroup.handle.path)}`, () => this.cgroups.destroy(node, cgroup, ctx));
 

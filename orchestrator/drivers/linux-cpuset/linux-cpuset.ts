@@ -2,9 +2,13 @@
  * `linux-cpuset`: a partition is a cpuset cgroup (v1 or v2, detected per node) with its cpus and
  * memory nodes. Where perf counts cgroups in another hierarchy (cgroup v1 cpuset beside a v1
  * perf_event mount, or a hybrid system's unified v2 tree), the partition gets a cgroup of the same
- * name there too and its tasks join both, so the collector counts the partition on its own. Every step runs as an argv over the node's transport (values are positional shell
- * arguments, never spliced into a script) and is confirmed by reading the file back. `wrap` makes
- * the command join the cgroup before it execs; `destroy` kills leftover tasks and removes the cgroup.
+ * name there too and its tasks join both, so the collector counts the partition on its own. The
+ * cgroup is `<root>/<experiment>-<run hash>/<node>-<partition>` (../cgroup-path.ts): one directory
+ * per run, so concurrent experiments with the same node and partition names never meet. Every step
+ * runs as an argv over the node's transport (values are positional shell arguments, never spliced
+ * into a script) and is confirmed by reading the file back. `wrap` makes the command join the cgroup
+ * before it execs; `destroy` kills leftover tasks, removes the cgroup and then the run's directory
+ * once it is empty.
  */
 import type { DriverContext, PartitionDriver, PartitionSpec, PartitionState } from '../driver.js';
 import type { NodeTransport } from '../../transport/transport.js';
@@ -12,6 +16,7 @@ import { expandCpus, formatCpus } from '../cpus.js';
 import { linuxCpusetOptions } from './config.js';
 import { detectHierarchy, detectPerfMount, type CpusetHierarchy } from './hierarchy.js';
 import type { MeasureScope } from '../driver.js';
+import { partitionCgroup } from '../cgroup-path.js';
 
 /** Handle journaled for crash recovery. */
 export interface CpusetHandle {
@@ -19,6 +24,11 @@ export interface CpusetHandle {
   path: string;
   /** The partition's cgroup in the perf_event hierarchy, when that is another hierarchy. */
   perfPath?: string;
+  /**
+   * The run's directories holding `path` (and `perfPath`), removed by destroy once empty. Absent in
+   * handles journaled before cgroups had a run directory (their parent is the shared root).
+   */
+  runDirs?: string[];
   [key: string]: unknown;
 }
 
@@ -28,6 +38,8 @@ const DESTROY = [
   'i=0; while [ $i -lt 100 ]; do p=$(cat "$d/cgroup.procs" 2>/dev/null); [ -z "$p" ] && break; kill -KILL $p 2>/dev/null; sleep 0.05; i=$((i+1)); done',
   'rmdir "$d"',
 ].join('\n');
+/** Removes each directory that is empty; one still holding a sibling partition's cgroup stays. */
+const RMDIR_EMPTY = 'for d in "$@"; do [ -d "$d" ] || continue; rmdir "$d" 2>/dev/null || [ -n "$(find "$d" -mindepth 1 -maxdepth 1 -type d -print -quit)" ] || rmdir "$d" || exit 1; done';
 
 export class LinuxCpusetDriver implements PartitionDriver {
   readonly name = 'linux-cpuset' as const;
@@ -58,16 +70,23 @@ export class LinuxCpusetDriver implements PartitionDriver {
       this.perfMounts.set(node.node, perfMount);
     }
     const perf = await perfMount;
+    const rel = partitionCgroup({ root: options.root, experiment: ctx.experiment, run: ctx.run, node: node.node, partition: spec.name });
     const parent = `${h.mount}/${options.root}`;
-    const path = `${parent}/${node.node}-${spec.name}`;
-    const perfPath = perf && perf !== h.mount ? `${perf}/${options.root}/${node.node}-${spec.name}` : undefined;
+    const path = `${h.mount}/${rel}`;
+    const runDir = path.slice(0, path.lastIndexOf('/'));
+    const perfPath = perf && perf !== h.mount ? `${perf}/${rel}` : undefined;
+    const runDirs = [runDir, ...(perfPath ? [perfPath.slice(0, perfPath.lastIndexOf('/'))] : [])];
     const cpus = formatCpus(expandCpus(spec.cpus));
     ctx.log(`creating cpuset ${path} (cgroup v${h.version}) with cpus ${cpus}`);
     const step = new Steps(node, spec.name);
     if (!this.parents.has(`${node.node}:${parent}`)) {
-      await step.prepareParent(h, parent);
+      await step.prepareParent(h, h.mount, parent);
       this.parents.add(`${node.node}:${parent}`);
     }
+    const handle: CpusetHandle = { version: h.version, path, ...(perfPath ? { perfPath } : {}), runDirs };
+    // Journaled before anything exists: an orchestrator killed from here on leaves recovery the paths.
+    ctx.checkpoint?.({ name: spec.name, node: node.node, driver: this.name, cpus, memMb: spec.memMb, numa: spec.numa ?? null, devices: spec.devices ?? [], handle });
+    await step.prepareParent(h, parent, runDir);
     await step.run('mkdir', ['mkdir', path]);
     try {
       if (perfPath) {
@@ -91,11 +110,12 @@ export class LinuxCpusetDriver implements PartitionDriver {
         memMb: spec.memMb,
         numa: mems,
         devices: spec.devices ?? [],
-        handle: { version: h.version, path, ...(perfPath ? { perfPath } : {}) } satisfies CpusetHandle,
+        handle,
       };
     } catch (err) {
       await node.exec(['rmdir', path]).catch(() => {});
       if (perfPath) await node.exec(['rmdir', perfPath]).catch(() => {});
+      await node.exec(['sh', '-c', RMDIR_EMPTY, 'rmdir', ...runDirs]).catch(() => {});
       throw err;
     }
   }
@@ -113,18 +133,25 @@ export class LinuxCpusetDriver implements PartitionDriver {
   }
 
   async destroy(node: NodeTransport, state: PartitionState, ctx: DriverContext): Promise<void> {
-    const { path } = state.handle as CpusetHandle;
+    const { path, perfPath, runDirs } = state.handle as CpusetHandle;
     if (typeof path !== 'string' || !/\/[^/]+-[^/]+$/.test(path)) throw new Error(`partition ${state.name} on node ${node.node}: handle has no cpuset path (${JSON.stringify(state.handle)})`);
     ctx.log(`destroying cpuset ${path}`);
     const r = await node.exec(['sh', '-c', DESTROY, 'destroy', path], { timeoutMs: 30_000 });
     if (r.code !== 0) throw new Error(`partition ${state.name} on node ${node.node}: cannot remove cpuset ${path}: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}`);
-    const { perfPath } = state.handle as CpusetHandle;
     if (typeof perfPath === 'string' && /\/[^/]+-[^/]+$/.test(perfPath)) {
       const p = await node.exec(['sh', '-c', DESTROY, 'destroy', perfPath], { timeoutMs: 30_000 });
       if (p.code !== 0) throw new Error(`partition ${state.name} on node ${node.node}: cannot remove its perf_event cgroup ${perfPath}: ${(p.stderr || p.stdout).trim() || `exit ${p.code}`}`);
     }
+    // Only the directories that hold this partition's cgroup (a handle names nothing else).
+    const dirs = (Array.isArray(runDirs) ? runDirs : []).filter((d): d is string => typeof d === 'string' && (d === dirOf(path) || (typeof perfPath === 'string' && d === dirOf(perfPath))));
+    if (dirs.length) {
+      const e = await node.exec(['sh', '-c', RMDIR_EMPTY, 'rmdir', ...dirs], { timeoutMs: 30_000 });
+      if (e.code !== 0) throw new Error(`partition ${state.name} on node ${node.node}: cannot remove the run's cgroup directory (${dirs.join(', ')}): ${(e.stderr || e.stdout).trim() || `exit ${e.code}`}`);
+    }
   }
 }
+
+const dirOf = (p: string): string => p.slice(0, p.lastIndexOf('/'));
 
 /** One partition's steps on one node, each confirmed, each failure naming partition, node and file. */
 class Steps {
@@ -148,17 +175,20 @@ class Steps {
     }
   }
 
-  /** The parent directory, with the cpus and mems its children need (v1) or the cpuset controller enabled (v2). */
-  async prepareParent(h: CpusetHierarchy, parent: string): Promise<void> {
-    await this.run('creating the parent cgroup', ['mkdir', '-p', parent]);
+  /**
+   * `dir` (below `above`, made with mkdir -p) ready for cpuset children: v1 gets the cpus and mems
+   * of `above` when it has none, v2 has the cpuset controller enabled in `above` and in `dir`.
+   */
+  async prepareParent(h: CpusetHierarchy, above: string, dir: string): Promise<void> {
+    await this.run('creating the parent cgroup', ['mkdir', '-p', dir]);
     if (h.version === 1) {
       for (const f of ['cpuset.cpus', 'cpuset.mems']) {
-        if ((await this.read(`${parent}/${f}`)) === '') await this.write(`${parent}/${f}`, await this.read(`${h.mount}/${f}`));
+        if ((await this.read(`${dir}/${f}`)) === '') await this.write(`${dir}/${f}`, await this.read(`${above}/${f}`));
       }
     } else {
-      for (const dir of [h.mount, parent]) {
-        const enabled = await this.read(`${dir}/cgroup.subtree_control`);
-        if (!enabled.split(/\s+/).includes('cpuset')) await this.run(`enabling cpuset in ${dir}`, ['sh', '-c', WRITE, 'write', '+cpuset', `${dir}/cgroup.subtree_control`]);
+      for (const d of [above, dir]) {
+        const enabled = await this.read(`${d}/cgroup.subtree_control`);
+        if (!enabled.split(/\s+/).includes('cpuset')) await this.run(`enabling cpuset in ${d}`, ['sh', '-c', WRITE, 'write', '+cpuset', `${d}/cgroup.subtree_control`]);
       }
     }
   }

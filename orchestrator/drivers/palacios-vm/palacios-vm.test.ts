@@ -32,7 +32,7 @@ describe.concurrent('palacios-vm driver over SSH', () => {
   const setup = (patch: Record<string, unknown> = {}, siblings = new Map<string, PartitionState>()) => {
     const fake = makeFakeNode(tempDir());
     const logs: string[] = [];
-    const ctx: DriverContext = { log: (m) => logs.push(m), siblings };
+    const ctx: DriverContext = { experiment: 'driver-test', run: `driver-test.${process.pid}`, log: (m) => logs.push(m), siblings };
     const spec: PartitionSpec = {
       name: 'guest0',
       driver: 'palacios-vm',

@@ -31,7 +31,7 @@ describe.concurrent('pisces-kitten driver over SSH', () => {
   const setup = (patch: Record<string, unknown> = {}) => {
     const fake = makeFakeNode(tempDir());
     const logs: string[] = [];
-    const ctx: DriverContext = { log: (m) => logs.push(m), siblings: new Map() };
+    const ctx: DriverContext = { experiment: 'driver-test', run: `driver-test.${process.pid}`, log: (m) => logs.push(m), siblings: new Map() };
     const spec: PartitionSpec = {
       name: 'lwk',
       driver: 'pisces-kitten',
