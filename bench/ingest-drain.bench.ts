@@ -19,50 +19,22 @@
  *   npm run build && node dist/bench/ingest-drain.bench.js [--samples 1000000] [--repeat 2] [--partitions-in-flight 3] [--no-peer] [--state-dir DIR --truncate-samples]
  */
 import { Sender } from '@questdb/nodejs-client';
-import { Kafka, logLevel } from 'kafkajs';
 import { cpus, loadavg } from 'node:os';
 import pg from 'pg';
 import { KafkaBus } from '../bus/kafka/kafka-bus.js';
 import { DEFAULT_PARTITIONS_IN_FLIGHT } from '../ingest/config.js';
 import { Ingest } from '../ingest/ingest.js';
-import { encode, validate } from '../schema/codec.js';
-import type { Sample } from '../schema/records.js';
 import type { ServicesState } from '../services/state.js';
 import { IlpHttpWriter } from '../store/questdb/ilp-http.js';
 import { appendRows } from '../store/questdb/ilp-rows.js';
 import { IlpBuffer } from '../store/questdb/ilp-text.js';
 import { QuestDbStore } from '../store/questdb/questdb-store.js';
+import { batches, prefill, visible } from './drain-common.js';
 import { buildPeer, runPeer } from './peer.js';
 import { arg, benchServices } from './services.js';
 
-const PER_MESSAGE = 500;
-const COLLECTORS = 50;
 const ROWS_PER_REQUEST = 20_000;
 const IN_FLIGHT = 2;
-
-/** `total` samples from COLLECTORS collectors in batches of PER_MESSAGE, an hour old. */
-function batches(prefix: string, total: number): Sample[][] {
-  const out: Sample[][] = [];
-  const t0 = (BigInt(Date.now()) - 3_600_000n) * 1_000_000n;
-  for (let b = 0; b * PER_MESSAGE < total; b++) {
-    const c = b % COLLECTORS;
-    const seq = Math.floor(b / COLLECTORS);
-    const ts = t0 + BigInt(seq) * 100_000_000n + BigInt(c) * 1000n;
-    out.push(validate('samples', Array.from({ length: Math.min(PER_MESSAGE, total - b * PER_MESSAGE) }, (_, idx) => ({
-      ts, node: `${prefix}-n${c}`, collector: `${prefix}-n${c}/perf`, seq, idx, source: idx % 2 ? 'perf' : 'procfs',
-      metric: `metric_${idx % 50}`, value: Math.random() * 1e6, cpu: idx % 8,
-    }))));
-  }
-  return out;
-}
-
-async function visible(db: pg.Client, prefix: string, total: number): Promise<void> {
-  for (;;) {
-    const r = await db.query(`SELECT count() n FROM samples WHERE collector LIKE '${prefix}-%'`);
-    if (Number(r.rows[0].n) >= total) return;
-    await new Promise((res) => setTimeout(res, 50));
-  }
-}
 
 /** Rows per CPU-second of building ILP for `rows` (no network): the official client vs ours. */
 async function encoders(rows: Record<string, unknown>[]): Promise<{ client: number; ours: number }> {
@@ -114,34 +86,6 @@ async function ceiling(s: ServicesState, db: pg.Client, total: number): Promise<
   return total / secs;
 }
 
-interface Prefilled {
-  prefix: string;
-  produceRate: number;
-  producePerCpuSec: number;
-}
-
-/** Pre-fills the samples topic, timing the producer side: encode + send to Kafka, gzip'ed, acked. */
-async function prefill(s: ServicesState, total: number, tag: string): Promise<Prefilled> {
-  await truncate(s).catch(() => undefined); // nothing to truncate before the topic exists
-  const prefix = `${tag}${Date.now().toString(36)}`;
-  const bus = new KafkaBus({ brokers: s.kafka.brokers, partitions: 6 });
-  await bus.start();
-  await bus.ensureTopics(['samples', 'events', 'partitions', 'runs', 'alerts', 'dead-letters']);
-  const producer = bus.producer();
-  await producer.start();
-  const data = batches(prefix, total);
-  const pcpu0 = process.cpuUsage();
-  const pt0 = performance.now();
-  for (let i = 0; i < data.length; i += 100) {
-    await producer.send('samples', data.slice(i, i + 100).map((b) => ({ key: b[0]!.collector, value: encode('samples', b) })));
-  }
-  const psecs = (performance.now() - pt0) / 1000;
-  const pcpu = process.cpuUsage(pcpu0);
-  await producer.shutdown();
-  await bus.shutdown();
-  return { prefix, produceRate: total / psecs, producePerCpuSec: total / ((pcpu.user + pcpu.system) / 1e6) };
-}
-
 /** A fresh ingest group drains the pre-filled topic; rows/s until visible and CPU-s per M samples. */
 async function drain(s: ServicesState, db: pg.Client, total: number, prefix: string, partitionsInFlight: number): Promise<{ rate: number; cpuPerM: number }> {
   const bus = new KafkaBus({ brokers: s.kafka.brokers, partitions: 6 });
@@ -168,18 +112,6 @@ async function drainPeer(s: ServicesState, db: pg.Client, total: number, prefix:
   await visible(db, prefix, total);
   const secs = (performance.now() - t0) / 1000;
   return { rate: total / secs, cpuPerM: done.cpuSeconds / (total / 1e6) };
-}
-
-/** Drops what earlier repetitions left on the samples topic, so a fresh group drains only its own. */
-async function truncate(s: ServicesState): Promise<void> {
-  const admin = new Kafka({ brokers: s.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets('samples');
-    await admin.deleteTopicRecords({ topic: 'samples', partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })) });
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 export async function main(): Promise<void> {
