@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { perfConfigSchema } from '../perf/config.js';
@@ -10,6 +11,7 @@ import { defaultObjectDir } from './locate.js';
 import type { MapEntry } from './metric-reader.js';
 import type { BpfNative } from './native.js';
 import { bpfCapability } from './kernel-gate.js';
+import { findCgroup2Root } from './decoders.js';
 
 const capability = bpfCapability();
 const busy = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -102,6 +104,50 @@ describe('ebpf source on the real kernel', () => {
       expect(samples.some((s) => s.metric === 'page_faults_total' && s.value > 0)).toBe(true);
     } finally {
       await source.shutdown();
+    }
+  });
+
+  // The kernel's own account of the same thing: /proc/<pid>/schedstat's second field, the time the
+  // task spent runnable on a run queue, added (as runqlat adds a latency) when it gets the CPU.
+  it("measures run-queue latency as the kernel's schedstat run_delay of the same tasks (two busy loops sharing a CPU, in a cgroup)", async (ctx) => {
+    if (!capability.ok) skipForMissingCapability(ctx.skip, capability.why);
+    const root = findCgroup2Root('/proc/self/mountinfo');
+    if (root === null) return skipForMissingCapability(ctx.skip, 'no cgroup v2 hierarchy to put the busy loops in');
+    const name = `isoscope-runqlat-${process.pid}`;
+    const dir = join(root, name);
+    mkdirSync(dir);
+    const loops: ChildProcess[] = [];
+    const source = new EbpfSource(ebpfConfigSchema.parse({ programs: ['runqlat'] }));
+    try {
+      for (let i = 0; i < 2; i++) {
+        const c = spawn('taskset', ['-c', '0', 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' });
+        loops.push(c);
+        await new Promise((r) => c.once('spawn', r));
+        writeFileSync(join(dir, 'cgroup.procs'), String(c.pid));
+      }
+      await source.start();
+      await busy(300);
+      const runDelayNs = () => loops.reduce((a, c) => a + Number(readFileSync(`/proc/${c.pid}/schedstat`, 'utf8').split(' ')[1]), 0);
+      const sumSeconds = async () => (await source.read()).filter((s) => s.metric === 'run_queue_latency_seconds_sum' && s.cgroup?.endsWith(name)).reduce((a, s) => a + s.value, 0);
+      const d0 = runDelayNs();
+      const h0 = await sumSeconds();
+      await busy(2000);
+      const d1 = runDelayNs();
+      const h1 = await sumSeconds();
+      const kernel = (d1 - d0) / 1e9;
+      const measured = h1 - h0;
+      process.stderr.write(`runqlat: ${measured.toFixed(3)} s of run-queue latency for the two loops over 2 s; schedstat run_delay ${kernel.toFixed(3)} s\n`);
+      // Each loop waits while the other (or another tenant) runs: at least half the window between them.
+      // runqlat finds 83-86 % of schedstat's figure, with the task-storage program as with the
+      // pid-hash one before it (measured side by side, session 3); the rest is not explained yet.
+      expect(kernel).toBeGreaterThan(0.5);
+      expect(measured / kernel).toBeGreaterThan(0.75);
+      expect(measured / kernel).toBeLessThan(1.1);
+    } finally {
+      await source.shutdown();
+      for (const c of loops) c.kill('SIGKILL');
+      await busy(100);
+      rmdirSync(dir);
     }
   });
 
