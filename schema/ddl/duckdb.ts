@@ -1,7 +1,8 @@
 /**
- * DuckDB DDL generated from the record definitions. The dedup keys become the primary key, and the
- * embedded store writes with INSERT OR REPLACE, the same "replay overwrites" effect as QuestDB's
- * DEDUP UPSERT KEYS.
+ * DuckDB DDL generated from the record definitions. The dedup keys are NOT NULL but not a primary
+ * key: the embedded store deduplicates at write time (a replay overwrites, the same effect as
+ * QuestDB's DEDUP UPSERT KEYS), because an ART index on the keys cost more than the rows themselves
+ * to insert and grows in memory with the table (docs/DECISIONS.md, "Embedded path").
  */
 import type { RecordDefinition } from '../define.js';
 import { quoteIdent } from './quote.js';
@@ -12,7 +13,7 @@ export function duckdbCreateTable(def: RecordDefinition, table = def.name): stri
   const cols = Object.entries(def.columns).map(
     ([name, c]) => `  ${quoteIdent(name)} ${DUCKDB_TYPES[c.kind]}${c.nullable && !def.dedupKeys.includes(name) ? '' : ' NOT NULL'}`,
   );
-  return [`CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (`, cols.join(',\n') + ',', `  PRIMARY KEY (${def.dedupKeys.map(quoteIdent).join(', ')})`, ');'].join('\n');
+  return [`CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (`, cols.join(',\n'), `); -- dedup keys: ${def.dedupKeys.join(', ')}`].join('\n');
 }
 
 export function duckdbSchema(): Record<RecordName, string> {

@@ -3,8 +3,11 @@
  * spellings, file access, timeouts, exact nanosecond timestamps and durability across a reopen.
  */
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validate } from '../../schema/codec.js';
+import { RECORD_NAMES, definitionOf } from '../../schema/records.js';
+import { DUCKDB_TYPES } from '../../schema/ddl/types.js';
 import type { RecordInput } from '../../schema/records.js';
 import { storeConformance } from '../store.case.js';
 import { DuckDbStore } from './duckdb-store.js';
@@ -175,6 +178,64 @@ describe('duckdb store: values', () => {
     await expect(store.write('samples', [bad])).rejects.toThrow(/samples records .* failed: .*node/);
     await store.write('samples', validate('samples', [sample(6n, 101)]));
     expect((await store.query('SELECT idx FROM samples WHERE idx >= 100')).rows).toEqual([[101]]);
+  });
+});
+
+describe('duckdb store: chunked writes and dedup without an index', () => {
+  const store = new DuckDbStore({ path: ':memory:' });
+  beforeAll(() => store.start());
+  afterAll(() => store.shutdown());
+
+  it('writes 5,000 samples (three chunks) exactly: nulls, defaults, negative and 2^53-range longs', async () => {
+    const rows = validate('samples', Array.from({ length: 5000 }, (_, i) => sample(1_000_000_000n + BigInt(i >> 9), i, {
+      seq: i % 3 === 0 ? -(2 ** 52) - i : 2 ** 52 + i, value: i * 0.5, ...(i % 7 === 0 ? { cgroup: `/g${i}` } : {}), ...(i % 11 === 0 ? { cpu: i } : {}),
+    })));
+    await store.write('samples', rows);
+    const r = await store.query('SELECT idx, seq, value, cgroup, cpu, scale, run FROM samples WHERE collector = \'n1/test\' AND epoch_ns(ts) < 2000000000 ORDER BY idx', { limit: 10_000 });
+    expect(r.rows).toHaveLength(5000);
+    for (const [i, row] of r.rows.entries()) {
+      const want = rows[i]!;
+      expect(row, `row ${i}`).toEqual([i, want.seq, want.value, want.cgroup ?? null, want.cpu, 1, null]);
+    }
+  });
+
+  it('a replay spanning chunks leaves one copy of each key and the last write wins, within one write too', async () => {
+    const batch = (value: number) => validate('samples', Array.from({ length: 4100 }, (_, i) => sample(5_000_000_000n + BigInt(i % 3), i, { seq: 9, value })));
+    await store.write('samples', batch(1));
+    await store.write('samples', [...batch(2).slice(0, 10), ...batch(3)]);
+    const r = await store.query('SELECT count(*), min(value), max(value) FROM samples WHERE seq = 9');
+    expect(r.rows).toEqual([[4100, 3, 3]]);
+  });
+
+  it('refuses a value of the wrong type with its record and column, writing nothing of the batch', async () => {
+    const good = validate('samples', [sample(7_000_000_000n, 0, { seq: 77 })])[0]!;
+    await expect(store.write('samples', [good, { ...good, idx: 1, value: 'x' as never }])).rejects.toThrow(/record 1, column value: expected a number, got string/);
+    await expect(store.write('samples', [good, { ...good, idx: 2, seq: 1.5 }])).rejects.toThrow(/record 1, column seq: expected an integer/);
+    expect((await store.query('SELECT count(*) FROM samples WHERE seq = 77')).rows).toEqual([[0]]);
+  });
+});
+
+describe('duckdb store: a database created with the dedup keys as PRIMARY KEY (earlier isoscope)', () => {
+  it('keeps writing it with INSERT OR REPLACE: replays overwrite', async () => {
+    const path = join(tempDir(), 'old.duckdb');
+    const old = await DuckDBInstance.create(path);
+    const conn = await old.connect();
+    for (const name of RECORD_NAMES) {
+      const def = definitionOf(name);
+      const cols = Object.entries(def.columns).map(([c, spec]) => `"${c}" ${DUCKDB_TYPES[spec.kind]}${spec.nullable && !def.dedupKeys.includes(c) ? '' : ' NOT NULL'}`);
+      await conn.run(`CREATE TABLE "${name}" (${cols.join(', ')}, PRIMARY KEY (${def.dedupKeys.map((k) => `"${k}"`).join(', ')}))`);
+    }
+    conn.closeSync();
+    old.closeSync();
+    const store = new DuckDbStore({ path });
+    await store.start();
+    try {
+      await store.write('samples', validate('samples', [sample(10n, 0), sample(11n, 1)]));
+      await store.write('samples', validate('samples', [sample(10n, 0, { value: 5 }), sample(10n, 0, { value: 6 }), sample(12n, 2)]));
+      expect((await store.query('SELECT idx, value FROM samples ORDER BY idx')).rows).toEqual([[0, 6], [1, 1], [2, 2]]);
+    } finally {
+      await store.shutdown();
+    }
   });
 });
 
