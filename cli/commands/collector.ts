@@ -10,6 +10,8 @@ import { measuredSources } from '../../collectors/measure/build.js';
 import { DEFAULT_PERF_EVENTS, measureSchema, type Measure } from '../../collectors/measure/schema.js';
 import { PartitionScopes } from '../../collectors/scopes/partition-scopes.js';
 import { InvalidArgumentError } from 'commander';
+import { parseEventName } from '../../collectors/perf/events.js';
+import { probeEvents } from '../../collectors/perf/probe.js';
 import { collectorMetrics } from '../../collectors/self/metrics.js';
 import { MetricsServer } from '../../ingest/metrics-server.js';
 import { SOURCE_NAMES } from '../../collectors/registry.js';
@@ -17,7 +19,7 @@ import { SelfTelemetry } from '../../collectors/self/self-telemetry.js';
 import { SequenceFile } from '../../collectors/sequence.js';
 import { createSink, type SinkKind } from '../../collectors/sink.js';
 import { commandConfig, onSignal } from '../context.js';
-import { duration, oneOf, positiveInt, reportFailure } from '../options.js';
+import { duration, oneOf, positiveInt, reportFailure, UsageError } from '../options.js';
 import { createBus, describeTargets } from '../../wiring/wiring.js';
 import { metricsAddress } from './ingest.js';
 import { metricsPortError } from '../metrics-port.js';
@@ -34,6 +36,8 @@ interface Flags {
   measure?: Measure;
   scopes?: string;
   metricsListen?: string;
+  probeEvents?: string[];
+  json?: boolean;
 }
 
 export function collectorCommand(): Command {
@@ -49,10 +53,13 @@ export function collectorCommand(): Command {
     .option('--node <name>', 'node name stamped on every record (default: config `node`, the host name)')
     .option('--measure <json>', "an experiment's `measure:` section as JSON: replaces --source/--events/--ebpf (sources a node cannot run are left out with a warning)", measureOption)
     .option('--scopes <dir>', 'count the partitions the orchestrator hands over in this directory on their own (perf by cgroup); samples carry their partition and run')
+    .option('--probe-events <names...>', 'only check which of these perf events this node can count (each opened on every CPU and closed), print the answer and exit; preflight runs this on SSH nodes')
+    .option('--json', 'with --probe-events: print {"counting": [...], "unsupported": [{"event", "reason"}]} as JSON')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics (batches, drops, spool) on /metrics there, or `off` (default: config collector.metricsListen, off)', metricsAddress)
     .addHelpText('after', '\nExamples:\n  isoscope collector --sink kafka --interval 1s --count 10\n  ISOSCOPE_COLLECTOR_HTTP_URL=http://hub:7410 ISOSCOPE_COLLECTOR_HTTP_TOKEN=… isoscope collector --sink http\n  isoscope collector --events task-clock sched:sched_switch cycles --interval 100ms --duration 10s --sink stdout')
     .action(async (flags: Flags, cmd: Command) => {
       try {
+        if (flags.probeEvents) return await probe(flags.probeEvents, flags.json === true);
         await runCollector(flags, cmd);
       } catch (err) {
         reportFailure('collector', err);
@@ -158,6 +165,16 @@ async function runCollector(flags: Flags, cmd: Command): Promise<void> {
     ]);
     await stop();
   }
+}
+
+/** `--probe-events`: the perf source's own answer for this node, as JSON or one line per event. */
+async function probe(events: string[], json: boolean): Promise<void> {
+  const problems = events.flatMap((e) => { try { parseEventName(e); return []; } catch (err) { return [(err as Error).message]; } });
+  if (problems.length) throw new UsageError(`--probe-events: ${problems.join('; ')}`);
+  const r = await probeEvents(events);
+  if (json) return void process.stdout.write(JSON.stringify(r) + '\n');
+  for (const e of r.counting) process.stdout.write(`${e}: counts\n`);
+  for (const u of r.unsupported) process.stdout.write(`${u.event}: cannot count: ${u.reason}\n`);
 }
 
 function measureOption(value: string): Measure {

@@ -19,6 +19,8 @@ export interface LoadedExperiment {
   dir: string;
   /** The file the nodes came from (`nodes: { include: FILE }`). */
   nodesFile?: string;
+  /** The file lists `measure.perf.events` itself (else they are the default set, counted "where supported"). */
+  perfEventsGiven?: boolean;
 }
 
 export class ExperimentError extends UserError {
@@ -54,7 +56,8 @@ export function parseExperiment(text: string, file: string, options: { allowIncl
   if (problems.length) throw new ExperimentError(`invalid experiment:\n  ${problems.join('\n  ')}`);
   const dir = dirname(resolve(file));
   for (const n of spec.nodes) if (n.transport === 'ssh' && n.key && !isAbsolute(n.key)) n.key = resolve(dir, n.key.replace(/^~(?=\/)/, process.env.HOME ?? '~'));
-  return { spec, file, specHash: createHash('sha256').update(text).digest('hex'), dir, ...(included.file ? { nodesFile: included.file } : {}) };
+  const perfEventsGiven = Array.isArray((included.raw as { measure?: { perf?: { events?: unknown } } } | null)?.measure?.perf?.events);
+  return { spec, file, specHash: createHash('sha256').update(text).digest('hex'), dir, ...(included.file ? { nodesFile: included.file } : {}), perfEventsGiven };
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {

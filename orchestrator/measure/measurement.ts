@@ -4,6 +4,7 @@
  * experiment ends; partitions handed to the collectors as the runner creates them (handover.ts);
  * and a check, before a node's first workload, that its collector's samples reach the bus.
  */
+import { probeEvents, type EventProbe } from '../../collectors/perf/probe.js';
 import { join } from 'node:path';
 import type { Bus, BusProducer } from '../../bus/bus.js';
 import { packageRoot } from '../../collectors/ebpf/locate.js';
@@ -98,6 +99,35 @@ export class Measurement {
     if (!this.enabled || this.kindOf(node) !== 'process') return null;
     const s = this.settings(node);
     return (s.command ?? (this.o.nodes.spec(node).transport === 'local' ? selfCommand() : ['isoscope']))[0]!;
+  }
+
+  /**
+   * Which of `events` the node's collector can open, asked the way that collector runs: in this
+   * process for an in-process collector, else `<collector command> collector --probe-events … --json`
+   * on the node (preflight, before any run). null when the orchestrator starts no collector there
+   * (a resident collector counts what it was configured to).
+   * @throws when the probe could not run or answered something else than its JSON
+   */
+  async probeEvents(node: string, events: readonly string[]): Promise<EventProbe | null> {
+    if (!this.enabled) return null;
+    const kind = this.kindOf(node);
+    if (kind === 'resident') return null;
+    if (kind === 'in-process') return probeEvents(events);
+    const s = this.settings(node);
+    const command = s.command ?? (this.o.nodes.spec(node).transport === 'local' ? selfCommand() : ['isoscope']);
+    const t = await this.o.nodes.get(node);
+    const r = await t.exec([...command, 'collector', '--probe-events', ...events, '--json'], { env: { ISOSCOPE_LOG_LEVEL: 'error', ...s.env }, timeoutMs: 60_000 });
+    const out = r.stdout.trim().split('\n').pop() ?? '';
+    let parsed: EventProbe | null = null;
+    try {
+      parsed = JSON.parse(out) as EventProbe;
+    } catch {
+      // reported below with what the command printed
+    }
+    if (r.code !== 0 || !parsed || !Array.isArray(parsed.counting) || !Array.isArray(parsed.unsupported)) {
+      throw new Error(`${command.join(' ')} collector --probe-events … exited ${r.code}: ${(r.stderr.trim() || out || '(no output)').split('\n').slice(-3).join(' ')}`);
+    }
+    return parsed;
   }
 
   private kindOf(node: string): string {
