@@ -2,20 +2,25 @@
  * Checks the whole matrix before the first run starts, and reports every problem at once with the
  * file and field it comes from: catalog entries and their parameters (workload and background),
  * partition drivers and their options, node reachability, the tools each node needs (`command -v`:
- * the workloads' commands, mpirun, a managed collector's command, a kvm partition's QEMU and taskset),
- * and the cgroup hierarchies the cpuset and kvm drivers and per-partition counting need. Perf event names were checked when the file was
- * read; which of them a node's PMU supports is reported by its collector (`partition_counters`).
+ * the workloads' commands, mpirun, a managed collector's command, and what each partition driver
+ * runs there: kvm's QEMU and taskset, the Pisces tools, Palacios's v3_* tools and launcher),
+ * and the cgroup hierarchies the cpuset and kvm drivers and per-partition counting need, and which
+ * of the `measure:` perf events each node's collector can open (probed by the collector's own code on
+ * the node): an event the file asks for that a node cannot count is a problem; one of the default
+ * set (counted "where supported") is a note.
  */
 import type { Catalog } from './catalog/load.js';
 import { fill, resolveParameters } from './catalog/template.js';
 import { availableDrivers } from './drivers/registry.js';
 import { DRIVER_OPTIONS } from './drivers/options.js';
+import { driverTools } from './drivers/tools.js';
 import { detectHierarchy, detectPerfMount } from './drivers/linux-cpuset/hierarchy.js';
 import type { LoadedExperiment } from './experiment/load.js';
 import { formatPath } from './experiment/load.js';
 import type { Cell } from './experiment/matrix.js';
 import { mapLimited } from './limit.js';
 import type { Nodes } from './nodes.js';
+import type { EventProbe } from '../collectors/perf/probe.js';
 
 export interface PreflightOptions {
   experiment: LoadedExperiment;
@@ -25,6 +30,10 @@ export interface PreflightOptions {
   cells: readonly Cell[];
   /** argv[0] of each node's managed collector process, when the orchestrator will start one there. */
   collectorCommand?: (node: string) => string | null;
+  /** Which perf events the node's collector can open; null when the orchestrator starts none there. */
+  probeEvents?: (node: string, events: readonly string[]) => Promise<EventProbe | null>;
+  /** Lines worth saying before the first run that do not stop it (default events a node cannot count). */
+  note?: (line: string) => void;
 }
 
 /** Every problem found, as `FILE: field: what`; empty when the matrix can start. */
@@ -36,7 +45,7 @@ export async function preflight(o: PreflightOptions): Promise<string[]> {
 
   // Workload and background entries and their parameters.
   const entries = [{ field: 'workload', w: spec.workload as { entry: string; parameters: Record<string, string | number | boolean> } }, ...(withBackground ? spec.background.map((b, i) => ({ field: `background[${i}]`, w: b })) : [])];
-  const commands = new Map<string, string[]>(); // field → tools
+  const commands = new Map<string, { tool: string; field: string }[]>(); // field → tools (and the field naming each)
   for (const { field, w } of entries) {
     const entry = o.catalog.entries.get(w.entry);
     if (!entry) {
@@ -58,11 +67,11 @@ export async function preflight(o: PreflightOptions): Promise<string[]> {
       }
     }
     if (entry.launch.mode === 'mpirun') tools.push('mpirun');
-    commands.set(field, tools);
+    commands.set(field, tools.map((tool) => ({ tool, field })));
   }
 
   // Drivers and their options, for the stacks the cells use.
-  const kvmFields: [string, string][] = []; // node → kvm partition field (its tools)
+  const toolFields: [string, string][] = []; // node → partition field (its driver's tools)
   const stacks = new Set(o.cells.map((c) => c.stack));
   const drivers = availableDrivers();
   spec.stacks.forEach((s, si) => {
@@ -72,11 +81,14 @@ export async function preflight(o: PreflightOptions): Promise<string[]> {
       if (!drivers.includes(p.driver)) return void at(`${field}.driver`, `partition driver "${p.driver}" is not available in this build (available: ${drivers.join(', ')})`);
       const parsed = DRIVER_OPTIONS[p.driver]?.safeParse(p.options);
       if (parsed && !parsed.success) for (const i of parsed.error.issues) at(`${field}.options${i.path.length ? `.${formatPath(i.path)}` : ''}`, i.message);
-      // A kvm partition runs QEMU and pins its vCPU threads on the node.
-      if (p.driver === 'kvm' && parsed?.success) {
-        commands.set(field, [(parsed.data as { qemu: string }).qemu, 'taskset']);
-        for (const c of o.cells) if (c.stack === s.name) for (const n of new Set([...c.nodes, ...(c.background ? spec.background.flatMap((b) => b.nodes ?? c.nodes) : [])])) if (!p.nodes || p.nodes.includes(n)) kvmFields.push([n, field]);
-      }
+      // The programs the driver runs on the node (QEMU, the Pisces and Palacios tools …).
+      if (!parsed?.success) return;
+      const parentSpec = p.parent === undefined ? undefined : s.partitions.find((x) => x.name === p.parent);
+      const parentParsed = parentSpec ? DRIVER_OPTIONS[parentSpec.driver]?.safeParse(parentSpec.options) : undefined;
+      const tools = driverTools(p.driver, parsed.data, parentSpec && parentParsed?.success ? { driver: parentSpec.driver, options: parentParsed.data } : undefined);
+      if (!tools.length) return;
+      commands.set(field, tools.map((t) => ({ tool: t.tool, field: `${field}.${t.field}` })));
+      for (const c of o.cells) if (c.stack === s.name) for (const n of new Set([...c.nodes, ...(c.background ? spec.background.flatMap((b) => b.nodes ?? c.nodes) : [])])) if (!p.nodes || p.nodes.includes(n)) toolFields.push([n, field]);
     });
   });
 
@@ -92,7 +104,7 @@ export async function preflight(o: PreflightOptions): Promise<string[]> {
     const stack = spec.stacks.find((s) => s.name === c.stack);
     for (const p of stack?.partitions ?? []) if (p.driver === 'linux-cpuset' || p.driver === 'kvm') for (const n of used.keys()) if (!p.nodes || p.nodes.includes(n)) cpusetNodes.add(n);
   }
-  for (const [n, field] of kvmFields) need(n, field);
+  for (const [n, field] of toolFields) need(n, field);
   const nodeField = (n: string) => `nodes[${spec.nodes.findIndex((x) => x.name === n)}] (${n})`;
   const perNode = await mapLimited([...used.keys()], spec.concurrency, async (n) => {
     const out: string[] = [];
@@ -103,18 +115,41 @@ export async function preflight(o: PreflightOptions): Promise<string[]> {
       return [`${nodeField(n)}: unreachable: ${(err as Error).message}`];
     }
     const tools = new Map<string, string>(); // tool → who needs it
-    for (const field of used.get(n)!) for (const tool of commands.get(field) ?? []) if (!tools.has(tool)) tools.set(tool, field);
+    for (const field of used.get(n)!) for (const { tool, field: by } of commands.get(field) ?? []) if (!tools.has(tool)) tools.set(tool, by);
     const collector = o.collectorCommand?.(n);
     if (collector) tools.set(collector, `${nodeField(n).replace(/ \(.*/, '')}.collector.command`);
+    const missingTools = new Set<string>();
     if (tools.size) {
-      const r = await t.exec(['sh', '-c', 'for t in "$@"; do command -v -- "$t" >/dev/null 2>&1 || echo "$t"; done', 'check', ...tools.keys()], { timeoutMs: 30_000 });
-      for (const missing of r.stdout.split('\n').filter(Boolean)) out.push(`${nodeField(n)}: tool "${missing}" is not installed (command -v found nothing), needed by ${tools.get(missing) ?? '?'}`);
+      // A name is looked up on PATH; a path must be an executable file.
+      const r = await t.exec(['sh', '-c', 'for t in "$@"; do case "$t" in */*) [ -f "$t" ] && [ -x "$t" ] || echo "$t";; *) command -v -- "$t" >/dev/null 2>&1 || echo "$t";; esac; done', 'check', ...tools.keys()], { timeoutMs: 30_000 });
+      for (const missing of r.stdout.split('\n').filter(Boolean)) {
+        missingTools.add(missing);
+        out.push(missing.includes('/')
+          ? `${nodeField(n)}: tool "${missing}" is not there or not executable, needed by ${tools.get(missing) ?? '?'}`
+          : `${nodeField(n)}: tool "${missing}" is not installed (command -v found nothing), needed by ${tools.get(missing) ?? '?'}`);
+      }
+    }
+    const perf = spec.measure.enabled ? spec.measure.perf : false;
+    if (perf && o.probeEvents && !(collector && missingTools.has(collector))) {
+      try {
+        const probe = await o.probeEvents(n, perf.events);
+        if (probe) {
+          const why = (u: { event: string; reason: string }) => u.reason.replace(new RegExp(`^${u.event.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `), '');
+          if (o.experiment.perfEventsGiven) {
+            for (const u of probe.unsupported) out.push(`measure.perf.events[${perf.events.indexOf(u.event)}] ("${u.event}"): ${nodeField(n)} cannot count it: ${why(u)}`);
+          } else if (probe.unsupported.length) {
+            o.note?.(`${file}: ${nodeField(n)}: of the default measure.perf.events, ${probe.unsupported.length} cannot be counted there and are left out: ${probe.unsupported.map((u) => `${u.event} (${why(u)})`).join('; ')}; counting ${probe.counting.join(', ') || 'none'}`);
+          }
+        }
+      } catch (err) {
+        o.note?.(`${file}: ${nodeField(n)}: could not probe which perf events its collector can count: ${(err as Error).message}`);
+      }
     }
     if (cpusetNodes.has(n)) {
       await detectHierarchy(t).catch((err: Error) => out.push(`${nodeField(n)}: ${err.message}`));
-      if (spec.measure.enabled && spec.measure.perf && spec.measure.perf.partitions) {
-        const perf = await detectPerfMount(t).catch(() => null);
-        if (!perf) out.push(`${nodeField(n)}: no cgroup hierarchy for perf_event (neither a v1 perf_event mount nor cgroup2) to count partitions in; set measure.perf.partitions: false to count only node-wide`);
+      if (perf && perf.partitions) {
+        const perfMount = await detectPerfMount(t).catch(() => null);
+        if (!perfMount) out.push(`${nodeField(n)}: no cgroup hierarchy for perf_event (neither a v1 perf_event mount nor cgroup2) to count partitions in; set measure.perf.partitions: false to count only node-wide`);
       }
     }
     return out;

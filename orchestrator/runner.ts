@@ -108,6 +108,8 @@ export class Runner {
       experiment: this.o.experiment, catalog: this.o.catalog, nodes: this.nodes,
       cells: expandMatrix(spec).filter((c) => changed || !before.finished.has(c.key)),
       collectorCommand: (n) => this.measurement?.processCommand(n) ?? null,
+      probeEvents: (n, events) => this.measurement?.probeEvents(n, events) ?? Promise.resolve(null),
+      note: (line) => this.progress({ type: 'step', run: '-', message: `preflight: ${line}` }),
     });
     if (problems.length) {
       await this.nodes.shutdown();
