@@ -104,7 +104,7 @@ export class CollectorAgent implements Lifecycle {
     const starts: number[] = [];
     for (const s of this.o.sources) {
       if (!s.sampledSlots || !s.readSampledInto) return `the ${s.name} source has no native read`;
-      const r = s.sampledSlots();
+      const r = s.sampledSlots(this.o.intervalMs);
       if ('reason' in r) return `${s.name}: ${r.reason}`;
       starts.push(slots.length);
       slots.push(...r.slots);

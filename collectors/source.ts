@@ -29,7 +29,7 @@ export interface Source extends Lifecycle {
    * loop (after `start()`), or why this source cannot be read that way. Sources without it are read
    * on the agent's JS timer, and so is every other source of that agent.
    */
-  sampledSlots?(): { slots: SamplerSlot[] } | { reason: string };
+  sampledSlots?(intervalMs: number): { slots: SamplerSlot[] } | { reason: string };
   /**
    * Appends the samples of one tick the native sampler read: this source's slot i is the tick's
    * slot `first + i`. Like `readInto`, a source that throws leaves the batch as it was.

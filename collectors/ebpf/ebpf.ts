@@ -8,6 +8,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { componentLogger } from '../../core/logger.js';
+import type { SampleBatch } from '../sample-batch.js';
+import type { SampledTick, SamplerSlot } from '../sampler/native-sampler.js';
 import type { Source, SourceSample } from '../source.js';
 import type { EbpfConfig } from './config.js';
 import { Decoders, findCgroup2Root } from './decoders.js';
@@ -99,6 +101,46 @@ export class EbpfSource implements Source {
       }
     }
     return out;
+  }
+
+  /**
+   * Every metric's map, dumped by the native sampler with BPF_MAP_LOOKUP_BATCH (up to all its
+   * entries), or why not: a kernel or map type without batch lookup stays on the JS timer.
+   */
+  sampledSlots(): { slots: SamplerSlot[] } | { reason: string } {
+    const r = this.nativeResult;
+    if (!r.ok) return { reason: r.reason };
+    const slots: SamplerSlot[] = [];
+    for (const m of this.metrics) {
+      if (batchStates.get(m.map)?.batch === false) return { reason: `BPF map ${m.map.name} has no batch lookup on this kernel` };
+      const valueBytes = Math.ceil(m.map.valueSize / 8) * 8 * (PER_CPU_TYPES.has(m.map.type) ? r.native.possibleCpus() : 1);
+      slots.push({ fd: m.map.fd, pread: false, size: Math.max(1, m.map.maxEntries) * (m.map.keySize + valueBytes), bpfMap: { keySize: m.map.keySize, valueBytes } });
+    }
+    return { slots };
+  }
+
+  /** `read()` for one tick the native sampler read: each map's entries from its bytes. */
+  readSampledInto(batch: SampleBatch, tick: SampledTick, first: number): void {
+    const r = this.nativeResult;
+    if (!r.ok) return;
+    for (let i = 0; i < this.metrics.length; i++) {
+      const m = this.metrics[i]!;
+      const length = tick.length[first + i]!;
+      if (length < 0) {
+        this.log.error({ errno: -length, map: m.map.name }, `Reading BPF map ${m.map.name} failed (errno ${-length}); its metric is skipped this interval.`);
+        continue;
+      }
+      const cpus = PER_CPU_TYPES.has(m.map.type) ? r.native.possibleCpus() : 1;
+      const stride = Math.ceil(m.map.valueSize / 8) * 8;
+      const per = m.map.keySize + stride * cpus;
+      const entries: MapEntry[] = [];
+      for (let at = tick.start[first + i]!, end = at + length; at + per <= end; at += per) {
+        let v = 0n;
+        for (let c = 0; c < cpus; c++) v += tick.data.readBigUInt64LE(at + m.map.keySize + c * stride);
+        entries.push({ key: Buffer.from(tick.data.subarray(at, at + m.map.keySize)), value: v });
+      }
+      for (const s of m.reader.read(entries)) batch.addFields(s);
+    }
   }
 
   async shutdown(): Promise<void> {

@@ -9,7 +9,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 
 export class ProcFile {
-  private fd: number | null = null;
+  private fdNumber: number | null = null;
   /** The last reading is `buf[0, length)`. */
   buf: Buffer;
   length = 0;
@@ -23,9 +23,9 @@ export class ProcFile {
    * reading is `buf[0, length)`. @throws the open or read error (ENOENT …).
    */
   read(): Buffer {
-    this.fd ??= openSync(this.path, 'r');
+    const fd = this.fd;
     for (;;) {
-      const n = readSync(this.fd, this.buf, 0, this.buf.length, 0);
+      const n = readSync(fd, this.buf, 0, this.buf.length, 0);
       if (n < this.buf.length) {
         this.length = n;
         return this.buf;
@@ -34,13 +34,19 @@ export class ProcFile {
     }
   }
 
+  /** The open file descriptor (opening the file if needed), for the native sampler to pread. */
+  get fd(): number {
+    this.fdNumber ??= openSync(this.path, 'r');
+    return this.fdNumber;
+  }
+
   /** The last reading as text (for slow paths and errors). */
   text(): string {
     return this.buf.toString('utf8', 0, this.length);
   }
 
   close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
+    if (this.fdNumber !== null) closeSync(this.fdNumber);
+    this.fdNumber = null;
   }
 }

@@ -21,6 +21,7 @@ import { onlineCpus } from '../perf/targets.js';
 import { SelfTelemetry } from '../self/self-telemetry.js';
 import { SequenceFile } from '../sequence.js';
 import type { Source } from '../source.js';
+import { bpfCapability } from '../ebpf/kernel-gate.js';
 import { buildAndLoad } from './native-sampler.js';
 
 const capability = perfCapability();
@@ -33,13 +34,13 @@ afterAll(() => {
 const EVENTS = ['cpu-clock', 'task-clock', 'context-switches', 'page-faults'];
 
 /** Runs an agent for `ms` and returns its batches, decoded, in the order they were sent. */
-async function run(ms: number, o: Partial<CollectorAgentOptions> & { perf?: Record<string, unknown>; extra?: Source[] }): Promise<{ batches: Sample[][]; mode: string | null; reason: string | null; seqs: number[] }> {
+async function run(ms: number, o: Partial<CollectorAgentOptions> & { perf?: Record<string, unknown>; extra?: Source[]; names?: string[] }): Promise<{ batches: Sample[][]; mode: string | null; reason: string | null; seqs: number[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'isoscope-sampler-'));
   dirs.push(dir);
   const sent: BusMessage[] = [];
   const producer: BusProducer = { start: async () => {}, shutdown: async () => {}, send: async (_t, ms) => void sent.push(...ms) };
-  const { perf, extra, ...rest } = o;
-  const built = buildSources(['perf'], { perf: perf ?? { events: EVENTS } }, { stateDir: dir });
+  const { perf, extra, names, ...rest } = o;
+  const built = buildSources(names ?? ['perf'], { perf: perf ?? { events: EVENTS }, ebpf: { programs: ['sched_switch'] } }, { stateDir: dir });
   built.sources.push(...(extra ?? []));
   const agent = new CollectorAgent({
     node: 'sampler-test', collectorId: 'sampler-test/perf', ...built,
@@ -97,6 +98,37 @@ describe('native sampler', () => {
       expect(ratios[ratios.length >> 1]!).toBeGreaterThan(0.99);
       expect(ratios[ratios.length >> 1]!).toBeLessThan(1.01);
       expect(counted / Number(ts.at(-1)! - ts[0]!)).toBeCloseTo(1, 1);
+    }
+  }, 30_000);
+
+  it('reads procfs files and eBPF maps too (the default set): the same samples, /proc/interrupts once a second, all read at the same instant', async (ctx) => {
+    if (!capability.ok) skipForMissingCapability(ctx.skip, capability.why);
+    const bpf = bpfCapability();
+    if (!bpf.ok) skipForMissingCapability(ctx.skip, bpf.why);
+    const native = await run(2600, { names: ['perf', 'procfs', 'ebpf'] });
+    expect(native.mode).toBe('native');
+    const js = await run(600, { names: ['perf', 'procfs', 'ebpf'], nativeSampler: false });
+    const names = (b: Sample[]) => [...new Set(b.filter((s) => s.metric !== 'irq.count').map((s) => `${s.source}:${s.metric}`))].sort();
+    const expected = names(js.batches.at(-1)!);
+    for (const b of native.batches) expect(names(b)).toEqual(expected);
+    native.seqs.forEach((seq, i) => expect(seq).toBe(i));
+    // /proc/interrupts on the first tick and on every 50th (interruptsEveryMs 1000 at 20 ms).
+    const withIrq = native.batches.map((b, i) => (b.some((s) => s.metric === 'irq.count') ? i : -1)).filter((i) => i >= 0);
+    expect(withIrq[0]).toBe(0);
+    expect(withIrq.length).toBeGreaterThanOrEqual(2);
+    expect(withIrq.length).toBeLessThanOrEqual(4);
+    // Read at the same instant, the eBPF program's switch count and the kernel's (/proc/stat ctxt)
+    // agree batch by batch in sum, and cpu time per CPU adds up to the wall time.
+    const later = native.batches.slice(1);
+    const total = (metric: string, bs = later) => bs.reduce((a, b) => a + b.filter((s) => s.metric === metric).reduce((x, s) => x + s.value, 0), 0);
+    expect(total('sched_switches_total') / total('context_switches')).toBeGreaterThan(0.9);
+    expect(total('sched_switches_total') / total('context_switches')).toBeLessThan(1.1);
+    const wall = Number(later.at(-1)![0]!.ts - native.batches[0]![0]!.ts) / 1e9;
+    const cpus = await onlineCpus('/sys');
+    for (const cpu of cpus) {
+      const seconds = later.reduce((a, b) => a + b.filter((s) => s.source === 'procfs' && s.metric.startsWith('cpu.') && s.cpu === cpu && s.metric !== 'cpu.guest' && s.metric !== 'cpu.guest_nice').reduce((x, s) => x + s.value, 0), 0);
+      expect(seconds / wall).toBeGreaterThan(0.9);
+      expect(seconds / wall).toBeLessThan(1.1);
     }
   }, 30_000);
 

@@ -24,6 +24,11 @@ export interface SamplerSlot {
   size: number;
   /** Read on every this many ticks only (the first tick always); the others give -ENODATA. @default 1 */
   every?: number;
+  /**
+   * The fd is a BPF map: every entry is read with BPF_MAP_LOOKUP_BATCH, as key then value bytes
+   * (`valueBytes`: per-CPU values included), `size` bytes at most (-ENOSPC beyond).
+   */
+  bpfMap?: { keySize: number; valueBytes: number };
 }
 
 /** The length a slot has on a tick it was not due (`every`). */
@@ -120,7 +125,7 @@ export async function buildAndLoad(o: BuildOptions = {}): Promise<SamplerResult>
     return { ok: false, reason: `${path} could not be loaded (${(err as Error).message})` };
   }
   koffi.opaque('isoscope_sampler');
-  const start = lib.func('isoscope_sampler *isoscope_sampler_start(const int *fds, const int *modes, const int *sizes, int n, int64_t interval_ns, int64_t buffer_bytes, _Out_ int *err)');
+  const start = lib.func('isoscope_sampler *isoscope_sampler_start(const int *fds, const int *modes, const int *sizes, const int *aux, int n, int64_t interval_ns, int64_t buffer_bytes, _Out_ int *err)');
   const drain = lib.func('int64_t isoscope_sampler_drain(isoscope_sampler *s, _Out_ uint8_t *out, int64_t cap)');
   const dropped = lib.func('int64_t isoscope_sampler_dropped(isoscope_sampler *s)');
   const stop = lib.func('void isoscope_sampler_stop(isoscope_sampler *s)');
@@ -131,18 +136,22 @@ export async function buildAndLoad(o: BuildOptions = {}): Promise<SamplerResult>
       start(slots, intervalMs, bufferTicks) {
         const n = slots.length;
         const recordMax = 24 + slots.reduce((a, s) => a + 4 + s.size, 0);
+        // Room for bufferTicks records of the largest size when they are small (perf, procfs); at
+        // least 16 MiB when slots may be large (BPF maps hold far fewer entries than they could).
+        const bufferBytes = Math.max(2 * recordMax, Math.min(recordMax * bufferTicks, 16 << 20));
         const err = [0];
         const handle = start(
           Int32Array.from(slots, (s) => s.fd),
-          Int32Array.from(slots, (s) => (s.pread ? 1 : 0) | (Math.max(1, Math.min(0x7fffff, Math.round(s.every ?? 1))) << 8)),
+          Int32Array.from(slots, (s) => (s.pread ? 1 : 0) | (s.bpfMap ? 2 : 0) | (Math.max(1, Math.min(0x7fffff, Math.round(s.every ?? 1))) << 8)),
           Int32Array.from(slots, (s) => s.size),
+          Int32Array.from(slots.flatMap((s) => [s.bpfMap?.keySize ?? 0, s.bpfMap?.valueBytes ?? 0])),
           n,
           BigInt(Math.round(intervalMs * 1e6)),
-          recordMax * bufferTicks,
+          bufferBytes,
           err,
         ) as unknown;
         if (handle === null) throw new Error(`starting the native sampler failed with errno ${err[0]}`);
-        const out = Buffer.alloc(recordMax * bufferTicks);
+        const out = Buffer.allocUnsafe(bufferBytes);
         const tick: SampledTick = { ts: 0n, expirations: 0, data: out, start: new Int32Array(n), length: new Int32Array(n) };
         let freed = false;
         return {
