@@ -22,7 +22,12 @@ export function slug(name: string, max = SLUG_MAX): string {
  * @example runCgroupDir('stream-interference', 'stream-interference.shared.n1.bg.r0.3fa2c1') // 'stream-interference-6f9d031c'
  */
 export function runCgroupDir(experiment: string, run: string): string {
-  return `${slug(experiment)}-${createHash('sha256').update(run).digest('hex').slice(0, 8)}`;
+  return slugWithHash(experiment, run);
+}
+
+/** `name` as a short safe path component, made unique by 8 hex digits of `key`'s SHA-256. */
+export function slugWithHash(name: string, key: string): string {
+  return `${slug(name)}-${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
 }
 
 export interface PartitionCgroupName {

@@ -29,7 +29,7 @@ export const nodeCollectorSchema = z.strictObject({
   command: z.array(z.string().min(1)).min(1).optional(),
   /** Node name the collector's samples carry (resident collectors: its `node` setting). @default the node's name */
   reports: name('node').optional(),
-  /** Directory on the node the orchestrator hands partitions to the collector in. @default /tmp/isoscope/scopes/<node> */
+  /** Directory on the node the orchestrator hands partitions to the collector in. @default /tmp/isoscope/scopes/<experiment>-<8 hex of the orchestrator's data directory>/<node> */
   scopesDir: z.string().regex(/^\//, 'expected an absolute directory').optional(),
   /** Where a managed collector sends: kafka (the experiment's brokers), http (the orchestrator's bus endpoint, with the embedded bus). @default kafka with the Kafka bus, else http (in-process on a local node) */
   sink: z.enum(['kafka', 'http']).optional(),

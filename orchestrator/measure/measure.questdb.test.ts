@@ -20,6 +20,7 @@ import { tempDirs } from '../../test/temp-dirs.js';
 import { loadCatalog } from '../catalog/load.js';
 import { loadExperiment } from '../experiment/load.js';
 import { Runner, type Progress } from '../runner.js';
+import { defaultScopesDir } from './measurement.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'isoscope.js');
 const tempDir = tempDirs('isoscope-measure-');
@@ -72,7 +73,7 @@ measure: { intervalMs: 250, ebpf: false }
     const producer = bus.producer();
     await producer.start();
     let killed: Promise<void> | null = null;
-    const pidFile = `/tmp/isoscope/scopes/${n1}/collector.pid`;
+    const pidFile = `${defaultScopesDir(experiment, join(dir, 'data'), n1)}/collector.pid`;
     const onProgress = (p: Progress) => {
       if (p.type === 'step' && p.message.startsWith('running wait-for-file') && !killed) {
         killed = (async () => {

@@ -5,7 +5,8 @@
  * and a check, before a node's first workload, that its collector's samples reach the bus.
  */
 import { probeEvents, type EventProbe } from '../../collectors/perf/probe.js';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { slugWithHash } from '../drivers/cgroup-path.js';
 import type { Bus, BusProducer } from '../../bus/bus.js';
 import { packageRoot } from '../../collectors/ebpf/locate.js';
 import type { ScopeAck } from '../../collectors/scopes/scope-file.js';
@@ -46,6 +47,18 @@ export interface NodeMeasure {
   restarts: number;
 }
 
+/**
+ * Where partitions are handed to a node's managed collector unless the node says (`scopesDir`):
+ * one directory per experiment and orchestrator (its data directory), so two experiments running at
+ * once on a machine with the same node names neither clear each other's scopes when their
+ * collectors start nor stop each other's collector through its pid file; stable across restarts, so
+ * a restarted orchestrator finds what its crashed predecessor left.
+ * @example defaultScopesDir('stream-interference', '/root/.isoscope/data', 'local') // '/tmp/isoscope/scopes/stream-interference-<8 hex>/local'
+ */
+export function defaultScopesDir(experiment: string, stateDir: string, identity: string): string {
+  return `/tmp/isoscope/scopes/${slugWithHash(experiment, resolve(stateDir))}/${identity}`;
+}
+
 /** The command that runs this very isoscope (local nodes). */
 export function selfCommand(): string[] {
   return [process.execPath, join(packageRoot(), 'bin', 'isoscope.js')];
@@ -74,7 +87,7 @@ export class Measurement {
   }
 
   scopesDir(node: string): string {
-    return this.settings(node).scopesDir ?? `/tmp/isoscope/scopes/${this.identity(node)}`;
+    return this.settings(node).scopesDir ?? defaultScopesDir(this.o.experiment.spec.experiment, this.o.stateDir, this.identity(node));
   }
 
   /** What runs on each node so far (provenance of the runs). */
