@@ -6,12 +6,14 @@
  * relays. Checks that the ranks ran in the nodes' partitions (the partition's cgroup, polled during
  * the run: hpcc in `<node>-app`, inside that node's network namespace; and the partition records),
  * that every run has samples from every node it used and the app partition's own counters on every
- * node of the cell, that `isoscope report` draws one scaling point per node count and setting, and
- * that the testbed is gone afterwards. Needs root, openmpi, hpcc and stress-ng.
+ * node of the cell, that each node's rank ran on that node's own CPU, that `isoscope report` draws
+ * one scaling point per node count and setting, and that the testbed is gone afterwards. Needs root, openmpi, hpcc and stress-ng.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KafkaBus } from '../bus/kafka/kafka-bus.js';
@@ -22,6 +24,7 @@ import { pollUntil, servicesEnv, testServices, uniqueName } from '../test/servic
 import { tempDirs } from '../test/temp-dirs.js';
 import { slug } from '../orchestrator/drivers/cgroup-path.js';
 import { isoscope, leftovers } from '../testbed/testing.js';
+import { hostCpus } from '../orchestrator/node-cpus.js';
 
 const root = process.getuid?.() === 0;
 const tools = ['/usr/bin/mpirun', '/usr/bin/hpcc', '/usr/bin/stress-ng'].every((p) => existsSync(p));
@@ -83,12 +86,14 @@ describe.skipIf(!root || !tools)('examples/hpl-scaling.yaml, cut for CI, on a 2-
     // them, and in which node's network namespace.
     const netnsOf = (node: string) => `net:[${statSync(`/run/netns/isoscope-${node}`).ino}]`;
     const seen = new Set<string>();
+    const cpusOf = new Map<string, string>(); // node → cpuset.cpus of its app partition
     // Each run has its own directory (drivers/cgroup-path.ts): `isoscope/<experiment>-<run hash>/<node>-<part>`.
     const runDirs = () => { try { return readdirSync('/sys/fs/cgroup/cpuset/isoscope').filter((d) => d.startsWith(`${slug(experiment)}-`)); } catch { return []; } };
     const poll = setInterval(() => {
       for (const node of [`${PREFIX}1`, `${PREFIX}2`]) {
         for (const part of ['app', 'noise']) {
           const pids = runDirs().flatMap((d) => { try { return readFileSync(`/sys/fs/cgroup/cpuset/isoscope/${d}/${node}-${part}/cgroup.procs`, 'utf8').split('\n').filter(Boolean); } catch { return []; } });
+          if (part === 'app') for (const d of runDirs()) try { cpusOf.set(node, readFileSync(`/sys/fs/cgroup/cpuset/isoscope/${d}/${node}-${part}/cpuset.cpus`, 'utf8').trim()); } catch { /* not on this node in this run, or removed meanwhile */ }
           for (const pid of pids) {
             try {
               const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
@@ -107,7 +112,15 @@ describe.skipIf(!root || !tools)('examples/hpl-scaling.yaml, cut for CI, on a 2-
       `${PREFIX}1-app hpcc own-netns`, `${PREFIX}2-app hpcc own-netns`, `${PREFIX}1-noise stress-ng own-netns`,
     ]));
     expect([...seen].filter((s) => s.endsWith('other-netns'))).toEqual([]);
+    // Each node's rank on its own CPU (the inventory's per-node CPU share: the node's CPU 0 is CPU 0
+    // on tbc1 and CPU 1 on tbc2).
+    const inventory = (parse(readFileSync(join(testbed, 'inventory.yaml'), 'utf8')) as { nodes: { name: string; cpus: string }[] }).nodes;
+    expect(Object.fromEntries(cpusOf)).toEqual(Object.fromEntries(inventory.map((n) => [n.name, hostCpus(n.cpus, '0')])));
+    if (availableParallelism() > 1) expect(cpusOf.get(`${PREFIX}1`)).not.toBe(cpusOf.get(`${PREFIX}2`));
 
+    // QuestDB closes PG connections idle for 5 minutes, which a run on a loaded machine outlasts.
+    await closeKafkaQuestDb(c);
+    c = await openKafkaQuestDb();
     const ingest = new Ingest(c.bus, c.store, { group: uniqueName('hpl-scaling-ingest'), topics: ['runs', 'partitions', 'events', 'samples'] });
     await ingest.start();
     const runs = await pollUntil(

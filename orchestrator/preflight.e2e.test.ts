@@ -4,7 +4,8 @@
  * and no run starts; an experiment file that changed since its journal is refused until
  * `--new-version` (or `--fresh`), and `isoscope runs` then keeps the two versions apart. The
  * `measure:` perf events are probed on every node (locally in-process, over SSH with `isoscope
- * collector --probe-events`): on this VM hardware counters cannot be opened.
+ * collector --probe-events`): on this VM hardware counters cannot be opened. Partitions' CPUs are
+ * checked against their node's `cpus` and the machine's CPUs.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -82,6 +83,28 @@ measure: { enabled: false }
     const r = await isoscope(dir, ['run', 'e.yaml', '--progress', 'lines']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/e\.yaml: nodes\[0\] \(local\): tool "isoscope-no-such-qemu" is not installed \(command -v found nothing\), needed by stacks\[0\]\.partitions\[0\]\.options\.qemu/);
+  });
+
+  it("checks partitions' CPUs against their node's cpus and the machine's CPUs", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'e.yaml'), `
+experiment: ${uniqueName('pre-cpus')}
+nodes:
+  - { name: local, transport: local, cpus: "1,0" }
+  - { name: other, transport: local, cpus: "0,4000" }
+  - { name: third, transport: local }
+stacks: [{ name: linux, partitions: [{ name: app, driver: linux-cpuset, cpus: "0" }, { name: wide, driver: linux-cpuset, cpus: "2", nodes: [local] }, { name: far, driver: linux-cpuset, cpus: "4001", nodes: [third] }] }]
+workload: { entry: echo-value, partition: app, parameters: { value: "x" } }
+matrix: { nodeCounts: [3], background: [false] }
+measure: { enabled: false }
+`);
+    const r = await isoscope(dir, ['run', 'e.yaml', '--catalog', CATALOG, '--progress', 'lines']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/preflight found 3 problems; no run was started/);
+    expect(r.stderr).toContain(`e.yaml: stacks[0].partitions[1].cpus: on node local: cpus "2" names the node's CPU 2, but the node has 2 (cpus "1,0": CPUs 0-1 of the node)`);
+    expect(r.stderr).toContain('e.yaml: nodes[1].cpus (other): "0,4000" names CPU 4000, which the machine does not have (present: ');
+    expect(r.stderr).toContain('e.yaml: stacks[0].partitions[2].cpus: on third: CPU 4001 is not online there (online: ');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('refuses a changed experiment file until --new-version, and keeps the versions apart in isoscope runs', async () => {

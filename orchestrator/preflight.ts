@@ -4,7 +4,9 @@
  * partition drivers and their options, node reachability, the tools each node needs (`command -v`:
  * the workloads' commands, mpirun, a managed collector's command, and what each partition driver
  * runs there: kvm's QEMU and taskset, the Pisces tools, Palacios's v3_* tools and launcher),
- * and the cgroup hierarchies the cpuset and kvm drivers and per-partition counting need, and which
+ * the cgroup hierarchies the cpuset and kvm drivers and per-partition counting need, the CPUs (every
+ * partition's `cpus` within its node's `cpus` (node-cpus.ts), a node's `cpus` present on its machine,
+ * a cpuset or kvm partition's CPUs online there), and which
  * of the `measure:` perf events each node's collector can open (probed by the collector's own code on
  * the node): an event the file asks for that a node cannot count is a problem; one of the default
  * set (counted "where supported") is a note.
@@ -21,6 +23,8 @@ import type { Cell } from './experiment/matrix.js';
 import { mapLimited } from './limit.js';
 import type { Nodes } from './nodes.js';
 import type { EventProbe } from '../collectors/perf/probe.js';
+import { hostCpus, orderedCpus } from './node-cpus.js';
+import { expandCpus, formatCpus } from './drivers/cpus.js';
 
 export interface PreflightOptions {
   experiment: LoadedExperiment;
@@ -105,6 +109,32 @@ export async function preflight(o: PreflightOptions): Promise<string[]> {
     for (const p of stack?.partitions ?? []) if (p.driver === 'linux-cpuset' || p.driver === 'kvm') for (const n of used.keys()) if (!p.nodes || p.nodes.includes(n)) cpusetNodes.add(n);
   }
   for (const [n, field] of toolFields) need(n, field);
+
+  // CPUs: each partition's `cpus` in its node's numbering; the machine's CPUs cpusets and VMs need online.
+  const onlineNeeded = new Map<string, Map<number, string>>(); // node → machine CPU → partition field
+  const cpuProblems = new Set<string>();
+  for (const c of o.cells) {
+    const si = spec.stacks.findIndex((s) => s.name === c.stack);
+    const cellNodes = new Set([...c.nodes, ...(c.background ? spec.background.flatMap((b) => b.nodes ?? c.nodes) : [])]);
+    spec.stacks[si]?.partitions.forEach((p, pi) => {
+      for (const n of cellNodes) {
+        if (p.nodes && !p.nodes.includes(n)) continue;
+        const field = `stacks[${si}].partitions[${pi}].cpus`;
+        let cpus: string;
+        try {
+          cpus = hostCpus(spec.nodes.find((x) => x.name === n)?.cpus, p.cpus);
+        } catch (err) {
+          cpuProblems.add(`${field}: on node ${n}: ${(err as Error).message}`);
+          continue;
+        }
+        if (p.driver !== 'linux-cpuset' && p.driver !== 'kvm') continue;
+        const m = onlineNeeded.get(n) ?? new Map<number, string>();
+        for (const cpu of expandCpus(cpus)) if (!m.has(cpu)) m.set(cpu, field);
+        onlineNeeded.set(n, m);
+      }
+    });
+  }
+  for (const p of cpuProblems) at(p.slice(0, p.indexOf(': ')), p.slice(p.indexOf(': ') + 2));
   const nodeField = (n: string) => `nodes[${spec.nodes.findIndex((x) => x.name === n)}] (${n})`;
   const perNode = await mapLimited([...used.keys()], spec.concurrency, async (n) => {
     const out: string[] = [];
@@ -145,6 +175,8 @@ export async function preflight(o: PreflightOptions): Promise<string[]> {
         o.note?.(`${file}: ${nodeField(n)}: could not probe which perf events its collector can count: ${(err as Error).message}`);
       }
     }
+    const share = spec.nodes.find((x) => x.name === n)?.cpus;
+    if (share !== undefined || onlineNeeded.has(n)) out.push(...await checkCpus(t, nodeField(n).replace(/ \(.*/, ''), n, share, onlineNeeded.get(n)));
     if (cpusetNodes.has(n)) {
       await detectHierarchy(t).catch((err: Error) => out.push(`${nodeField(n)}: ${err.message}`));
       if (perf && perf.partitions) {
@@ -157,4 +189,23 @@ export async function preflight(o: PreflightOptions): Promise<string[]> {
   for (const r of perNode) if (r.status === 'fulfilled') problems.push(...r.value.map((p) => `${file}: ${p}`));
   else problems.push(`${file}: ${(r.reason as Error).message}`);
   return problems;
+}
+
+/** A node's `cpus` against the CPUs present on its machine, and the machine CPUs partitions need online. */
+async function checkCpus(t: { exec: (argv: string[], o: { timeoutMs: number }) => Promise<{ code: number | null; stdout: string }> }, at: string, node: string, share: string | undefined, needed: Map<number, string> | undefined): Promise<string[]> {
+  const r = await t.exec(['cat', '/sys/devices/system/cpu/present', '/sys/devices/system/cpu/online'], { timeoutMs: 30_000 });
+  const [present, online] = r.stdout.split('\n').map((l) => l.trim());
+  if (r.code !== 0 || !present || !online) return [`${at} (${node}): cannot read /sys/devices/system/cpu/present and online to check the CPUs partitions use (exit ${r.code})`];
+  const out: string[] = [];
+  const presentSet = new Set(expandCpus(present));
+  const onlineSet = new Set(expandCpus(online));
+  if (share !== undefined) {
+    const absent = orderedCpus(share).filter((c) => !presentSet.has(c));
+    if (absent.length) out.push(`${at}.cpus (${node}): "${share}" names CPU ${formatCpus(absent)}, which the machine does not have (present: ${present})`);
+  }
+  const byField = new Map<string, number[]>();
+  for (const [cpu, field] of needed ?? []) if (!onlineSet.has(cpu) && presentSet.has(cpu)) byField.set(field, [...(byField.get(field) ?? []), cpu]);
+  for (const [cpu, field] of needed ?? []) if (!presentSet.has(cpu) && share === undefined) byField.set(field, [...(byField.get(field) ?? []), cpu]);
+  for (const [field, cpus] of byField) out.push(`${field}: on ${node}: CPU ${formatCpus(cpus)} ${cpus.length === 1 ? 'is' : 'are'} not online there (online: ${online})${share !== undefined ? ` (the node's cpus: "${share}")` : ''}`);
+  return out;
 }

@@ -45,6 +45,13 @@ export type NodeCollector = z.infer<typeof nodeCollectorSchema>;
 const localNode = z.strictObject({
   name: name('node'),
   transport: z.literal('local'),
+  /**
+   * The machine's CPUs this node stands for, when several nodes share one machine (`isoscope testbed
+   * up` writes it): partition `cpus` on the node are the node's own numbers, and the node's CPU k is
+   * the k-th CPU of this list, in the order written (`1,0`: the node's CPU 0 is the machine's CPU 1).
+   * @default the node's own CPUs, numbered as its kernel numbers them
+   */
+  cpus: cpuList('the node\'s CPUs').optional(),
   collector: nodeCollectorSchema.optional(),
 }).describe('a node that is this machine');
 
@@ -61,6 +68,13 @@ const sshNode = z.strictObject({
   knownHosts: z.string().min(1, 'expected the node\'s known_hosts line ("[host]:port ssh-ed25519 AAAA…"); host keys are always verified'),
   /** Host name other nodes (mpirun) use for this node. @default host */
   mpiHost: z.string().optional(),
+  /**
+   * The machine's CPUs this node stands for, when several nodes share one machine (`isoscope testbed
+   * up` writes it): partition `cpus` on the node are the node's own numbers, and the node's CPU k is
+   * the k-th CPU of this list, in the order written (`1,0`: the node's CPU 0 is the machine's CPU 1).
+   * @default the node's own CPUs, numbered as its kernel numbers them
+   */
+  cpus: cpuList('the node\'s CPUs').optional(),
   collector: nodeCollectorSchema.optional(),
 }).refine((n) => !!n.key !== n.agent, { message: 'give exactly one of `key: FILE` or `agent: true`', path: ['key'] });
 
