@@ -6,8 +6,9 @@
  * relays. Checks that the ranks ran in the nodes' partitions (the partition's cgroup, polled during
  * the run: hpcc in `<node>-app`, inside that node's network namespace; and the partition records),
  * that every run has samples from every node it used and the app partition's own counters on every
- * node of the cell, that each node's rank ran on that node's own CPU, that `isoscope report` draws
- * one scaling point per node count and setting, and that the testbed is gone afterwards. Needs root, openmpi, hpcc and stress-ng.
+ * node of the cell, that each node's rank ran on that node's own CPU at the experiment's autogroup
+ * nice, that `isoscope report` draws one scaling point per node count and setting, and that the
+ * testbed is gone afterwards. Needs root, openmpi, hpcc and stress-ng.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
@@ -86,6 +87,7 @@ describe.skipIf(!root || !tools)('examples/hpl-scaling.yaml, cut for CI, on a 2-
     // them, and in which node's network namespace.
     const netnsOf = (node: string) => `net:[${statSync(`/run/netns/isoscope-${node}`).ino}]`;
     const seen = new Set<string>();
+    const nices = new Set<string>(); // `<node> <autogroup nice>` of every hpcc rank seen
     const cpusOf = new Map<string, string>(); // node → cpuset.cpus of its app partition
     // Each run has its own directory (drivers/cgroup-path.ts): `isoscope/<experiment>-<run hash>/<node>-<part>`.
     const runDirs = () => { try { return readdirSync('/sys/fs/cgroup/cpuset/isoscope').filter((d) => d.startsWith(`${slug(experiment)}-`)); } catch { return []; } };
@@ -97,6 +99,7 @@ describe.skipIf(!root || !tools)('examples/hpl-scaling.yaml, cut for CI, on a 2-
           for (const pid of pids) {
             try {
               const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+              if (comm === 'hpcc') nices.add(`${node} ${/nice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'))?.[1]}`);
               seen.add(`${node}-${part} ${comm} ${readlinkSync(`/proc/${pid}/ns/net`) === netnsOf(node) ? 'own-netns' : 'other-netns'}`);
             } catch { /* exited meanwhile */ }
           }
@@ -113,10 +116,12 @@ describe.skipIf(!root || !tools)('examples/hpl-scaling.yaml, cut for CI, on a 2-
     ]));
     expect([...seen].filter((s) => s.endsWith('other-netns'))).toEqual([]);
     // Each node's rank on its own CPU (the inventory's per-node CPU share: the node's CPU 0 is CPU 0
-    // on tbc1 and CPU 1 on tbc2).
+    // on tbc1 and CPU 1 on tbc2), and at the experiment's autogroup nice on every node (the ranks
+    // mpirun starts over SSH are sessions of their own).
     const inventory = (parse(readFileSync(join(testbed, 'inventory.yaml'), 'utf8')) as { nodes: { name: string; cpus: string }[] }).nodes;
     expect(Object.fromEntries(cpusOf)).toEqual(Object.fromEntries(inventory.map((n) => [n.name, hostCpus(n.cpus, '0')])));
     if (availableParallelism() > 1) expect(cpusOf.get(`${PREFIX}1`)).not.toBe(cpusOf.get(`${PREFIX}2`));
+    expect([...nices].sort()).toEqual([`${PREFIX}1 -15`, `${PREFIX}2 -15`]);
 
     // QuestDB closes PG connections idle for 5 minutes, which a run on a loaded machine outlasts.
     await closeKafkaQuestDb(c);

@@ -75,10 +75,12 @@ export async function launch(req: LaunchRequest, deps: LaunchDeps): Promise<Figu
   }
   await Promise.all(req.nodes.map((n) => prepareDir(n, dir, entry, values(n), deps)));
   try {
+    // Every exec is a session of its own (sshd / detached spawn), hence an autogroup of its own; so is
+    // every node's MPI daemon (mpirun starts it over SSH), so each rank sets its session's nice too.
+    const niced = (command: string[]) => (req.autogroupNice === undefined ? command : ['sh', '-c', 'echo "$0" > /proc/$$/autogroup || exit 126; exec "$@"', String(req.autogroupNice), ...command]);
     const exec = async (node: string, command: string[]): Promise<ExecResult> => {
       const t = await target(node);
-      // Every exec is a session of its own (sshd / detached spawn), hence an autogroup of its own.
-      const argv = req.autogroupNice === undefined ? command : ['sh', '-c', 'echo "$0" > /proc/$$/autogroup || exit 126; exec "$@"', String(req.autogroupNice), ...command];
+      const argv = niced(command);
       const r = await t.exec(argv, {
         cwd: dir,
         env: envFor(node),
@@ -101,7 +103,7 @@ export async function launch(req: LaunchRequest, deps: LaunchDeps): Promise<Figu
       const contexts = req.nodes.map((n) => [
         '-np', rpn, '--wdir', dir,
         ...(req.nodes.length > 1 ? ['--host', `${deps.nodes.mpiHost(n)}:${rpn}`] : []),
-        ...req.driver(partition(n)).wrap(partition(n), argvFor(n)),
+        ...niced(req.driver(partition(n)).wrap(partition(n), argvFor(n))),
       ]);
       const argv = ['mpirun', ...extra, ...contexts.flatMap((c, i) => (i ? [':', ...c] : c))];
       const r = await exec(first, argv);
