@@ -7,7 +7,7 @@
  * collector --probe-events`): on this VM hardware counters cannot be opened. Partitions' CPUs are
  * checked against their node's `cpus` and the machine's CPUs.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -83,6 +83,29 @@ measure: { enabled: false }
     const r = await isoscope(dir, ['run', 'e.yaml', '--progress', 'lines']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/e\.yaml: nodes\[0\] \(local\): tool "isoscope-no-such-qemu" is not installed \(command -v found nothing\), needed by stacks\[0\]\.partitions\[0\]\.options\.qemu/);
+  });
+
+  it('says how to get xhpcg when HPCG (an MPI workload across nodes, not packaged) is not built on the nodes', async (ctx) => {
+    const found = spawnSync('sh', ['-c', 'command -v xhpcg'], { encoding: 'utf8' });
+    if (found.status === 0) {
+      console.log(`HPCG preflight case skipped: xhpcg is installed here (${found.stdout.trim()}), so nothing is missing`);
+      ctx.skip();
+    }
+    const dir = tempDir();
+    writeFileSync(join(dir, 'e.yaml'), `
+experiment: ${uniqueName('pre-hpcg')}
+nodes: [{ name: a, transport: local }, { name: b, transport: local }]
+stacks: [{ name: linux, partitions: [{ name: app, driver: linux-cpuset, cpus: "0" }] }]
+workload: { entry: hpcg, partition: app, parameters: { seconds: 10 } }
+matrix: { nodeCounts: [2], background: [false] }
+measure: { enabled: false }
+`);
+    const r = await isoscope(dir, ['run', 'e.yaml', '--progress', 'lines']);
+    expect(r.code).toBe(1);
+    for (const [i, n] of ['a', 'b'].entries()) {
+      expect(r.stderr).toContain(`e.yaml: nodes[${i}] (${n}): tool "xhpcg" is not installed (command -v found nothing), needed by workload (hpcg is not packaged: build it on every node from its public source as \`build:\` in `);
+    }
+    expect(r.stderr).toMatch(/orchestrator\/catalog\/hpcg\.yaml says\)/);
   });
 
   it("checks partitions' CPUs against their node's cpus and the machine's CPUs", async () => {

@@ -50,6 +50,7 @@ export async function preflight(o: PreflightOptions): Promise<string[]> {
   // Workload and background entries and their parameters.
   const entries = [{ field: 'workload', w: spec.workload as { entry: string; parameters: Record<string, string | number | boolean> } }, ...(withBackground ? spec.background.map((b, i) => ({ field: `background[${i}]`, w: b })) : [])];
   const commands = new Map<string, { tool: string; field: string }[]>(); // field → tools (and the field naming each)
+  const recipes = new Map<string, string>(); // tool → how to get it, for entries no package ships (their `build`)
   for (const { field, w } of entries) {
     const entry = o.catalog.entries.get(w.entry);
     if (!entry) {
@@ -71,6 +72,7 @@ export async function preflight(o: PreflightOptions): Promise<string[]> {
       }
     }
     if (entry.launch.mode === 'mpirun') tools.push('mpirun');
+    if (entry.build && tools[0]) recipes.set(tools[0], `${entry.name} is not packaged: build it on every node from its public source as \`build:\` in ${o.catalog.entries.get(entry.name)?.file ?? 'its catalog entry'} says`);
     commands.set(field, tools.map((tool) => ({ tool, field })));
   }
 
@@ -156,7 +158,7 @@ export async function preflight(o: PreflightOptions): Promise<string[]> {
         missingTools.add(missing);
         out.push(missing.includes('/')
           ? `${nodeField(n)}: tool "${missing}" is not there or not executable, needed by ${tools.get(missing) ?? '?'}`
-          : `${nodeField(n)}: tool "${missing}" is not installed (command -v found nothing), needed by ${tools.get(missing) ?? '?'}`);
+          : `${nodeField(n)}: tool "${missing}" is not installed (command -v found nothing), needed by ${tools.get(missing) ?? '?'}${recipes.has(missing) ? ` (${recipes.get(missing)})` : ''}`);
       }
     }
     const perf = spec.measure.enabled ? spec.measure.perf : false;

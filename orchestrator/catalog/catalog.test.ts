@@ -11,6 +11,10 @@ describe('workload catalog', () => {
     const c = loadCatalog();
     expect([...c.entries.keys()].sort()).toEqual(['hpcc', 'hpcg', 'stress-ng', 'sysbench']);
     expect(c.get('hpcc').launch.mode).toBe('mpirun');
+    // HPCG runs across nodes the same way (one rank per node), where xhpcg is built on them.
+    expect(c.get('hpcg').launch).toMatchObject({ mode: 'mpirun', ranksPerNode: 1 });
+    expect(c.get('hpcg').command[0]).toBe('{{binary}}');
+    expect(c.get('hpcg').build).toContain('install -m 755 bin/xhpcg /usr/local/bin/xhpcg');
     expect(() => c.get('nope')).toThrow(/no entry "nope" \(entries: hpcc, hpcg, stress-ng, sysbench\)/);
   });
 
