@@ -57,6 +57,11 @@ export class ControlFeed implements Lifecycle {
     }
   }
 
+  /** Wall time (ms) at or before which every control record on the bus is applied (-Infinity: not yet seen caught up). */
+  get caughtUpAt(): number {
+    return this.caughtUpAsOf;
+  }
+
   /**
    * Waits until wall time `readyAtMs`, then until the feed is seen caught up at or after it.
    * Returns early (without tagging guarantees) when `signal` aborts: ingest is shutting down and

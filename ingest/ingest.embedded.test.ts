@@ -91,4 +91,26 @@ describe('ingest on the embedded bus and DuckDB: tagging within the watermark', 
     expect(await rows()).toEqual([[1, 0, null, null]]);
     expect(ingest.stats.records.samples).toBe(1);
   });
+
+  it('writes each message of a batch when its own watermark passes, not when the newest one does; commits after the last', async () => {
+    await bus.ensureTopics(['samples', 'runs', 'partitions', 'dead-letters', 'events', 'alerts']);
+    const producer = bus.producer();
+    await producer.start();
+    const now = nowNs();
+    // One send = one batch: an old message (watermark long past) before a live one (20 s to go).
+    await producer.send('samples', [
+      { key: 'n1', value: encode('samples', [sample(3, 0, now - 3600n * S)]) },
+      { key: 'n1', value: encode('samples', [sample(4, 0, now)]) },
+    ]);
+    const ingest = new Ingest(bus, store, { group: 'g', watermarkMs: 20_000 });
+    await ingest.start();
+    const deadline = Date.now() + 10_000;
+    while ((await rows()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await rows()).toEqual([[3, 0, null, null]]); // the old one is written…
+    expect(await ingest.lag()).toBe(2); // …and the batch is not committed while the live one waits
+    await producer.shutdown();
+    await ingest.shutdown(); // flushes the held message
+    expect(await rows()).toEqual([[3, 0, null, null], [4, 0, null, null]]);
+    expect(ingest.stats.records.samples).toBe(2);
+  });
 });
