@@ -10,6 +10,7 @@ import type { SourceSample } from '../source.js';
 import { perfConfigSchema } from './config.js';
 import { isRoot, perfCapability, skipForMissingCapability } from './kernel-gate.js';
 import { PerfSource } from './perf.js';
+import { processCpuSeconds } from './testing.js';
 import { onlineCpus } from './targets.js';
 
 const capability = perfCapability();
@@ -32,11 +33,6 @@ function busyChild(): ChildProcess {
 }
 
 /** CPU seconds (user + system) of a process, from /proc/<pid>/stat (USER_HZ = 100 ticks). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 afterEach(async () => {
   for (const s of sources.splice(0)) await s.shutdown();
   for (const c of children.splice(0)) c.kill('SIGKILL');
@@ -98,12 +94,12 @@ describe('perf source on this kernel', () => {
     await sleep(50);
     const s = source({ events: ['task-clock', 'cpu-clock'], scope: { kind: 'pid', pids: [child.pid!] } });
     await s.start();
-    const cpu0 = cpuSeconds(child.pid!);
+    const cpu0 = processCpuSeconds(child.pid!);
     const t0 = process.hrtime.bigint();
     await sleep(1500);
     const out = await s.read();
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-    const cpu = cpuSeconds(child.pid!) - cpu0;
+    const cpu = processCpuSeconds(child.pid!) - cpu0;
     const task = out.find((x) => x.metric === 'task-clock')!;
     expect(task).toMatchObject({ cpu: -1, comm: `sh/${child.pid}`, scale: 1 });
     expect(Math.abs(task.value / 1e9 - cpu)).toBeLessThan(0.05 * cpu + 0.03); // /proc/<pid>/stat has 10 ms ticks
