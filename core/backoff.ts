@@ -44,9 +44,15 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number):
   return Math.random() * Math.min(maxMs, initialMs * 2 ** (attempt - 1));
 }
 
+/** Sleeps `ms`, ending early on abort; removes its listener either way (a long-lived signal sees many sleeps). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 }
