@@ -1,6 +1,7 @@
 /**
- * The batch encoder writes the version-1 message `encodeV1()` writes for the same records: compared as parsed
- * JSON (field order aside) and through `decode()`, the ingest side's validation.
+ * The batch encoder writes a version-2 message that `decode()`, the ingest side's validation, reads to
+ * the records (and the per-record errors) of the version-1 message `encodeV1()` writes for the same
+ * records; a label left out comes back null instead of absent (both are stored as NULL).
  */
 import { describe, expect, it } from 'vitest';
 import { decode, encodeV1 } from '../schema/codec.js';
@@ -11,7 +12,10 @@ const ts = 1_764_000_000_123_456_789n;
 const identity = { node: 'n"1', collector: 'n1/perf+procfs', seq: 42 };
 
 describe('SampleBatch', () => {
-  it('encodes what encodeV1() encodes, labels, odd numbers and escapes included', () => {
+  /** Records with every label column present (null when not set): v2 does not tell null from absent. */
+  const withNullLabels = (records: object[]) => records.map((r) => ({ cgroup: null, comm: null, irq: null, device: null, le: null, partition: null, run: null, ...r }));
+
+  it('decodes to what encodeV1() decodes to, labels, odd numbers, errors and escapes included', () => {
     const b = new SampleBatch(identity.node, identity.collector);
     b.begin(ts, identity.seq);
     b.source('perf');
@@ -32,8 +36,43 @@ describe('SampleBatch', () => {
     ];
     expect(b.count).toBe(6);
     const body = b.finish();
-    expect(decode(body, 'samples')).toEqual(decode(encodeV1('samples', records), 'samples'));
-    expect(body.toString()).not.toContain('"scale":1,'); // the default is left out
+    expect(body.toString()).toMatch(/^\{"v":2,"type":"samples","n":6,/);
+    const got = decode(body, 'samples');
+    const want = decode(encodeV1('samples', records), 'samples');
+    expect(got.errors).toEqual(want.errors); // NaN, ±Infinity: refused with the same reasons
+    expect(got.errors.map((e) => e.index)).toEqual([1, 2]);
+    expect(withNullLabels(got.records)).toEqual(withNullLabels(want.records));
+  });
+
+  it('writes what the batch shares once and leaves default-only columns out', () => {
+    const b = new SampleBatch('n1', 'n1/procfs');
+    b.begin(ts, 3);
+    b.source('procfs');
+    for (let i = 0; i < 3; i++) b.add('cpu.user', i);
+    const text = b.finish().toString();
+    expect(JSON.parse(text)).toEqual({
+      v: 2, type: 'samples', n: 3,
+      cols: { ts: { c: String(ts) }, node: { c: 'n1' }, collector: { c: 'n1/procfs' }, seq: { c: 3 }, idx: { r: 0 }, source: { c: 'procfs' }, metric: ['cpu.user', 'cpu.user', 'cpu.user'], value: [0, 1, 2], cpu: { c: -1 } },
+    });
+    const d = decode(text, 'samples');
+    expect(d.errors).toEqual([]);
+    expect(d.records.map((r) => [r.idx, r.value, r.cpu, r.scale])).toEqual([[0, 0, -1, 1], [1, 1, -1, 1], [2, 2, -1, 1]]);
+  });
+
+  it('carries event-source samples\' own ts, partition and run, the others keeping the batch\'s', () => {
+    const b = new SampleBatch('n1', 'n1/x');
+    b.begin(ts, 1);
+    b.source('a');
+    b.add('first', 1);
+    b.addFields({ metric: 'own', value: 2, ts: 7n, partition: 'p1', run: 'r1' });
+    b.add('third', 3, 0, 0.5);
+    const d = decode(b.finish(), 'samples');
+    expect(d.errors).toEqual([]);
+    expect(d.records.map((r) => [r.ts, r.metric, r.partition, r.run, r.cpu, r.scale])).toEqual([
+      [ts, 'first', null, null, -1, 1],
+      [7n, 'own', 'p1', 'r1', -1, 1],
+      [ts, 'third', null, null, 0, 0.5],
+    ]);
   });
 
   it('is read back by decode() and starts afresh with begin()', () => {

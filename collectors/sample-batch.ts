@@ -1,13 +1,18 @@
 /**
- * One `samples` message, encoded while the sources read: each sample is appended as its JSON text
- * straight away, so a tick builds no sample objects, no spread copies and no array of records for
- * JSON.stringify to walk. The output is the version-1 message `encodeV1('samples', records)` produces for the
- * same records (same fields, same values; field order may differ), and `decode()` reads it alike.
+ * One `samples` message, encoded while the sources read, in schema version 2 (column by column,
+ * schema/columnar.ts): each sample's parts are appended as JSON text to per-column lists straight
+ * away, so a tick builds no sample objects and no array of records; `finish()` joins the columns,
+ * writing what the whole batch shares (ts, node, collector, seq, a constant source or cpu) once and
+ * idx as a run. Version 2 is a tenth of version 1's bytes for collector batches and about four times
+ * cheaper for ingest to decode and check (bench/producer.bench.ts); `decode()` reads it to the same
+ * records as the version-1 message `encodeV1('samples', records)` would give, except that a label
+ * left out comes back null rather than absent (both are stored as NULL).
  *
  * Names and labels repeat every interval, so their JSON text is cached (bounded); hot sources go
  * further and pass pre-encoded fragments (`addEncoded`). Numbers are written as JSON.stringify
- * writes them: finite numbers in their shortest form, NaN and ±Infinity as null. `scale` 1 is left
- * out of `addEncoded` samples: it is the column's default, and most samples have it (12 bytes each).
+ * writes them: finite numbers in their shortest form, NaN and ±Infinity as null (which validation
+ * then refuses, naming the sample, as for version 1). `scale` 1 and `cpu` -1 are the columns'
+ * defaults: written explicitly only when the batch needs the column at all.
  */
 /** Label columns a sample may carry, in the order they are written. */
 export const LABEL_COLUMNS = ['cgroup', 'comm', 'irq', 'device', 'le'] as const;
@@ -29,26 +34,48 @@ export interface SampleFields extends SampleLabels {
 
 const MAX_CACHED = 10_000;
 
-export class SampleBatch {
-  private body = '';
-  private n = 0;
-  private head = '';
-  private sourcePart = '';
-  private readonly names = new Map<string, string>();
+/** What one labels fragment (`,"cgroup":"…"…`) sets, per label column, as JSON text. */
+type ParsedLabels = Partial<Record<LabelColumn, string>>;
 
-  constructor(private readonly node: string, private readonly collector: string) {}
+export class SampleBatch {
+  private n = 0;
+  private tsJson = '""';
+  private seq = 0;
+  private sourceJson = '""';
+  // One entry per sample, as JSON text.
+  private readonly metric: string[] = [];
+  private readonly value: string[] = [];
+  private readonly cpu: string[] = [];
+  private readonly scale: string[] = [];
+  private readonly src: string[] = [];
+  /** '' or `,"cgroup":"…"…` per sample (see encodeLabels). */
+  private readonly labels: string[] = [];
+  /** Columns only event-source samples set; allocated (and back-filled) when the first one does. */
+  private ts: string[] | null = null;
+  private partition: string[] | null = null;
+  private run: string[] | null = null;
+  private readonly names = new Map<string, string>();
+  private readonly parsedLabels = new Map<string, ParsedLabels>();
+  private readonly nodeJson: string;
+  private readonly collectorJson: string;
+
+  constructor(node: string, collector: string) {
+    this.nodeJson = JSON.stringify(node);
+    this.collectorJson = JSON.stringify(collector);
+  }
 
   /** Starts a new message: every sample added until `finish()` gets this time and seq. */
   begin(ts: bigint, seq: number): void {
-    this.body = '';
-    this.n = 0;
-    this.head = `{"ts":"${ts}","node":${this.json(this.node)},"collector":${this.json(this.collector)},"seq":${seq},"idx":`;
-    this.sourcePart = '';
+    this.truncate(0);
+    this.ts = this.partition = this.run = null;
+    this.tsJson = `"${ts}"`;
+    this.seq = seq;
+    this.sourceJson = '""';
   }
 
   /** The `source` column of the samples added next. */
   source(name: string): void {
-    this.sourcePart = `,"source":${this.json(name)}`;
+    this.sourceJson = this.json(name);
   }
 
   get count(): number {
@@ -56,13 +83,17 @@ export class SampleBatch {
   }
 
   /** A point to go back to when a source fails half-way through its samples. */
-  mark(): { length: number; count: number } {
-    return { length: this.body.length, count: this.n };
+  mark(): { count: number } {
+    return { count: this.n };
   }
 
-  rollback(to: { length: number; count: number }): void {
-    this.body = this.body.slice(0, to.length);
-    this.n = to.count;
+  rollback(to: { count: number }): void {
+    this.truncate(to.count);
+  }
+
+  private truncate(n: number): void {
+    this.n = n;
+    for (const col of [this.metric, this.value, this.cpu, this.scale, this.src, this.labels, this.ts, this.partition, this.run]) if (col) col.length = n;
   }
 
   /**
@@ -70,7 +101,15 @@ export class SampleBatch {
    * `labelsJson` is '' or `,"cgroup":"…"…` (see `encodeLabels`). The cheapest way in.
    */
   addEncoded(metricJson: string, value: number, cpu: number, scale: number, labelsJson: string): void {
-    this.body += `${this.n === 0 ? '' : ','}${this.head}${this.n}${this.sourcePart},"metric":${metricJson},"value":${num(value)},"cpu":${num(cpu)}${scale === 1 ? '' : `,"scale":${num(scale)}`}${labelsJson}}`;
+    this.metric.push(metricJson);
+    this.value.push(num(value));
+    this.cpu.push(num(cpu));
+    this.scale.push(scale === 1 ? '1' : num(scale));
+    this.src.push(this.sourceJson);
+    this.labels.push(labelsJson);
+    if (this.ts) this.ts.push(this.tsJson);
+    if (this.partition) this.partition.push('null');
+    if (this.run) this.run.push('null');
     this.n++;
   }
 
@@ -79,20 +118,16 @@ export class SampleBatch {
     this.addEncoded(this.json(metric), value, cpu, scale, labelsJson);
   }
 
-  /** Appends a sample in object form (fields left undefined are left out, as JSON.stringify does). */
+  /** Appends a sample in object form (cpu and scale left undefined take their defaults, -1 and 1). */
   addFields(s: SampleFields): void {
-    let text = this.n === 0 ? '' : ',';
-    if (s.ts === undefined) text += `${this.head}${this.n}`;
-    else text += `{"ts":"${s.ts}"${this.head.slice(this.head.indexOf(',"node"'))}${this.n}`;
-    text += s.source === undefined ? this.sourcePart : `,"source":${this.json(s.source)}`;
-    text += `,"metric":${this.json(s.metric)},"value":${num(s.value)}`;
-    if (s.cpu !== undefined) text += `,"cpu":${num(s.cpu)}`;
-    if (s.scale !== undefined) text += `,"scale":${num(s.scale)}`;
-    if (s.partition !== undefined) text += `,"partition":${s.partition === null ? 'null' : this.json(s.partition)}`;
-    if (s.run !== undefined) text += `,"run":${s.run === null ? 'null' : this.json(s.run)}`;
-    text += this.encodeLabels(s);
-    this.body += `${text}}`;
-    this.n++;
+    const i = this.n;
+    const source = this.sourceJson;
+    if (s.source !== undefined) this.sourceJson = this.json(s.source);
+    this.addEncoded(this.json(s.metric), s.value, s.cpu ?? -1, s.scale ?? 1, this.encodeLabels(s));
+    this.sourceJson = source;
+    if (s.ts !== undefined) (this.ts ??= new Array<string>(i).fill(this.tsJson))[i] = `"${s.ts}"`;
+    if (s.partition !== undefined) (this.partition ??= new Array<string>(i).fill('null'))[i] = s.partition === null ? 'null' : this.json(s.partition);
+    if (s.run !== undefined) (this.run ??= new Array<string>(i).fill('null'))[i] = s.run === null ? 'null' : this.json(s.run);
   }
 
   /** `,"cgroup":"…","comm":"…"` for the labels that are set ('' for none); cache the result per label set. */
@@ -116,12 +151,46 @@ export class SampleBatch {
     return out;
   }
 
-  /** The message body: `{"v":1,"type":"samples","records":[…]}` (schema version 1, record by record, which every isoscope reads). */
+  /** The label columns a labels fragment sets, as JSON text (cached: fragments repeat). */
+  private labelsOf(fragment: string): ParsedLabels {
+    let parsed = this.parsedLabels.get(fragment);
+    if (parsed === undefined) {
+      if (this.parsedLabels.size >= MAX_CACHED) this.parsedLabels.clear();
+      const obj = JSON.parse(`{${fragment.slice(1)}}`) as Record<string, string | null>;
+      parsed = {};
+      for (const col of LABEL_COLUMNS) if (obj[col] !== undefined && obj[col] !== null) parsed[col] = JSON.stringify(obj[col]);
+      this.parsedLabels.set(fragment, parsed);
+    }
+    return parsed;
+  }
+
+  /** The message body: `{"v":2,"type":"samples","n":…,"cols":{…}}` (schema version 2, column by column). */
   finish(): Buffer {
-    const out = Buffer.from(`{"v":1,"type":"samples","records":[${this.body}]}`, 'utf8');
-    this.body = '';
+    const n = this.n;
+    let cols = `"ts":${this.ts ? `[${this.ts.join(',')}]` : `{"c":${this.tsJson}}`},"node":{"c":${this.nodeJson}},"collector":{"c":${this.collectorJson}},"seq":{"c":${this.seq}},"idx":{"r":0}`;
+    cols += `,"source":${column(this.src)},"metric":[${this.metric.join(',')}],"value":[${this.value.join(',')}],"cpu":${column(this.cpu)}`;
+    if (this.scale.some((x) => x !== '1')) cols += `,"scale":[${this.scale.join(',')}]`;
+    if (this.partition) cols += `,"partition":[${this.partition.join(',')}]`;
+    if (this.run) cols += `,"run":[${this.run.join(',')}]`;
+    if (this.labels.some((x) => x !== '')) {
+      const parsed = this.labels.map((x) => (x === '' ? null : this.labelsOf(x)));
+      for (const col of LABEL_COLUMNS) {
+        if (!parsed.some((p) => p?.[col] !== undefined)) continue;
+        cols += `,"${col}":[${parsed.map((p) => p?.[col] ?? 'null').join(',')}]`;
+      }
+    }
+    const out = Buffer.from(`{"v":2,"type":"samples","n":${n},"cols":{${cols}}}`, 'utf8');
+    this.truncate(0);
     return out;
   }
+}
+
+/** A column's JSON: `{"c":v}` when every sample has the same value, else the array. */
+function column(values: string[]): string {
+  const first = values[0];
+  if (first === undefined) return '[]';
+  for (let i = 1; i < values.length; i++) if (values[i] !== first) return `[${values.join(',')}]`;
+  return `{"c":${first}}`;
 }
 
 /** A number as JSON.stringify writes it. */
