@@ -142,17 +142,36 @@ export function decodeColumnar(body: Record<string, unknown>, type: RecordName):
     return { ok: false, fatal: `column "${name}" must be an array of ${count} values, {"c": value} or {"r": first integer}` };
   }
   if (!valid) return { ok: false, raw: rawRecords(plan, getters, count) };
+  const build = builderFor(type, plan, getters);
   const records = new Array<Record<string, unknown>>(count);
-  for (let i = 0; i < count; i++) {
-    const r: Record<string, unknown> = {};
-    for (let c = 0; c < getters.length; c++) {
-      const g = getters[c];
-      if (g) r[plan.names[c]!] = g(i);
-      else if (plan.fills[c]) r[plan.names[c]!] = plan.fills[c]!();
-    }
-    records[i] = r;
-  }
+  for (let i = 0; i < count; i++) records[i] = build(getters, plan.fills, i);
   return { ok: true, records };
+}
+
+type Builder = (getters: (Getter | null)[], fills: ((() => unknown) | null)[], i: number) => Record<string, unknown>;
+const builders = new Map<string, Builder>();
+
+/**
+ * A function building record i as one object literal with the columns in schema order, compiled
+ * once per record type and set of columns present. Records built key by key (`r[name] = …`) took
+ * a dictionary-like shape each: slower to build, and every later reader (tagging, the ILP writer)
+ * saw many shapes (profiled: a fifth of decoding went into building them). The generated source
+ * holds only the schema's own column names (JSON-quoted), never data.
+ */
+function builderFor(type: RecordName, plan: Plan, getters: (Getter | null)[]): Builder {
+  const key = `${type}:${getters.map((g, c) => (g ? 'g' : plan.fills[c] ? 'f' : '-')).join('')}`;
+  let build = builders.get(key);
+  if (!build) {
+    const fields: string[] = [];
+    getters.forEach((g, c) => {
+      const name = JSON.stringify(plan.names[c]!);
+      if (g) fields.push(`${name}: g[${c}](i)`);
+      else if (plan.fills[c]) fields.push(`${name}: f[${c}]()`);
+    });
+    build = new Function('g', 'f', 'i', `return { ${fields.join(', ')} };`) as Builder;
+    builders.set(key, build);
+  }
+  return build;
 }
 
 /** The records as version 1 would have carried them (timestamps as text), for per-record reasons. */
