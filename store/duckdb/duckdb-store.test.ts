@@ -207,6 +207,16 @@ describe('duckdb store: chunked writes and dedup without an index', () => {
     expect(r.rows).toEqual([[4100, 3, 3]]);
   });
 
+  it('finds a replayed key both through the list of a batch\'s timestamps and, past 1024 of them, through the range alone', async () => {
+    const spread = (n: number, seq: number, value: number) => validate('samples', Array.from({ length: n }, (_, i) => sample(9_000_000_000n + BigInt(i) * 1_000_000_000n, i, { seq, value })));
+    await store.write('samples', spread(50, 91, 1));
+    await store.write('samples', spread(50, 91, 2).filter((_, i) => i === 0 || i === 49)); // 2 timestamps, hours apart
+    await store.write('samples', spread(1100, 92, 1));
+    await store.write('samples', spread(1100, 92, 2)); // 1100 distinct timestamps: the range only
+    const r = await store.query('SELECT seq, count(*), sum(value) FROM samples WHERE seq IN (91, 92) GROUP BY seq ORDER BY seq');
+    expect(r.rows).toEqual([[91, 50, 52], [92, 1100, 2200]]);
+  });
+
   it('refuses a value of the wrong type with its record and column, writing nothing of the batch', async () => {
     const good = validate('samples', [sample(7_000_000_000n, 0, { seq: 77 })])[0]!;
     await expect(store.write('samples', [good, { ...good, idx: 1, value: 'x' as never }])).rejects.toThrow(/record 1, column value: expected a number, got string/);

@@ -152,7 +152,7 @@ export class DuckDbStore implements Store {
       let fresh = false;
       await this.inTransaction(writer, plan, async () => {
         await this.append(writer, plan, false, input);
-        fresh = (await this.repeatedKeys(writer, plan, tsRange(input))) === 0n;
+        fresh = (await this.repeatedKeys(writer, plan, timestamps(input))) === 0n;
         if (!fresh) throw ROLL_BACK;
       }).catch((err: unknown) => {
         if (err !== ROLL_BACK) throw err;
@@ -192,8 +192,12 @@ export class DuckDbStore implements Store {
   }
 
   /** Keys present more than once in the table within [lo, hi] (the batch just appended included). */
-  private async repeatedKeys(writer: DuckDBConnection, plan: WritePlan, [lo, hi]: [bigint, bigint]): Promise<bigint> {
-    const r = await writer.runAndReadAll(`SELECT count(*) FROM (SELECT 1 FROM ${plan.table} WHERE ${plan.tsBetween(lo, hi)} GROUP BY ${plan.keyList} HAVING count(*) > 1)`);
+  private async repeatedKeys(writer: DuckDBConnection, plan: WritePlan, ts: Timestamps): Promise<bigint> {
+    // The range lets the zone maps skip row groups; the list of the batch's own timestamps (a
+    // collector batch shares one) keeps the aggregate to rows that can match, so a batch spanning
+    // hours (a spool replayed beside live data) does not aggregate every row in between.
+    const exact = ts.distinct.size <= MAX_TS_LIST ? ` AND "ts" IN (${[...ts.distinct].map((t) => `make_timestamp_ns(${t}::BIGINT)`).join(', ')})` : '';
+    const r = await writer.runAndReadAll(`SELECT count(*) FROM (SELECT 1 FROM ${plan.table} WHERE ${plan.tsBetween(ts.lo, ts.hi)}${exact} GROUP BY ${plan.keyList} HAVING count(*) > 1)`);
     return r.getRows()[0]![0] as bigint;
   }
 
@@ -240,14 +244,33 @@ const ROLL_BACK = Symbol('roll back');
 
 /** The smallest and largest `ts` of records (the dedup keys of every record type include ts). */
 function tsRange(records: readonly Record<string, unknown>[]): [bigint, bigint] {
+  const { lo, hi } = timestamps(records, 0);
+  return [lo, hi];
+}
+
+/** Distinct timestamps listed in the dedup check at most (beyond, the range alone). */
+const MAX_TS_LIST = 1024;
+
+interface Timestamps {
+  lo: bigint;
+  hi: bigint;
+  /** The distinct values, up to MAX_TS_LIST + 1 (more: too many to list). */
+  distinct: Set<bigint>;
+}
+
+function timestamps(records: readonly Record<string, unknown>[], listUpTo = MAX_TS_LIST): Timestamps {
   let lo = records[0]!.ts as bigint;
   let hi = lo;
-  for (let i = 1; i < records.length; i++) {
+  let prev: bigint | null = null;
+  const distinct = new Set<bigint>();
+  for (let i = 0; i < records.length; i++) {
     const t = records[i]!.ts as bigint;
     if (t < lo) lo = t;
     else if (t > hi) hi = t;
+    if (t !== prev && distinct.size <= listUpTo) distinct.add(t); // runs of one ts cost one Set lookup
+    prev = t;
   }
-  return [lo, hi];
+  return { lo, hi, distinct };
 }
 
 interface WritePlan {
