@@ -7,10 +7,11 @@
  *                   collectors of B samples per batch; samples per CPU-second of this process;
  *   ceiling:        the Kafka producer alone sending pre-encoded bodies of the same size and number,
  *                   C senders, one body per request, as the spool forwards them;
- *   encoding only:  SampleBatch as the load generator fills it (object per sample, addFields) and as
- *                   procfs fills it (pre-encoded names, addEncoded), version 1; `encode()` of the same
- *                   samples as version 2 (columns); and what ingest spends decoding and validating
- *                   either version, per sample (the reason to send version 2).
+ *   encoding only:  SampleBatch (version 2) as the load generator fills it (object per sample,
+ *                   addFields) and as procfs fills it (pre-encoded names, addEncoded); `encode()` of
+ *                   the same samples from record objects; the size of the same samples as version 1
+ *                   (encodeV1) and 2, and what ingest spends decoding and validating either, per
+ *                   sample (why collectors send version 2).
  *
  *   npm run build && node dist/bench/producer.bench.js [--samples 400000] [--collectors 8] [--batch 200] [--repeat 2]
  */
@@ -20,7 +21,7 @@ import { join } from 'node:path';
 import { KafkaBus } from '../bus/kafka/kafka-bus.js';
 import { SampleBatch } from '../collectors/sample-batch.js';
 import { runLoadgen } from '../loadgen/loadgen.js';
-import { decode, encode } from '../schema/codec.js';
+import { decode, encode, encodeV1 } from '../schema/codec.js';
 import type { ServicesState } from '../services/state.js';
 import { arg, benchServices } from './services.js';
 
@@ -64,10 +65,10 @@ function encoding(batch: number, samples: number): { addFields: number; addEncod
       b.finish();
     }
   });
-  const v1 = loadgenBodies('enc-n1', batches, batch);
-  const records = v1.map((body) => decode(body, 'samples').records);
+  const v2 = loadgenBodies('enc-n1', batches, batch);
+  const records = v2.map((body) => decode(body, 'samples').records);
   const v2Encode = perCpuSecond(batches * batch, () => { for (const r of records) encode('samples', r); });
-  const v2 = records.map((r) => encode('samples', r));
+  const v1 = records.map((r) => encodeV1('samples', r));
   const v1Decode = perCpuSecond(batches * batch, () => { for (const body of v1) decode(body, 'samples'); });
   const v2Decode = perCpuSecond(batches * batch, () => { for (const body of v2) decode(body, 'samples'); });
   const bytes = (xs: Buffer[]) => xs.reduce((n, x) => n + x.length, 0) / (batches * batch);
@@ -127,7 +128,7 @@ export async function main(): Promise<void> {
   const fmt = (x: number) => Math.round(x).toLocaleString('en');
   const load = () => `load ${loadavg()[0]!.toFixed(1)}`;
   const enc = encoding(batch, 200_000);
-  console.log(`producer encoding (samples per CPU-second, ${batch} per batch): SampleBatch v1 as loadgen fills it ${fmt(enc.addFields)}, as procfs fills it ${fmt(enc.addEncoded)}; encode() v2 from records ${fmt(enc.v2Encode)}`);
+  console.log(`producer encoding (samples per CPU-second, ${batch} per batch): SampleBatch (v2) as loadgen fills it ${fmt(enc.addFields)}, as procfs fills it ${fmt(enc.addEncoded)}; encode() (v2) from record objects ${fmt(enc.v2Encode)}`);
   console.log(`  message size ${enc.v1Bytes.toFixed(0)} bytes/sample (v1) vs ${enc.v2Bytes.toFixed(0)} (v2); ingest decode + validation ${fmt(enc.v1Decode)} (v1) vs ${fmt(enc.v2Decode)} (v2) samples per CPU-second (${load()})`);
   const { state, stop } = await benchServices();
   try {
