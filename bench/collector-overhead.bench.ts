@@ -8,6 +8,8 @@
  * - the procfs source alone at 10 and 100 Hz (goal ≤ 20 ms CPU/s at 100 Hz);
  * - the default measurement set of an experiment (collectors/measure: perf + procfs + eBPF) at
  *   10 Hz, in % of one core (goal ≤ 0.5 %);
+ * - an experiment's collector (collectors/measure's default `measure:`, two partition scopes,
+ *   inventory) at 2 Hz (the default interval) and 10 Hz, on the native sampler and on the JS timer;
  * - the floor of any JavaScript sampling loop: an idle Node timer at the same rate;
  * - the cost per CPU of one perf group read, and from it the cost on a 64- and a 128-CPU node.
  * Each figure is measured in `--rounds` rounds (configurations interleaved, so load drifts hit them
@@ -18,7 +20,7 @@
  */
 process.env.ISOSCOPE_LOG_LEVEL ??= 'error';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus as osCpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BusProducer } from '../bus/bus.js';
@@ -26,7 +28,9 @@ import { CollectorAgent } from '../collectors/agent.js';
 import { buildSources } from '../collectors/build.js';
 import { SHIPPED_PROGRAMS } from '../collectors/ebpf/config.js';
 import { findCgroup2Root } from '../collectors/ebpf/decoders.js';
-import { DEFAULT_EBPF_PROGRAMS, DEFAULT_PERF_EVENTS } from '../collectors/measure/schema.js';
+import { measuredSources } from '../collectors/measure/build.js';
+import { DEFAULT_EBPF_PROGRAMS, DEFAULT_PERF_EVENTS, measureSchema } from '../collectors/measure/schema.js';
+import { ACK_SUFFIX, scopeFileName } from '../collectors/scopes/scope-file.js';
 import { perfConfigSchema } from '../collectors/perf/config.js';
 import { PerfSource } from '../collectors/perf/perf.js';
 import { onlineCpus } from '../collectors/perf/targets.js';
@@ -68,6 +72,41 @@ async function agentCpuPerSecond(hz: number, seconds: number, sources: string[],
     await agent.shutdown();
     return cpu;
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * An experiment's collector as the orchestrator starts it (collectors/measure, the default
+ * `measure:`: perf per CPU and per partition, procfs, eBPF attributed by partition, inventory as an
+ * event source) at `hz`, with two partition scopes (cgroups of their own) handed over before it is
+ * measured: the native sampler (the scopes' groups on its thread, inventory on the event loop) or
+ * the JS timer.
+ */
+async function experimentCollectorCpuPerSecond(hz: number, seconds: number, nativeSampler: boolean): Promise<number> {
+  const root = cgroup2Root();
+  if (root === null) throw new Error('no cgroup v2 hierarchy for the partitions');
+  const dir = mkdtempSync(join(tmpdir(), 'isoscope-overhead-exp-'));
+  const cgroups = ['app', 'noise'].map((p) => `${root}/isoscope-bench-${process.pid}-${p}`);
+  try {
+    for (const cg of cgroups) mkdirSync(cg, { recursive: true });
+    const scopesDir = join(dir, 'scopes');
+    const m = measuredSources(measureSchema.parse({ intervalMs: Math.round(1000 / hz) }), { scopesDir, stateDir: dir });
+    const agent = new CollectorAgent({
+      node: 'bench', collectorId: 'bench/experiment', sources: m.sources, eventSources: m.eventSources, intervalMs: Math.round(1000 / hz), producer: discard,
+      sequence: SequenceFile.forCollector(dir, 'bench/experiment'), eventSequence: SequenceFile.forCollector(dir, 'bench/experiment', 'events'), nativeSampler,
+    });
+    await agent.start();
+    if (nativeSampler && agent.mode !== 'native') throw new Error(`the native sampler did not start: ${agent.jsTimerReason}`);
+    ['app', 'noise'].forEach((p, i) => writeFileSync(join(scopesDir, scopeFileName('r1', p)), JSON.stringify({ partition: p, run: 'r1', cgroups: [cgroups[i]] })));
+    for (const p of ['app', 'noise']) for (let t = 0; !existsSync(join(scopesDir, scopeFileName('r1', p) + ACK_SUFFIX)); t++) if (t > 500) throw new Error('no scope ack'); else await sleep(10);
+    await sleep(300);
+    if (nativeSampler && agent.mode !== 'native') throw new Error(`the native sampler stopped: ${agent.jsTimerReason}`);
+    const cpu = await cpuPerSecond(seconds);
+    await agent.shutdown();
+    return cpu;
+  } finally {
+    for (const cg of cgroups) if (existsSync(cg)) rmdirSync(cg);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -178,6 +217,10 @@ export async function main(): Promise<void> {
   }
   rows.push({ name: 'default set 10 Hz', run: () => agentCpuPerSecond(10, seconds, ['perf', 'procfs', 'ebpf'], defaultOpts) });
   rows.push({ name: 'default set 10 Hz JS timer', run: () => agentCpuPerSecond(10, seconds, ['perf', 'procfs', 'ebpf'], defaultOpts, false) });
+  for (const hz of [2, 10]) {
+    rows.push({ name: `experiment collector ${hz} Hz`, run: () => experimentCollectorCpuPerSecond(hz, seconds, true) });
+    rows.push({ name: `experiment collector ${hz} Hz JS timer`, run: () => experimentCollectorCpuPerSecond(hz, seconds, false) });
+  }
   const only = process.argv.includes('--only') ? new RegExp(process.argv[process.argv.indexOf('--only') + 1]!) : null;
   if (only) rows.splice(0, rows.length, ...rows.filter((r) => only.test(r.name)));
   const results = new Map<string, number[]>(rows.map((r) => [r.name, []]));
@@ -215,6 +258,12 @@ export async function main(): Promise<void> {
   else console.log(`   10 Hz  default measurement set not measured: ${failed.get('default set 10 Hz')}`);
   const defJs = fig('default set 10 Hz JS timer');
   if (defJs.length) console.log(`   10 Hz  default measurement set on the JS timer (no native sampler): ${spread(defJs)} = ${(median(defJs) * 100).toFixed(2)} % of one core`);
+  for (const hz of [2, 10]) {
+    const native = fig(`experiment collector ${hz} Hz`);
+    const js = fig(`experiment collector ${hz} Hz JS timer`);
+    if (native.length && js.length) console.log(`  ${String(hz).padStart(3)} Hz  experiment's collector (default measure:, 2 partition scopes, inventory): native sampler ${spread(native)} = ${(median(native) * 100).toFixed(2)} % of one core   JS timer ${spread(js)} = ${(median(js) * 100).toFixed(2)} %   ratio ${(median(native) / median(js)).toFixed(2)}×`);
+    else if (failed.has(`experiment collector ${hz} Hz`) || failed.has(`experiment collector ${hz} Hz JS timer`)) console.log(`  ${String(hz).padStart(3)} Hz  experiment's collector not measured: ${failed.get(`experiment collector ${hz} Hz`) ?? failed.get(`experiment collector ${hz} Hz JS timer`)}`);
+  }
 
   // Scaling with CPUs: one group read per CPU and interval; the rest of a tick does not grow with CPUs.
   const reads = 2000;

@@ -86,7 +86,11 @@ export class CollectorAgent implements Lifecycle {
     const why = await this.startSampler();
     this.mode = why === null ? 'native' : 'js';
     this.jsTimerReason = why;
-    if (why === null) this.log.info({ intervalMs: this.o.intervalMs, flushEveryMs: this.flushEveryMs }, 'Sampling on a native thread off the event loop.');
+    if (why === null) {
+      for (const s of this.o.sources) s.sampledSlotsChange?.(this.reslot);
+      const beside = this.o.eventSources?.length ? ` (event sources ${this.o.eventSources.map((s) => s.name).join(', ')} every ${this.flushEveryMs} ms on the event loop)` : '';
+      this.log.info({ intervalMs: this.o.intervalMs, flushEveryMs: this.flushEveryMs }, `Sampling on a native thread off the event loop${beside}.`);
+    }
     else if (this.o.nativeSampler !== false) this.log.info({ reason: why }, `Sampling on the JS timer: ${why}.`);
     this.schedule();
   }
@@ -98,7 +102,6 @@ export class CollectorAgent implements Lifecycle {
   /** Starts the native sampler when every source can be read by it; null, or why not. */
   private async startSampler(): Promise<string | null> {
     if (this.o.nativeSampler === false) return 'the native sampler is off';
-    if (this.o.eventSources?.length) return `event sources (${this.o.eventSources.map((s) => s.name).join(', ')}) are read on the JS timer`;
     if (this.o.sources.length === 0) return 'no sample sources';
     const slots: SamplerSlot[] = [];
     const starts: number[] = [];
@@ -122,9 +125,54 @@ export class CollectorAgent implements Lifecycle {
     return null;
   }
 
+  /**
+   * A source's fds change (a partition scope appeared or went): the sampler thread stops, its ticks
+   * are sent with the slots they were read with, `change` runs, and the sampler starts again on the
+   * sources' slots as they are then. Ticks are not read while `change` runs; the next one's deltas
+   * cover that time, so no count is lost. Changes run one at a time.
+   */
+  private readonly reslot = (change: () => Promise<void>): Promise<void> => {
+    const next = this.reslotting.then(async () => {
+      this.stopSampler();
+      try {
+        await change();
+      } finally {
+        if (!this.stopped && this.mode === 'native') {
+          const why = await this.startSampler();
+          if (why !== null) this.fallBack(why);
+        }
+      }
+    });
+    this.reslotting = next.catch(() => undefined);
+    return next;
+  };
+  private reslotting: Promise<void> = Promise.resolve();
+
+  /** Stops the sampler thread, sends the ticks it read, then frees it (and with it nothing else: the fds belong to the sources). */
+  private stopSampler(): void {
+    const sampler = this.sampler;
+    if (!sampler) return;
+    sampler.stop();
+    try {
+      this.flushSampled();
+    } catch (err) {
+      this.tickFailed(err);
+    }
+    sampler.free();
+    this.sampler = null;
+  }
+
+  /** The sampler could not be started again after a change: from now on the JS timer reads every source. */
+  private fallBack(why: string): void {
+    this.mode = 'js';
+    this.jsTimerReason = why;
+    for (const s of this.o.sources) s.sampledSlotsChange?.(null);
+    this.log.warn({ reason: why }, `The native sampler could not be started again; sampling on the JS timer: ${why}.`);
+  }
+
   private schedule(): void {
     if (this.stopped) return;
-    if (this.sampler) {
+    if (this.mode === 'native') {
       // The sampler thread keeps the ticks aligned; JS wakes only to encode and send them.
       const every = this.flushEveryMs;
       this.timer = setTimeout(this.onFlush, every - (Date.now() % every) + Math.min(every / 4, this.o.intervalMs / 2));
@@ -141,8 +189,25 @@ export class CollectorAgent implements Lifecycle {
     } catch (err) {
       this.tickFailed(err);
     }
-    this.schedule();
+    // Event sources stay on the event loop, read once per flush beside the sampled ticks.
+    if (this.o.eventSources?.length) {
+      this.eventsInFlight = this.readEventSources().catch((err: unknown) => this.tickFailed(err)).finally(() => {
+        this.eventsInFlight = null;
+        this.schedule();
+      });
+    } else this.schedule();
   };
+  private eventsInFlight: Promise<void> | null = null;
+
+  /** One events batch (and a samples batch for the samples they carry), stamped when they were read. */
+  private async readEventSources(): Promise<void> {
+    const results = await Promise.allSettled(this.o.eventSources!.map((s) => s.read()));
+    // From here to the send everything is synchronous, so no sampled tick uses the batch or takes this seq meanwhile.
+    const seq = this.o.sequence.peek();
+    this.batch.begin(nowNs(), seq);
+    const afterSent = this.sendEvents(results, seq);
+    if (afterSent) await afterSent();
+  }
 
   /** One batch per tick the sampler read since the last flush, each with its own time and seq. */
   private flushSampled(): void {
@@ -251,21 +316,26 @@ export class CollectorAgent implements Lifecycle {
 
   private async finishAsync(collecting: Promise<void> | void, eventReads: Promise<PromiseSettledResult<Awaited<ReturnType<EventSource['read']>>>[]> | null, seq: number): Promise<void> {
     await collecting;
+    const afterSent = this.sendEvents(eventReads ? await eventReads : [], seq);
+    if (afterSent) await afterSent();
+  }
+
+  /**
+   * Adds the event sources' samples to the batch begun with `seq` and sends it with their events.
+   * @returns the commit to run now when nothing was sent (else it runs once the batch is sent)
+   */
+  private sendEvents(eventResults: PromiseSettledResult<Awaited<ReturnType<EventSource['read']>>>[], seq: number): (() => Promise<void>) | undefined {
     const events: RecordInput<'events'>[] = [];
-    let afterSent: (() => Promise<void>) | undefined;
-    if (eventReads) {
-      const identity = { node: this.o.node, collector: this.o.collectorId, seq: 0 };
-      const eventResults = await eventReads;
-      eventResults.forEach((r, i) => {
-        if (r.status === 'rejected') return this.readFailed(this.o.eventSources![i]!.name, r.reason);
-        for (const e of r.value.events) events.push({ ...e, ...identity, idx: events.length });
-        for (const s of r.value.samples) this.batch.addFields(s);
-      });
-      const committing = this.o.eventSources!.filter((s, i) => s.commit && eventResults[i]!.status === 'fulfilled');
-      afterSent = committing.length ? async () => { for (const s of committing) await s.commit!(); } : undefined;
-    }
+    const identity = { node: this.o.node, collector: this.o.collectorId, seq: 0 };
+    eventResults.forEach((r, i) => {
+      if (r.status === 'rejected') return this.readFailed(this.o.eventSources![i]!.name, r.reason);
+      for (const e of r.value.events) events.push({ ...e, ...identity, idx: events.length });
+      for (const s of r.value.samples) this.batch.addFields(s);
+    });
+    const committing = this.o.eventSources?.filter((s, i) => s.commit && eventResults[i]?.status === 'fulfilled') ?? [];
+    const afterSent = committing.length ? async () => { for (const s of committing) await s.commit!(); } : undefined;
     this.send(seq, events, afterSent);
-    if (this.batch.count === 0 && events.length === 0 && afterSent) await afterSent();
+    return this.batch.count === 0 && events.length === 0 ? afterSent : undefined;
   }
 
   /** Queues the samples batch (if it has samples) and the events batch (if any). */
@@ -293,17 +363,9 @@ export class CollectorAgent implements Lifecycle {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.sampler) {
-      // Ticks read before the stop are sent like the others; the fds close only after the thread stopped.
-      this.sampler.stop();
-      try {
-        this.flushSampled();
-      } catch (err) {
-        this.tickFailed(err);
-      }
-      this.sampler.free();
-      this.sampler = null;
-    }
+    // Ticks read before the stop are sent like the others; the fds close only after the thread stopped.
+    this.stopSampler();
+    await this.eventsInFlight;
     await this.queue.close(deadlineMs);
     for (const s of this.o.sources) await s.shutdown().catch(() => undefined);
     for (const s of this.o.eventSources ?? []) await s.shutdown().catch(() => undefined);

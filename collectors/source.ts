@@ -35,6 +35,20 @@ export interface Source extends Lifecycle {
    * slot `first + i`. Like `readInto`, a source that throws leaves the batch as it was.
    */
   readSampledInto?(batch: SampleBatch, tick: SampledTick, first: number): void;
+  /**
+   * `readSampledInto` as sample objects, for wrappers that stamp fields on them (eBPF samples
+   * attributed to a partition by cgroup).
+   */
+  readSampled?(tick: SampledTick, first: number): SourceSample[];
   /** Called before each drain of the native sampler's ticks with the time of the last one drained. */
   beforeSampledTicks?(lastTs: bigint): void;
+  /**
+   * For sources whose file descriptors come and go while the agent runs (partition scopes): the
+   * agent, sampling natively, hands over `reslot`, and the source makes every change of its fds
+   * inside `reslot(change)`. The agent stops the sampler thread, sends the ticks it read (with the
+   * slots they were read with), runs `change` (final reads, closing and opening fds happen only
+   * there, never while the thread reads them), then starts the sampler again on every source's
+   * slots as they are now. Null hands the JS timer back (the source changes its fds freely).
+   */
+  sampledSlotsChange?(reslot: ((change: () => Promise<void>) => Promise<void>) | null): void;
 }

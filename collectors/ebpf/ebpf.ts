@@ -121,8 +121,14 @@ export class EbpfSource implements Source {
 
   /** `read()` for one tick the native sampler read: each map's entries from its bytes. */
   readSampledInto(batch: SampleBatch, tick: SampledTick, first: number): void {
+    for (const s of this.readSampled(tick, first)) batch.addFields(s);
+  }
+
+  /** The samples of one tick the native sampler read. */
+  readSampled(tick: SampledTick, first: number): SourceSample[] {
+    const out: SourceSample[] = [];
     const r = this.nativeResult;
-    if (!r.ok) return;
+    if (!r.ok) return out;
     for (let i = 0; i < this.metrics.length; i++) {
       const m = this.metrics[i]!;
       const length = tick.length[first + i]!;
@@ -139,8 +145,9 @@ export class EbpfSource implements Source {
         for (let c = 0; c < cpus; c++) v += tick.data.readBigUInt64LE(at + m.map.keySize + c * stride);
         entries.push({ key: Buffer.from(tick.data.subarray(at, at + m.map.keySize)), value: v });
       }
-      for (const s of m.reader.read(entries)) batch.addFields(s);
+      for (const s of m.reader.read(entries)) out.push(s);
     }
+    return out;
   }
 
   async shutdown(): Promise<void> {

@@ -17,6 +17,8 @@ import { PerfSource } from '../perf/perf.js';
 import { procfsConfigSchema } from '../procfs/config.js';
 import { ProcfsSource } from '../procfs/procfs.js';
 import { PartitionScopes } from '../scopes/partition-scopes.js';
+import type { SampleBatch } from '../sample-batch.js';
+import type { SampledTick, SamplerSlot } from '../sampler/native-sampler.js';
 import type { Source, SourceSample } from '../source.js';
 import type { Measure } from './schema.js';
 import { join } from 'node:path';
@@ -75,6 +77,28 @@ export class Optional implements Source {
   read(): Promise<SourceSample[]> {
     return this.running ? this.inner.read() : Promise.resolve([]);
   }
+  readInto(batch: SampleBatch): void | Promise<void> {
+    if (!this.running) return;
+    if (this.inner.readInto) return this.inner.readInto(batch);
+    return this.inner.read().then((xs) => { for (const x of xs) batch.addFields(x); });
+  }
+  /** A source left out has no slots; one that runs is read natively where it can be. */
+  sampledSlots(intervalMs: number): { slots: SamplerSlot[] } | { reason: string } {
+    if (!this.running) return { slots: [] };
+    if (!this.inner.sampledSlots || !this.inner.readSampledInto) return { reason: `the ${this.inner.name} source has no native read` };
+    return this.inner.sampledSlots(intervalMs);
+  }
+  readSampledInto(batch: SampleBatch, tick: SampledTick, first: number): void {
+    if (this.running) this.inner.readSampledInto!(batch, tick, first);
+  }
+  readSampled(tick: SampledTick, first: number): SourceSample[] {
+    if (!this.running) return [];
+    if (!this.inner.readSampled) throw new Error(`the ${this.inner.name} source has no readSampled`);
+    return this.inner.readSampled(tick, first);
+  }
+  beforeSampledTicks(lastTs: bigint): void {
+    if (this.running) this.inner.beforeSampledTicks?.(lastTs);
+  }
   shutdown(): Promise<void> {
     return this.running ? this.inner.shutdown() : Promise.resolve();
   }
@@ -91,6 +115,17 @@ class Attributed implements Source {
   }
   async read(): Promise<SourceSample[]> {
     return this.scopes.attribute(await this.inner.read());
+  }
+  sampledSlots(intervalMs: number): { slots: SamplerSlot[] } | { reason: string } {
+    if (!this.inner.sampledSlots || !this.inner.readSampled) return { reason: `the ${this.inner.name} source has no native read` };
+    return this.inner.sampledSlots(intervalMs);
+  }
+  /** The inner source's samples of the tick, attributed like `read()`'s. */
+  readSampledInto(batch: SampleBatch, tick: SampledTick, first: number): void {
+    for (const s of this.scopes.attribute(this.inner.readSampled!(tick, first))) batch.addFields(s);
+  }
+  beforeSampledTicks(lastTs: bigint): void {
+    this.inner.beforeSampledTicks?.(lastTs);
   }
   shutdown(): Promise<void> {
     return this.inner.shutdown();

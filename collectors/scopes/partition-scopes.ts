@@ -13,6 +13,8 @@ import { componentLogger } from '../../core/logger.js';
 import { parseCgroupMounts, resolveCgroup } from '../perf/cgroup.js';
 import { perfConfigSchema } from '../perf/config.js';
 import { PerfSource } from '../perf/perf.js';
+import type { SampleBatch } from '../sample-batch.js';
+import type { SampledTick, SamplerSlot } from '../sampler/native-sampler.js';
 import type { Source, SourceSample } from '../source.js';
 import { ACK_SUFFIX, scopeFileSchema, type ScopeAck, type ScopeFile } from './scope-file.js';
 
@@ -26,13 +28,15 @@ export interface PartitionScopesOptions {
   /** mountinfo used to map cgroup directories to labels. @default /proc/self/mountinfo */
   mountinfo?: string;
   /** Test seam: builds the perf source of one scope. */
-  perf?: (scope: ScopeFile) => Pick<PerfSource, 'start' | 'read' | 'shutdown' | 'counting' | 'unsupported'>;
+  perf?: (scope: ScopeFile) => ScopePerf;
 }
+
+type ScopePerf = Pick<PerfSource, 'start' | 'read' | 'shutdown' | 'counting' | 'unsupported'> & Partial<Pick<PerfSource, 'sampledSlots' | 'readSampledInto' | 'stampJson'>>;
 
 interface Live {
   file: string;
   scope: ScopeFile;
-  perf: Pick<PerfSource, 'start' | 'read' | 'shutdown' | 'counting' | 'unsupported'> | null;
+  perf: ScopePerf | null;
   labels: string[];
 }
 
@@ -44,6 +48,10 @@ export class PartitionScopes implements Source {
   private timer: NodeJS.Timeout | null = null;
   private scanning: Promise<void> = Promise.resolve();
   private readonly log = componentLogger('scopes');
+  /** Set while the agent samples natively: every change of the scopes' fds goes through it. */
+  private reslot: ((change: () => Promise<void>) => Promise<void>) | null = null;
+  /** The scopes read by the native sampler, in slot order, and how many slots each has. */
+  private sampled: { live: Live; slots: number }[] = [];
 
   constructor(private readonly o: PartitionScopesOptions) {}
 
@@ -69,6 +77,37 @@ export class PartitionScopes implements Source {
     this.pending = [];
     for (const l of this.live.values()) if (l.perf) out.push(...this.stamp(l, await l.perf.read()));
     return out;
+  }
+
+  /** Each live scope's perf groups, read by the native sampler; their samples get partition and run here. */
+  sampledSlots(): { slots: SamplerSlot[] } | { reason: string } {
+    const slots: SamplerSlot[] = [];
+    const sampled: { live: Live; slots: number }[] = [];
+    for (const l of this.live.values()) {
+      if (!l.perf) continue;
+      if (!l.perf.sampledSlots || !l.perf.readSampledInto) return { reason: `partition ${l.scope.partition}'s perf counters have no native read` };
+      const r = l.perf.sampledSlots();
+      if ('reason' in r) return { reason: `partition ${l.scope.partition}: ${r.reason}` };
+      l.perf.stampJson = `,"partition":${JSON.stringify(l.scope.partition)},"run":${l.scope.run === null ? 'null' : JSON.stringify(l.scope.run)}`;
+      sampled.push({ live: l, slots: r.slots.length });
+      slots.push(...r.slots);
+    }
+    this.sampled = sampled;
+    return { slots };
+  }
+
+  /** One tick the native sampler read: the final counts of scopes removed since, then every sampled scope's. */
+  readSampledInto(batch: SampleBatch, tick: SampledTick, first: number): void {
+    for (const s of this.pending.splice(0)) batch.addFields(s);
+    let at = first;
+    for (const { live, slots } of this.sampled) {
+      live.perf!.readSampledInto!(batch, tick, at);
+      at += slots;
+    }
+  }
+
+  sampledSlotsChange(reslot: ((change: () => Promise<void>) => Promise<void>) | null): void {
+    this.reslot = reslot;
   }
 
   /** Stamps partition and run on samples whose `cgroup` label belongs to a live scope (eBPF maps keyed by cgroup). */
@@ -101,8 +140,17 @@ export class PartitionScopes implements Source {
 
   private async scanOnce(): Promise<void> {
     const files = existsSync(this.o.dir) ? readdirSync(this.o.dir).filter((f) => f.endsWith('.json')) : [];
-    for (const [file, l] of this.live) {
-      if (files.includes(file)) continue;
+    const removed = [...this.live.keys()].filter((f) => !files.includes(f));
+    const added = files.filter((f) => !this.live.has(f));
+    if (removed.length === 0 && added.length === 0) return;
+    // Sampled natively: the thread is stopped (and its ticks sent) while fds close and open.
+    if (this.reslot) await this.reslot(() => this.apply(removed, added));
+    else await this.apply(removed, added);
+  }
+
+  private async apply(removed: string[], added: string[]): Promise<void> {
+    for (const file of removed) {
+      const l = this.live.get(file)!;
       this.live.delete(file);
       if (l.perf) {
         this.pending.push(...this.stamp(l, await l.perf.read().catch(() => [])));
@@ -111,7 +159,7 @@ export class PartitionScopes implements Source {
       rmSync(join(this.o.dir, file + ACK_SUFFIX), { force: true });
       this.log.info({ partition: l.scope.partition, run: l.scope.run }, `Stopped counting partition ${l.scope.partition}.`);
     }
-    for (const file of files) if (!this.live.has(file)) await this.open(file);
+    for (const file of added) await this.open(file);
   }
 
   private async open(file: string): Promise<void> {
