@@ -15,6 +15,22 @@ describe('SampleBatch', () => {
   /** Records with every label column present (null when not set): v2 does not tell null from absent. */
   const withNullLabels = (records: object[]) => records.map((r) => ({ cgroup: null, comm: null, irq: null, device: null, le: null, partition: null, run: null, ...r }));
 
+  it('stamps partition and run on the samples added since a mark, the others staying null', () => {
+    const b = new SampleBatch(identity.node, identity.collector);
+    b.begin(ts, identity.seq);
+    b.source('perf');
+    b.add('task-clock', 1, 0);
+    const from = b.count;
+    b.add('task-clock', 2, 0);
+    b.add('task-clock', 3, 1);
+    b.stampPartition(from, 'app', null);
+    b.add('task-clock', 4, 1);
+    b.stampPartition(b.count - 1, 'noise', 'r"1');
+    const got = decode(b.finish(), 'samples');
+    expect(got.errors).toEqual([]);
+    expect(got.records.map((r) => [r.value, r.partition, r.run])).toEqual([[1, null, null], [2, 'app', null], [3, 'app', null], [4, 'noise', 'r"1']]);
+  });
+
   it('decodes to what encodeV1() decodes to, labels, odd numbers, errors and escapes included', () => {
     const b = new SampleBatch(identity.node, identity.collector);
     b.begin(ts, identity.seq);

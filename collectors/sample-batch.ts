@@ -113,6 +113,19 @@ export class SampleBatch {
     this.n++;
   }
 
+  /** Sets partition and run on the samples added since the batch held `from` (a partition scope's counters). */
+  stampPartition(from: number, partition: string | null, run: string | null): void {
+    const n = this.n;
+    const p = partition === null ? 'null' : this.json(partition);
+    const r = run === null ? 'null' : this.json(run);
+    const pcol = (this.partition ??= new Array<string>(n).fill('null'));
+    const rcol = (this.run ??= new Array<string>(n).fill('null'));
+    for (let i = from; i < n; i++) {
+      pcol[i] = p;
+      rcol[i] = r;
+    }
+  }
+
   /** Appends a sample with plain strings; names and labels go through the JSON cache. */
   add(metric: string, value: number, cpu = -1, scale = 1, labelsJson = ''): void {
     this.addEncoded(this.json(metric), value, cpu, scale, labelsJson);

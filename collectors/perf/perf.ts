@@ -35,11 +35,6 @@ export class PerfSource implements Source {
   private readonly labelJson = new Map<CounterGroup, string>();
   /** The groups as the native sampler reads them (slot i: group i), fixed when sampling starts. */
   private sampled: (CounterGroup | null)[] | null = null;
-  /**
-   * Encoded fields put before each sample's labels in `readSampledInto` (`,"partition":…,"run":…`
-   * of a partition scope, which stamps them on `read()`'s samples itself). @default ''
-   */
-  stampJson = '';
 
   /** @param nativeResult the perf_event_open adapter; the default loads it through koffi. */
   constructor(private readonly config: PerfConfig, private readonly nativeResult: NativeResult = loadPerfNative()) {
@@ -161,7 +156,7 @@ export class PerfSource implements Source {
         continue;
       }
       let labels = this.labelJson.get(g);
-      if (labels === undefined) this.labelJson.set(g, (labels = this.stampJson + batch.encodeLabels({ cgroup: g.target.labels.cgroup, comm: g.target.labels.comm })));
+      if (labels === undefined) this.labelJson.set(g, (labels = batch.encodeLabels({ cgroup: g.target.labels.cgroup, comm: g.target.labels.comm })));
       const cpu = g.target.labels.cpu;
       for (let i = 0; i < n; i++) {
         const index = g.deltaIndex[i]!;

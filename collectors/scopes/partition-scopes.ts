@@ -31,7 +31,7 @@ export interface PartitionScopesOptions {
   perf?: (scope: ScopeFile) => ScopePerf;
 }
 
-type ScopePerf = Pick<PerfSource, 'start' | 'read' | 'shutdown' | 'counting' | 'unsupported'> & Partial<Pick<PerfSource, 'sampledSlots' | 'readSampledInto' | 'stampJson'>>;
+type ScopePerf = Pick<PerfSource, 'start' | 'read' | 'shutdown' | 'counting' | 'unsupported'> & Partial<Pick<PerfSource, 'sampledSlots' | 'readSampledInto'>>;
 
 interface Live {
   file: string;
@@ -88,7 +88,6 @@ export class PartitionScopes implements Source {
       if (!l.perf.sampledSlots || !l.perf.readSampledInto) return { reason: `partition ${l.scope.partition}'s perf counters have no native read` };
       const r = l.perf.sampledSlots();
       if ('reason' in r) return { reason: `partition ${l.scope.partition}: ${r.reason}` };
-      l.perf.stampJson = `,"partition":${JSON.stringify(l.scope.partition)},"run":${l.scope.run === null ? 'null' : JSON.stringify(l.scope.run)}`;
       sampled.push({ live: l, slots: r.slots.length });
       slots.push(...r.slots);
     }
@@ -101,7 +100,9 @@ export class PartitionScopes implements Source {
     for (const s of this.pending.splice(0)) batch.addFields(s);
     let at = first;
     for (const { live, slots } of this.sampled) {
+      const from = batch.count;
       live.perf!.readSampledInto!(batch, tick, at);
+      batch.stampPartition(from, live.scope.partition, live.scope.run);
       at += slots;
     }
   }
