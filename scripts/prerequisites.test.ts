@@ -5,7 +5,7 @@
  * once with the one command to run.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDirs } from '../test/temp-dirs.js';
@@ -25,8 +25,8 @@ function table(): { pkg: string; test: string }[] {
   });
 }
 
-function script(args: string[], env: Record<string, string> = {}, prefix: string[] = []) {
-  const [cmd, ...rest] = [...prefix, '/bin/bash', SCRIPT, ...args];
+function script(args: string[], env: Record<string, string> = {}, prefix: string[] = [], file = SCRIPT) {
+  const [cmd, ...rest] = [...prefix, '/bin/bash', file, ...args];
   return spawnSync(cmd!, rest, { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
 }
 
@@ -84,7 +84,13 @@ describe('scripts/prerequisites.sh, the one list of system packages', () => {
 
   it('without root, stops at once with the one command to run (exit 1, installs nothing)', (ctx) => {
     if (process.getuid?.() !== 0 || !existsSync('/usr/bin/setpriv')) return ctx.skip('needs root to drop to another user (setpriv)');
-    const r = script([], { PATH: barePath() }, ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']);
+    // A copy the other user can read: the checkout itself may sit under a 0700 directory (mktemp -d).
+    const readable = tempDir();
+    chmodSync(readable, 0o755);
+    const copy = join(readable, 'prerequisites.sh');
+    copyFileSync(SCRIPT, copy);
+    chmodSync(copy, 0o644);
+    const r = script([], { PATH: barePath() }, ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'], copy);
     expect(r.status, r.stdout + r.stderr).toBe(1);
     expect(r.stderr).toMatch(/^prerequisites: these system packages are missing: openjdk-17-jdk-headless maven /m);
     expect(r.stderr).toMatch(/^ {2}sudo apt-get install -y --no-install-recommends openjdk-17-jdk-headless maven /m);
