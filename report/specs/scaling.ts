@@ -41,16 +41,34 @@ function caption(c: ExperimentComparison, rows: ScalingRow[]): string {
   return `${c.experiment}: ${figureLabel(c)}, ${c.higher_is_better ? 'higher' : 'lower'} is better; geometric mean of ${repText}; ${interval}.`;
 }
 
+/**
+ * The value axis: the means, and their intervals up to twice the largest mean (down to half the
+ * smallest). With 2 repetitions the t factor is 12.7, so one noisy cell's interval would otherwise
+ * stretch the axis until every line lies flat at the bottom; the cut part is clipped, not hidden.
+ */
+function valueDomain(rows: ScalingRow[], fromZero: boolean): { low: number; high: number; cut: boolean } {
+  const values = rows.map((r) => r.value);
+  const [minV, maxV] = [Math.min(...values), Math.max(...values)];
+  const highs = rows.map((r) => r.high ?? r.value);
+  const lows = rows.map((r) => r.low ?? r.value);
+  const high = Math.min(Math.max(maxV, ...highs), 2 * maxV);
+  const low = fromZero ? Math.min(0, minV) : Math.max(Math.min(minV, ...lows), minV > 0 ? minV / 2 : minV - (maxV - minV));
+  const cut = highs.some((h) => h > high) || (!fromZero && lows.some((l) => l < low));
+  return { low, high: high > low ? high : low + Math.abs(low || 1), cut };
+}
+
 export function scalingFigure(c: ExperimentComparison, o: SpecOptions = {}): Figure {
   const rows = scalingRows(c);
   const table = tableOf(
     [{ name: 'workload', type: 'text' }, { name: 'stack', type: 'text' }, { name: 'nodes', type: 'integer' }, { name: 'condition', type: 'text' }, { name: 'value', type: 'double' }, { name: 'low', type: 'double' }, { name: 'high', type: 'double' }, { name: 'repetitions', type: 'integer' }],
     rows as unknown as Record<string, unknown>[],
   );
-  const base = { name: 'scaling', title: `${c.figure ?? 'Result'} against node count`, caption: caption(c, rows), table };
+  const cut = rows.length > 0 && valueDomain(rows, new Set(rows.map((r) => r.nodes)).size === 1).cut;
+  const base = { name: 'scaling', title: `${c.figure ?? 'Result'} against node count`, caption: caption(c, rows) + (cut ? ' Intervals reaching past twice the largest mean (or below half the smallest) are cut at the edge of the plot; their ends are in the table.' : ''), table };
   if (rows.length === 0) return { ...base, spec: null, empty: `nothing to draw: no run of ${c.experiment} finished with ${c.figure ? `figure ${c.figure}` : 'a result'} (${c.runs.fail} failed, ${c.runs.abort} aborted, ${c.runs.running} not ended)` };
   const nodeCounts = new Set(rows.map((r) => r.nodes));
-  const y = { field: 'value', type: 'quantitative', title: figureLabel(c), scale: { zero: nodeCounts.size === 1 } };
+  const domain = valueDomain(rows, nodeCounts.size === 1);
+  const y = { field: 'value', type: 'quantitative', title: figureLabel(c), scale: { domain: [domain.low, domain.high], zero: nodeCounts.size === 1 } };
   const color = { field: 'condition', type: 'nominal', title: 'background', scale: { domain: [...CONDITIONS], range: [CONDITION_COLORS.alone, CONDITION_COLORS['with background']] } };
   const tooltip = [
     { field: 'stack' }, { field: 'nodes' }, { field: 'condition' },
@@ -64,7 +82,7 @@ export function scalingFigure(c: ExperimentComparison, o: SpecOptions = {}): Fig
     encoding = { x: { field: 'stack', type: 'nominal', title: `stack (${[...nodeCounts][0]} node${[...nodeCounts][0] === 1 ? '' : 's'})`, axis: { labelAngle: 0 } }, xOffset: { field: 'condition', type: 'nominal', sort: [...CONDITIONS] } };
     layer = [
       { name: 'bars', mark: { type: 'bar' }, encoding: { y, color, ...(o.interactive ? { tooltip, opacity: { condition: { param: 'pick', value: 1 }, value: 0.25 } } : {}) }, ...(o.interactive ? { params: [{ name: 'pick', select: { type: 'point', fields: ['condition'] }, bind: 'legend' }] } : {}) },
-      { name: 'errors', transform: [withInterval], mark: { type: 'rule', color: '#222' }, encoding: { y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } } },
+      { name: 'errors', transform: [withInterval], mark: { type: 'rule', color: '#222', clip: true }, encoding: { y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } } },
     ];
   } else {
     encoding = { x: { field: 'nodes', type: 'quantitative', title: 'nodes', axis: { tickMinStep: 1 }, scale: { zero: false, nice: false, padding: 12 } } };
@@ -74,7 +92,7 @@ export function scalingFigure(c: ExperimentComparison, o: SpecOptions = {}): Fig
     layer = [
       { name: 'lines', mark: { type: 'line' }, encoding: { y, color: stackColor, strokeDash: stroke, detail: { field: 'condition' }, ...sel }, ...(o.interactive ? { params: [{ name: 'pick', select: { type: 'point', fields: ['stack', 'condition'] }, bind: 'legend' }] } : {}) },
       { name: 'points', mark: { type: 'point', filled: true, size: 50 }, encoding: { y, color: stackColor, shape: { field: 'condition', type: 'nominal', title: 'background', sort: [...CONDITIONS] }, ...(o.interactive ? { tooltip } : {}), ...sel } },
-      { name: 'errors', transform: [withInterval], mark: { type: 'rule' }, encoding: { y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color: stackColor, ...sel } },
+      { name: 'errors', transform: [withInterval], mark: { type: 'rule', clip: true }, encoding: { y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color: stackColor, ...sel } },
     ];
   }
   const spec = {

@@ -35,6 +35,24 @@ describe('figure specs', () => {
     expect(countMarks(slow, 'errors_marks')).toBe(4);
   });
 
+  it('scaling: an interval far wider than the means (2 repetitions) is cut at the plot edge, not stretching the axis', async () => {
+    const wide = cell('linux', 4, 1.0, 1.1, 2);
+    wide.baseline.geometric_mean!.low = 0.01;
+    wide.baseline.geometric_mean!.high = 150;
+    const c = comparison([cell('linux', 1, 4.6, 3.6), cell('linux', 2, 3, 1.3), wide]);
+    const f = scalingFigure(c);
+    const y = (f.spec as { layer: { encoding: { y: { scale?: { domain: number[] } } } }[] }).layer[0]!.encoding.y.scale!.domain;
+    expect(y[1]).toBeCloseTo(9.2); // twice the largest mean, not 150
+    expect(y[0]).toBeCloseTo(0.5); // half the smallest mean, not 0.01
+    expect(f.caption).toMatch(/cut at the edge of the plot; their ends are in the table/);
+    const high = f.table.columns.findIndex((col) => col.name === 'high');
+    expect(f.table.rows.some((r) => r[high] === 150)).toBe(true);
+    const svg = await renderSvg(f.spec!);
+    expect(countMarks(svg, 'errors_marks')).toBe(6);
+    // Without such an interval the axis covers every interval and the caption says nothing of cuts.
+    expect(scalingFigure(comparison([cell('linux', 1, 4, 2), cell('linux', 2, 8, 5)])).caption).not.toMatch(/cut at the edge/);
+  });
+
   it('one repetition: points without error bars, relative change instead of g', async () => {
     const c = comparison([cell('linux', 1, 4, 2, 1)]);
     const f = scalingFigure(c);
