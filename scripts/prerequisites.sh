@@ -46,7 +46,7 @@ present() {
   local test="$1"
   case "$test" in
     /*) [ -e "$test" ] ;;
-    lib:*) ldconfig -p 2>/dev/null | grep -qE "[[:space:]]${test#lib:}[[:space:]]" ;;
+    lib:*) ldconfig -p 2>/dev/null | grep -E "[[:space:]]${test#lib:}[[:space:]]" >/dev/null ;;  # not grep -q: an early exit would SIGPIPE ldconfig, and pipefail would call the library missing
     java) command -v java >/dev/null 2>&1 &&
       [ "$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)" -ge 17 ] ;;
     *) command -v "$test" >/dev/null 2>&1 ;;
