@@ -20,34 +20,17 @@ import { join } from 'node:path';
 import { BIGINT, DOUBLE, DuckDBDataChunk, DuckDBInstance, DuckDBTimestampNanosecondsValue, INTEGER, TIMESTAMP_NS, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { EmbeddedBus } from '../bus/embedded/embedded-bus.js';
 import { Ingest } from '../ingest/ingest.js';
-import { encode, validate } from '../schema/codec.js';
+import { encode } from '../schema/codec.js';
 import type { ColumnKind } from '../schema/columns.js';
 import { duckdbCreateTable } from '../schema/ddl/duckdb.js';
 import { definitionOf, type Sample } from '../schema/records.js';
 import { DuckDbStore } from '../store/duckdb/duckdb-store.js';
+import { batches, PER_MESSAGE } from './drain-common.js';
 import { arg } from './services.js';
 
-const PER_MESSAGE = 500;
-const COLLECTORS = 50;
 const MESSAGES_PER_SEND = 100;
 /** What ingest hands the store per write: the embedded consumer's default batch (1000 messages). */
 const MESSAGES_PER_BATCH = 1000;
-
-/** `total` samples from COLLECTORS collectors in batches of PER_MESSAGE, an hour old (as bench/ingest-drain). */
-function batches(prefix: string, total: number): Sample[][] {
-  const out: Sample[][] = [];
-  const t0 = (BigInt(Date.now()) - 3_600_000n) * 1_000_000n;
-  for (let b = 0; b * PER_MESSAGE < total; b++) {
-    const c = b % COLLECTORS;
-    const seq = Math.floor(b / COLLECTORS);
-    const ts = t0 + BigInt(seq) * 100_000_000n + BigInt(c) * 1000n;
-    out.push(validate('samples', Array.from({ length: Math.min(PER_MESSAGE, total - b * PER_MESSAGE) }, (_, idx) => ({
-      ts, node: `${prefix}-n${c}`, collector: `${prefix}-n${c}/perf`, seq, idx, source: idx % 2 ? 'perf' : 'procfs',
-      metric: `metric_${idx % 50}`, value: Math.random() * 1e6, cpu: idx % 8,
-    }))));
-  }
-  return out;
-}
 
 const TYPES: Record<ColumnKind, DuckDBType> = { timestamp: TIMESTAMP_NS, symbol: VARCHAR, string: VARCHAR, long: BIGINT, int: INTEGER, double: DOUBLE, boolean: VARCHAR, json: VARCHAR };
 
