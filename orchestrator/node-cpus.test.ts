@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { partitionsFor } from './cell.js';
 import { parseExperiment } from './experiment/load.js';
 import { expandMatrix } from './experiment/matrix.js';
-import { hostCpus, orderedCpus, orderedList, rotatedShares } from './node-cpus.js';
+import { orderedList } from './drivers/cpus.js';
+import { hostCpus, orderedCpus, rotatedShares } from './node-cpus.js';
 
 describe('node CPU numbering', () => {
   it('keeps the order a node share is written in', () => {

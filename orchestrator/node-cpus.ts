@@ -6,24 +6,13 @@
  * file means the same on a cluster and on the testbed.
  */
 import { parseCpuList } from '../ingest/cpu-list.js';
+import { formatCpus, orderedList } from './drivers/cpus.js';
 
 /** The CPUs of a Linux cpu list in the order written, without repeats. @example orderedCpus('2-3,0') // [2, 3, 0] */
 export function orderedCpus(list: string): number[] {
   const out: number[] = [];
   for (const [lo, hi] of parseCpuList(list)) for (let c = lo; c <= hi; c++) if (!out.includes(c)) out.push(c);
   return out;
-}
-
-/** A cpu list keeping the order: ascending runs become ranges. @example orderedList([2, 3, 0, 1]) // "2-3,0-1" */
-export function orderedList(cpus: readonly number[]): string {
-  const parts: string[] = [];
-  for (let i = 0; i < cpus.length; ) {
-    let j = i;
-    while (j + 1 < cpus.length && cpus[j + 1] === cpus[j]! + 1) j++;
-    parts.push(i === j ? `${cpus[i]}` : `${cpus[i]}-${cpus[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
 }
 
 /**
@@ -39,7 +28,7 @@ export function hostCpus(nodeCpus: string | undefined, partitionCpus: string): s
     if (c === undefined) throw new Error(`cpus "${partitionCpus}" names the node's CPU ${k}, but the node has ${share.length} (cpus "${nodeCpus}": CPUs 0-${share.length - 1} of the node)`);
     return c;
   });
-  return orderedList([...picked].sort((a, b) => a - b));
+  return formatCpus(picked);
 }
 
 /**

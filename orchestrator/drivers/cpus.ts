@@ -10,12 +10,16 @@ export function expandCpus(list: string): number[] {
 
 /** The shortest Linux cpu list for a set of CPUs. @example formatCpus([2, 3, 4, 8]) // "2-4,8" */
 export function formatCpus(cpus: readonly number[]): string {
-  const sorted = [...new Set(cpus)].sort((a, b) => a - b);
+  return orderedList([...new Set(cpus)].sort((a, b) => a - b));
+}
+
+/** A cpu list keeping the order given: ascending runs become ranges. @example orderedList([2, 3, 0, 1]) // "2-3,0-1" */
+export function orderedList(cpus: readonly number[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < cpus.length; ) {
     let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
-    parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    while (j + 1 < cpus.length && cpus[j + 1] === cpus[j]! + 1) j++;
+    parts.push(i === j ? `${cpus[i]}` : `${cpus[i]}-${cpus[j]}`);
     i = j + 1;
   }
   return parts.join(',');
