@@ -2,7 +2,6 @@
 import { describe, expect, it } from 'vitest';
 import { validate } from '../schema/codec.js';
 import type { RecordInput } from '../schema/records.js';
-import { cpuInRanges, parseCpuList } from './cpu-list.js';
 import { OwnershipIndex } from './ownership.js';
 
 const S = 1_000_000_000n; // one second in ns
@@ -20,23 +19,6 @@ function index(runs: RecordInput<'runs'>[], parts: RecordInput<'partitions'>[] =
   for (const p of validate('partitions', parts)) idx.applyPartition(p);
   return idx;
 }
-
-describe('parseCpuList', () => {
-  it('reads single CPUs, ranges and the empty list', () => {
-    expect(parseCpuList('0-3,8')).toEqual([[0, 3], [8, 8]]);
-    expect(parseCpuList(' 5 ')).toEqual([[5, 5]]);
-    expect(parseCpuList('')).toEqual([]);
-    expect(cpuInRanges(parseCpuList('0-3,8'), 3)).toBe(true);
-    expect(cpuInRanges(parseCpuList('0-3,8'), 4)).toBe(false);
-    expect(cpuInRanges(parseCpuList('0-3,8'), 8)).toBe(true);
-  });
-  it('refuses malformed lists, saying what was expected', () => {
-    expect(() => parseCpuList('0-3,x')).toThrow(/malformed part "x"; expected numbers and ranges/);
-    expect(() => parseCpuList('4-1')).toThrow(/descending range "4-1"/);
-    expect(() => parseCpuList('1,,2')).toThrow(/malformed part ""/);
-    expect(() => parseCpuList('0-99999')).toThrow(/names CPU 99999; expected CPU numbers up to 65535/);
-  });
-});
 
 describe('OwnershipIndex: runs', () => {
   it('owns the nodes from start (inclusive) to end (exclusive)', () => {

@@ -9,7 +9,7 @@
  * the same record twice changes nothing, so redelivered control records are harmless.
  */
 import type { PartitionRecord, RunRecord } from '../schema/records.js';
-import { parseCpuList, type CpuRanges } from './cpu-list.js';
+import { parseCpuRanges, type CpuRanges } from '../core/cpu-list.js';
 
 interface RunSpan {
   run: string;
@@ -81,7 +81,7 @@ export class OwnershipIndex {
     let problem: Error | null = null;
     if (p.action === 'create' || p.action === 'resize') {
       try {
-        cpus = parseCpuList(p.cpus);
+        cpus = parseCpuRanges(p.cpus);
       } catch (err) {
         problem = new Error(`partition ${p.partition} on node ${p.node} (${p.action} at ${p.ts}): ${(err as Error).message}`);
       }

@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { partitionsFor } from './cell.js';
 import { parseExperiment } from './experiment/load.js';
 import { expandMatrix } from './experiment/matrix.js';
-import { orderedList } from './drivers/cpus.js';
+import { orderedCpuList } from '../core/cpu-list.js';
 import { hostCpus, orderedCpus, rotatedShares } from './node-cpus.js';
 
 describe('node CPU numbering', () => {
   it('keeps the order a node share is written in', () => {
     expect(orderedCpus('2-3,0,1,0')).toEqual([2, 3, 0, 1]);
-    expect(orderedList([2, 3, 0, 1])).toBe('2-3,0-1');
-    expect(orderedList([1, 0])).toBe('1,0');
+    expect(orderedCpuList([2, 3, 0, 1])).toBe('2-3,0-1');
+    expect(orderedCpuList([1, 0])).toBe('1,0');
   });
 
   it("maps a partition's CPUs through the node's share, and names a CPU the node does not have", () => {

@@ -5,13 +5,12 @@
  * it stands for, in order. The node's CPU k is then the k-th CPU of that list, and one experiment
  * file means the same on a cluster and on the testbed.
  */
-import { parseCpuList } from '../ingest/cpu-list.js';
-import { formatCpus, orderedList } from './drivers/cpus.js';
+import { formatCpuList, orderedCpuList, parseCpuRanges } from '../core/cpu-list.js';
 
 /** The CPUs of a Linux cpu list in the order written, without repeats. @example orderedCpus('2-3,0') // [2, 3, 0] */
 export function orderedCpus(list: string): number[] {
   const out: number[] = [];
-  for (const [lo, hi] of parseCpuList(list)) for (let c = lo; c <= hi; c++) if (!out.includes(c)) out.push(c);
+  for (const [lo, hi] of parseCpuRanges(list)) for (let c = lo; c <= hi; c++) if (!out.includes(c)) out.push(c);
   return out;
 }
 
@@ -28,7 +27,7 @@ export function hostCpus(nodeCpus: string | undefined, partitionCpus: string): s
     if (c === undefined) throw new Error(`cpus "${partitionCpus}" names the node's CPU ${k}, but the node has ${share.length} (cpus "${nodeCpus}": CPUs 0-${share.length - 1} of the node)`);
     return c;
   });
-  return formatCpus(picked);
+  return formatCpuList(picked);
 }
 
 /**
@@ -40,5 +39,5 @@ export function hostCpus(nodeCpus: string | undefined, partitionCpus: string): s
 export function rotatedShares(machineCpus: readonly number[], nodes: number): string[] {
   const n = machineCpus.length;
   const step = Math.max(1, Math.floor(n / nodes));
-  return Array.from({ length: nodes }, (_, i) => orderedList(machineCpus.map((_, k) => machineCpus[(k + i * step) % n]!)));
+  return Array.from({ length: nodes }, (_, i) => orderedCpuList(machineCpus.map((_, k) => machineCpus[(k + i * step) % n]!)));
 }

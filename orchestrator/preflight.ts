@@ -24,7 +24,7 @@ import { mapLimited } from './limit.js';
 import type { Nodes } from './nodes.js';
 import type { EventProbe } from '../collectors/perf/probe.js';
 import { hostCpus, orderedCpus } from './node-cpus.js';
-import { expandCpus, formatCpus } from './drivers/cpus.js';
+import { expandCpuList, formatCpuList } from '../core/cpu-list.js';
 
 export interface PreflightOptions {
   experiment: LoadedExperiment;
@@ -131,7 +131,7 @@ export async function preflight(o: PreflightOptions): Promise<string[]> {
         }
         if (p.driver !== 'linux-cpuset' && p.driver !== 'kvm') continue;
         const m = onlineNeeded.get(n) ?? new Map<number, string>();
-        for (const cpu of expandCpus(cpus)) if (!m.has(cpu)) m.set(cpu, field);
+        for (const cpu of expandCpuList(cpus)) if (!m.has(cpu)) m.set(cpu, field);
         onlineNeeded.set(n, m);
       }
     });
@@ -199,15 +199,15 @@ async function checkCpus(t: { exec: (argv: string[], o: { timeoutMs: number }) =
   const [present, online] = r.stdout.split('\n').map((l) => l.trim());
   if (r.code !== 0 || !present || !online) return [`${at} (${node}): cannot read /sys/devices/system/cpu/present and online to check the CPUs partitions use (exit ${r.code})`];
   const out: string[] = [];
-  const presentSet = new Set(expandCpus(present));
-  const onlineSet = new Set(expandCpus(online));
+  const presentSet = new Set(expandCpuList(present));
+  const onlineSet = new Set(expandCpuList(online));
   if (share !== undefined) {
     const absent = orderedCpus(share).filter((c) => !presentSet.has(c));
-    if (absent.length) out.push(`${at}.cpus (${node}): "${share}" names CPU ${formatCpus(absent)}, which the machine does not have (present: ${present})`);
+    if (absent.length) out.push(`${at}.cpus (${node}): "${share}" names CPU ${formatCpuList(absent)}, which the machine does not have (present: ${present})`);
   }
   const byField = new Map<string, number[]>();
   for (const [cpu, field] of needed ?? []) if (!onlineSet.has(cpu) && presentSet.has(cpu)) byField.set(field, [...(byField.get(field) ?? []), cpu]);
   for (const [cpu, field] of needed ?? []) if (!presentSet.has(cpu) && share === undefined) byField.set(field, [...(byField.get(field) ?? []), cpu]);
-  for (const [field, cpus] of byField) out.push(`${field}: on ${node}: CPU ${formatCpus(cpus)} ${cpus.length === 1 ? 'is' : 'are'} not online there (online: ${online})${share !== undefined ? ` (the node's cpus: "${share}")` : ''}`);
+  for (const [field, cpus] of byField) out.push(`${field}: on ${node}: CPU ${formatCpuList(cpus)} ${cpus.length === 1 ? 'is' : 'are'} not online there (online: ${online})${share !== undefined ? ` (the node's cpus: "${share}")` : ''}`);
   return out;
 }

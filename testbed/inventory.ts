@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../collectors/ebpf/locate.js';
 import { stringify } from 'yaml';
-import { expandCpus } from '../orchestrator/drivers/cpus.js';
+import { expandCpuList } from '../core/cpu-list.js';
 import { rotatedShares } from '../orchestrator/node-cpus.js';
 import type { TestbedPlan } from './plan.js';
 import { sshdPaths } from './sshd.js';
@@ -38,7 +38,7 @@ export interface InventoryNode {
 
 /** The CPUs online on this machine (the nodes share them). */
 function machineCpus(): number[] {
-  return expandCpus(readFileSync('/sys/devices/system/cpu/online', 'utf8').trim());
+  return expandCpuList(readFileSync('/sys/devices/system/cpu/online', 'utf8').trim());
 }
 
 export function inventoryNodes(plan: TestbedPlan): InventoryNode[] {

@@ -14,7 +14,7 @@ import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SshTransport } from '../orchestrator/transport/ssh.js';
 import type { InventoryNode } from './inventory.js';
-import { expandCpus } from '../orchestrator/drivers/cpus.js';
+import { expandCpuList } from '../core/cpu-list.js';
 import { hostCpus, rotatedShares } from '../orchestrator/node-cpus.js';
 import { isoscope, leftovers } from './testing.js';
 
@@ -52,7 +52,7 @@ describe.skipIf(!root)('isoscope testbed (needs root: network namespaces)', () =
       const nodes = (parse(readFileSync(join(dir, 'inventory.yaml'), 'utf8')) as { nodes: InventoryNode[] }).nodes;
       expect(nodes.map((n) => n.name)).toEqual([`${PREFIX}1`, `${PREFIX}2`, `${PREFIX}3`]);
       // Every node stands for all of this machine's CPUs, rotated: its CPU 0 differs from its neighbour's.
-      const online = expandCpus(readFileSync('/sys/devices/system/cpu/online', 'utf8').trim());
+      const online = expandCpuList(readFileSync('/sys/devices/system/cpu/online', 'utf8').trim());
       expect(nodes.map((n) => n.cpus)).toEqual(rotatedShares(online, 3));
       if (online.length > 1) expect(hostCpus(nodes[1]!.cpus, '0')).not.toBe(hostCpus(nodes[0]!.cpus, '0'));
       for (const n of nodes) {

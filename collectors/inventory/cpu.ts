@@ -3,7 +3,7 @@
  * isolation (sockets, cores, SMT siblings, which CPUs share each cache), from
  * <sys>/devices/system/cpu and <proc>/cpuinfo.
  */
-import { formatCpuList, parseCpuList } from '../procfs/cpulist.js';
+import { formatCpuList, expandCpuList } from '../../core/cpu-list.js';
 import { listDir, numbered, readInt, readText } from './read-text.js';
 
 export interface CacheInventory {
@@ -41,7 +41,7 @@ export interface CpuInventory {
 export async function readCpus(sys: string, proc: string): Promise<CpuInventory> {
   const base = `${sys}/devices/system/cpu`;
   const onlineText = await readText(`${base}/online`);
-  const online = onlineText !== null ? parseCpuList(onlineText) : numbered(await listDir(base), 'cpu');
+  const online = onlineText !== null ? expandCpuList(onlineText) : numbered(await listDir(base), 'cpu');
   const packages = new Map<number, { cpus: number[]; cores: Set<string> }>();
   const siblings = new Set<string>();
   const caches = new Map<string, { level: number; type: string; sizeBytes: number | null; lineBytes: number | null; shared: Set<string> }>();
@@ -55,7 +55,7 @@ export async function readCpus(sys: string, proc: string): Promise<CpuInventory>
     entry.cores.add(`${die}/${core}`);
     packages.set(pkg, entry);
     const sib = await readText(`${dir}/topology/thread_siblings_list`);
-    if (sib !== null && parseCpuList(sib).length > 1) siblings.add(formatCpuList(parseCpuList(sib)));
+    if (sib !== null && expandCpuList(sib).length > 1) siblings.add(formatCpuList(expandCpuList(sib)));
     for (const index of await listDir(`${dir}/cache`)) {
       if (!/^index\d+$/.test(index)) continue;
       const c = `${dir}/cache/${index}`;
@@ -67,14 +67,14 @@ export async function readCpus(sys: string, proc: string): Promise<CpuInventory>
       const key = `${level}/${type}/${sizeBytes}/${lineBytes}`;
       const entry = caches.get(key) ?? { level, type, sizeBytes, lineBytes, shared: new Set<string>() };
       const shared = await readText(`${c}/shared_cpu_list`);
-      entry.shared.add(shared === null ? String(cpu) : formatCpuList(parseCpuList(shared)));
+      entry.shared.add(shared === null ? String(cpu) : formatCpuList(expandCpuList(shared)));
       caches.set(key, entry);
     }
   }
   const info = parseCpuinfo((await readText(`${proc}/cpuinfo`)) ?? '');
   const pkgList = [...packages.entries()].sort(([a], [b]) => a - b).map(([id, p]) => ({ id, cpus: formatCpuList(p.cpus), cores: p.cores.size }));
   const cores = pkgList.reduce((a, p) => a + p.cores, 0);
-  const byCpuList = (a: string, b: string) => parseCpuList(a)[0]! - parseCpuList(b)[0]!;
+  const byCpuList = (a: string, b: string) => expandCpuList(a)[0]! - expandCpuList(b)[0]!;
   return {
     vendor: info.vendor,
     model: info.model,

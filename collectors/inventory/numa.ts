@@ -3,7 +3,7 @@
  * node's CPUs, memory and distances to the other nodes, from <sys>/devices/system/node. A kernel
  * without NUMA support has no such directory: no nodes.
  */
-import { formatCpuList, parseCpuList } from '../procfs/cpulist.js';
+import { formatCpuList, expandCpuList } from '../../core/cpu-list.js';
 import { parseMeminfo } from '../procfs/parse-meminfo.js';
 import { listDir, numbered, readText } from './read-text.js';
 
@@ -40,7 +40,7 @@ export async function readNuma(sys: string): Promise<NumaNodeInventory[]> {
     const distance = await readText(`${dir}/distance`);
     out.push({
       node,
-      cpus: cpus === null ? '' : formatCpuList(parseCpuList(cpus)),
+      cpus: cpus === null ? '' : formatCpuList(expandCpuList(cpus)),
       memTotalBytes: meminfo === null ? null : (parseMeminfo(meminfo).values.get('MemTotal') ?? null),
       distances: distance === null ? [] : distance.split(/\s+/).map(Number).filter(Number.isFinite),
     });

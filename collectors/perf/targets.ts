@@ -5,7 +5,7 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { parseCpuList } from '../procfs/cpulist.js';
+import { expandCpuList } from '../../core/cpu-list.js';
 import { PERF_FLAG } from './attr.js';
 import { parseCgroupMounts, resolveCgroup } from './cgroup.js';
 import type { PerfConfig } from './config.js';
@@ -24,7 +24,7 @@ export async function onlineCpus(sysfs: string): Promise<number[]> {
     throw new Error(`could not read the online CPUs from ${path} (${err.code ?? err.message})`);
   });
   try {
-    return parseCpuList(text);
+    return expandCpuList(text);
   } catch (err) {
     throw new Error(`${path}: ${(err as Error).message}`);
   }

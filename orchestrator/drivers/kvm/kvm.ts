@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DriverContext, MeasureScope, PartitionDriver, PartitionSpec, PartitionState } from '../driver.js';
 import type { NodeTransport } from '../../transport/transport.js';
-import { expandCpus, formatCpus } from '../cpus.js';
+import { expandCpuList, formatCpuList } from '../../../core/cpu-list.js';
 import { LinuxCpusetDriver } from '../linux-cpuset/linux-cpuset.js';
 import { CreateFailedError, Rollback, checkAborted } from '../tool-steps.js';
 import { AgentTransport } from './agent-transport.js';
@@ -72,17 +72,17 @@ export class KvmDriver implements PartitionDriver {
     const o = parsed.data;
     if (!node.connectUnix) throw new Error(`${where}: the node's transport cannot reach Unix sockets, which the VM's QMP and guest agent use`);
     if (spec.devices?.length) throw new Error(`${where}: devices are not supported by this driver yet (got ${spec.devices.join(', ')})`);
-    const cpus = expandCpus(spec.cpus);
+    const cpus = expandCpuList(spec.cpus);
     const vcpus = o.vcpus ?? cpus.length;
     const memMb = spec.memMb > 0 ? spec.memMb : o.defaultMemMb;
     const share = ctx.workRoot ?? DEFAULT_WORK_ROOT;
     const sh = shell(node, where);
 
     // Pinning is possible only onto CPUs the node has online.
-    const online = expandCpus(await sh('reading the online CPUs', ['cat', '/sys/devices/system/cpu/online']));
+    const online = expandCpuList(await sh('reading the online CPUs', ['cat', '/sys/devices/system/cpu/online']));
     const missing = cpus.filter((c) => !online.includes(c));
     if (cpus.length === 0 || missing.length) {
-      throw new Error(`${where}: cannot pin the VM's vCPUs to CPUs ${spec.cpus}: CPU${missing.length === 1 ? '' : 's'} ${formatCpus(missing) || '(none given)'} ${missing.length === 1 ? 'is' : 'are'} not online; expected CPUs among ${formatCpus(online)}`);
+      throw new Error(`${where}: cannot pin the VM's vCPUs to CPUs ${spec.cpus}: CPU${missing.length === 1 ? '' : 's'} ${formatCpuList(missing) || '(none given)'} ${missing.length === 1 ? 'is' : 'are'} not online; expected CPUs among ${formatCpuList(online)}`);
     }
 
     const kernel = o.kernel ?? (await sh('finding the guest kernel', ['sh', '-c', 'ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1']));
@@ -95,7 +95,7 @@ export class KvmDriver implements PartitionDriver {
     if (!nodejs) throw new Error(`${where}: no node.js on the node's PATH for the guest agent; expected options.nodejs`);
 
     const hostNuma = await numaLayout(node);
-    const numa = spec.numa ?? (hostNuma.count > 1 ? formatCpus([...new Set(cpus.map((c) => hostNuma.nodeOf.get(c) ?? 0))]) : null);
+    const numa = spec.numa ?? (hostNuma.count > 1 ? formatCpuList([...new Set(cpus.map((c) => hostNuma.nodeOf.get(c) ?? 0))]) : null);
     checkAborted(ctx.signal, node.node, 'accelerator');
     const { accel, why } = await this.accel(node, o, kernel, where, ctx);
 
@@ -105,7 +105,7 @@ export class KvmDriver implements PartitionDriver {
     let pid = 0;
     try {
       // Checkpoints journal what exists so far: a crash during the (long) boot leaves recovery a handle.
-      const partial = (h: Partial<KvmHandle>): PartitionState => ({ name: spec.name, node: node.node, driver: this.name, cpus: formatCpus(cpus), memMb, numa, devices: [], handle: { dir, pid: 0, accel, vcpus: [], ...h } });
+      const partial = (h: Partial<KvmHandle>): PartitionState => ({ name: spec.name, node: node.node, driver: this.name, cpus: formatCpuList(cpus), memMb, numa, devices: [], handle: { dir, pid: 0, accel, vcpus: [], ...h } });
       await sh('creating the VM directory', ['mkdir', '-p', '--', dir, share]);
       ctx.checkpoint?.(partial({}));
       rollback.push(`remove ${dir}`, async () => { await node.exec(['sh', '-c', STOP_VM, 'stop', dir, '0'], { timeoutMs: 30_000 }); });
@@ -123,7 +123,7 @@ export class KvmDriver implements PartitionDriver {
       rollback.push(`remove the cgroup ${String(cgroup.handle.path)}`, () => this.cgroups.destroy(node, cgroup, ctx));
 
       checkAborted(ctx.signal, node.node, 'start');
-      const argv = vmArgv({ qemu: o.qemu, name: `isoscope-${spec.name}`, accel, vcpus, memMb, kernel, initramfs, dir, share, ...(hostNuma.count > 1 && numa ? { bindNuma: expandCpus(numa) } : {}) });
+      const argv = vmArgv({ qemu: o.qemu, name: `isoscope-${spec.name}`, accel, vcpus, memMb, kernel, initramfs, dir, share, ...(hostNuma.count > 1 && numa ? { bindNuma: expandCpuList(numa) } : {}) });
       ctx.log(`Partition ${spec.name}: starting QEMU (${accel}, ${vcpus} vCPU, ${memMb} MiB) in cgroup ${String(cgroup.handle.path)}`);
       const started = await node.exec(this.cgroups.wrap(cgroup, argv), { timeoutMs: 60_000 });
       if (started.code !== 0) throw new Error(`${where}: QEMU did not start (exit ${started.code}): ${(started.stderr || started.stdout).trim() || '(no output)'}`);
@@ -142,12 +142,12 @@ export class KvmDriver implements PartitionDriver {
         name: spec.name,
         node: node.node,
         driver: this.name,
-        cpus: formatCpus(cpus),
+        cpus: formatCpuList(cpus),
         memMb,
         numa,
         devices: [],
         handle,
-        note: `accel ${accel} (${why}); ${vcpus} vCPU pinned to CPUs ${formatCpus(pinned.map((v) => v.cpu))}`,
+        note: `accel ${accel} (${why}); ${vcpus} vCPU pinned to CPUs ${formatCpuList(pinned.map((v) => v.cpu))}`,
         provenance: {
           accel,
           accel_reason: why,
@@ -266,7 +266,7 @@ export class KvmDriver implements PartitionDriver {
     const allowed = new Map(r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/) as [string, string]));
     for (const p of plan) {
       const got = allowed.get(String(p.threadId));
-      if (got === undefined || formatCpus(expandCpus(got)) !== String(p.cpu)) {
+      if (got === undefined || formatCpuList(expandCpuList(got)) !== String(p.cpu)) {
         throw new Error(`${where}: vCPU ${p.index} (thread ${p.threadId}) may run on CPUs ${got ?? '(unknown)'} after pinning; expected CPU ${p.cpu}`);
       }
     }
@@ -346,7 +346,7 @@ async function numaLayout(node: NodeTransport): Promise<{ count: number; nodeOf:
     const [n, list] = line.split(' ');
     if (n === undefined || !/^\d+$/.test(n)) continue;
     count++;
-    if (list) for (const c of expandCpus(list)) nodeOf.set(c, Number(n));
+    if (list) for (const c of expandCpuList(list)) nodeOf.set(c, Number(n));
   }
   return { count: Math.max(count, 1), nodeOf };
 }

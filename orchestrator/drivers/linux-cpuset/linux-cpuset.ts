@@ -12,7 +12,7 @@
  */
 import type { DriverContext, PartitionDriver, PartitionSpec, PartitionState } from '../driver.js';
 import type { NodeTransport } from '../../transport/transport.js';
-import { expandCpus, formatCpus } from '../cpus.js';
+import { expandCpuList, formatCpuList } from '../../../core/cpu-list.js';
 import { linuxCpusetOptions } from './config.js';
 import { detectHierarchy, detectPerfMount, type CpusetHierarchy } from './hierarchy.js';
 import type { MeasureScope } from '../driver.js';
@@ -76,7 +76,7 @@ export class LinuxCpusetDriver implements PartitionDriver {
     const runDir = path.slice(0, path.lastIndexOf('/'));
     const perfPath = perf && perf !== h.mount ? `${perf}/${rel}` : undefined;
     const runDirs = [runDir, ...(perfPath ? [perfPath.slice(0, perfPath.lastIndexOf('/'))] : [])];
-    const cpus = formatCpus(expandCpus(spec.cpus));
+    const cpus = formatCpuList(expandCpuList(spec.cpus));
     ctx.log(`creating cpuset ${path} (cgroup v${h.version}) with cpus ${cpus}`);
     const step = new Steps(node, spec.name);
     if (!this.parents.has(`${node.node}:${parent}`)) {
@@ -99,7 +99,7 @@ export class LinuxCpusetDriver implements PartitionDriver {
       if (h.version === 1 && options.exclusive) await step.write(`${path}/cpuset.cpu_exclusive`, '1');
       if (h.version === 2 && options.partition) await step.write(`${path}/cpuset.cpus.partition`, options.partition);
       const effective = await step.read(`${path}/${h.version === 1 ? 'cpuset.cpus' : 'cpuset.cpus.effective'}`);
-      if (effective === '' || formatCpus(expandCpus(effective)) !== cpus) {
+      if (effective === '' || formatCpuList(expandCpuList(effective)) !== cpus) {
         throw new Error(`partition ${spec.name} on node ${node.node}: cpuset ${path} has cpus "${effective}" after writing "${cpus}" (are the cpus online and allowed by the parent?)`);
       }
       return {
@@ -170,7 +170,7 @@ class Steps {
   async write(file: string, value: string): Promise<void> {
     await this.run(`writing "${value}" to ${file}`, ['sh', '-c', WRITE, 'write', value, file]);
     const back = await this.read(file);
-    if (file.endsWith('.cpus') || file.endsWith('.mems') ? formatCpus(expandCpus(back)) !== formatCpus(expandCpus(value)) : back.split(' ')[0] !== value) {
+    if (file.endsWith('.cpus') || file.endsWith('.mems') ? formatCpuList(expandCpuList(back)) !== formatCpuList(expandCpuList(value)) : back.split(' ')[0] !== value) {
       throw new Error(`partition ${this.partition} on node ${this.node.node}: ${file} reads "${back}" after writing "${value}"`);
     }
   }

@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import type { NodeTransport } from '../../transport/transport.js';
 import type { DriverContext, PartitionDriver, PartitionSpec, PartitionState } from '../driver.js';
-import { expandCpus, formatCpus } from '../cpus.js';
+import { expandCpuList, formatCpuList } from '../../../core/cpu-list.js';
 import { readHandle as readEnclaveHandle } from '../pisces-kitten/pisces-kitten.js';
 import { CreateFailedError, Rollback, runTool, stepRunner, ToolStepError } from '../tool-steps.js';
 import { parsePalaciosVmOptions } from './config.js';
@@ -41,7 +41,7 @@ export class PalaciosVmDriver implements PartitionDriver {
     const opts = parsePalaciosVmOptions(spec.name, spec.options);
     const where = `partition ${spec.name} (palacios-vm)`;
     if (spec.devices?.length) throw new Error(`${where}: devices are passed through in the guest's XML configuration, not as partition devices (got ${spec.devices.join(', ')})`);
-    const cpus = expandCpus(spec.cpus);
+    const cpus = expandCpuList(spec.cpus);
     const vmName = opts.vmName ?? spec.name;
     if (!/^[A-Za-z0-9_.-]{1,127}$/.test(vmName)) throw new Error(`${where}: VM name "${vmName}" must be 1-127 letters, digits, "_", "." or "-" (set options.vmName)`);
     const build = opts.build ?? opts.image.endsWith('.xml');
@@ -53,9 +53,9 @@ export class PalaciosVmDriver implements PartitionDriver {
       const parent = ctx.siblings.get(spec.parent);
       if (!parent) throw new Error(`${where}: parent "${spec.parent}" has not been created on node ${node.node} (created here: ${[...ctx.siblings.keys()].join(', ') || 'none'})`);
       if (parent.driver !== 'pisces-kitten') throw new Error(`${where}: parent "${spec.parent}" is a ${parent.driver} partition; a Palacios VM can only nest in a pisces-kitten enclave`);
-      const enclaveCpus = expandCpus(parent.cpus);
+      const enclaveCpus = expandCpuList(parent.cpus);
       const outside = cpus.filter((c) => !enclaveCpus.includes(c));
-      if (outside.length) throw new Error(`${where}: CPUs ${formatCpus(outside)} are not in parent enclave "${parent.name}" (which has ${parent.cpus})`);
+      if (outside.length) throw new Error(`${where}: CPUs ${formatCpuList(outside)} are not in parent enclave "${parent.name}" (which has ${parent.cpus})`);
       if (spec.memMb > parent.memMb) throw new Error(`${where}: ${spec.memMb} MiB do not fit in parent enclave "${parent.name}" (${parent.memMb} MiB)`);
       const enclave = readEnclaveHandle(parent);
       handle = { host: 'enclave', vmName, device: enclave.device, toolsDir: opts.piscesToolsDir ?? enclave.toolsDir, env: { ...enclave.env, ...opts.env }, toolTimeoutMs: opts.toolTimeoutMs, launcher: opts.launcher, parent: parent.name };
@@ -82,7 +82,7 @@ export class PalaciosVmDriver implements PartitionDriver {
         name: spec.name,
         node: node.node,
         driver: this.name,
-        cpus: formatCpus(cpus),
+        cpus: formatCpuList(cpus),
         memMb: spec.memMb,
         numa: spec.numa ?? null,
         devices: [],

@@ -14,7 +14,8 @@
 import { join } from 'node:path';
 import type { NodeTransport } from '../../transport/transport.js';
 import type { DriverContext, PartitionDriver, PartitionSpec, PartitionState } from '../driver.js';
-import { expandCpus, formatCpus, singleNumaNode } from '../cpus.js';
+import { singleNumaNode } from '../numa.js';
+import { expandCpuList, formatCpuList } from '../../../core/cpu-list.js';
 import { CreateFailedError, Rollback, runTool, stepRunner, ToolStepError } from '../tool-steps.js';
 import { parsePiscesKittenOptions, type PiscesKittenOptions } from './config.js';
 import { enclaveDevice, parseAddCpus, parseAddMemory, parseEnclaveProc, parseLaunch, parseLoad, parseShutdown } from './parse.js';
@@ -34,7 +35,7 @@ export class PiscesKittenDriver implements PartitionDriver {
 
   async create(node: NodeTransport, spec: PartitionSpec, ctx: DriverContext): Promise<PartitionState> {
     const opts = parsePiscesKittenOptions(spec.name, spec.options);
-    const cpus = expandCpus(spec.cpus);
+    const cpus = expandCpuList(spec.cpus);
     if (cpus.length === 0) throw new Error(`partition ${spec.name} (pisces-kitten): cpus "${spec.cpus}" is empty; expected at least the boot CPU`);
     if (spec.devices?.length) throw new Error(`partition ${spec.name} (pisces-kitten): devices are not supported by this driver yet (got ${spec.devices.join(', ')})`);
     const numa = singleNumaNode(spec.name, 'pisces-kitten', spec.numa);
@@ -63,16 +64,16 @@ export class PiscesKittenDriver implements PartitionDriver {
       const owned = await step('verify', ['cat', join(proc, 'cpus'), join(proc, 'memory')], (o) => {
         const p = parseEnclaveProc(o.stdout);
         if (!p.ok) return { ok: false, reason: `${join(proc, 'cpus')} and memory: ${p.reason}` } as const;
-        if (formatCpus(p.cpus) !== formatCpus(cpus)) return { ok: false, reason: `shows CPUs ${formatCpus(p.cpus) || '(none)'}; expected ${formatCpus(cpus)}` } as const;
+        if (formatCpuList(p.cpus) !== formatCpuList(cpus)) return { ok: false, reason: `shows CPUs ${formatCpuList(p.cpus) || '(none)'}; expected ${formatCpuList(cpus)}` } as const;
         if (p.blocks !== blocks) return { ok: false, reason: `shows ${p.blocks} memory blocks; expected ${blocks}` } as const;
         return p;
       }, ctx.signal);
-      ctx.log(`Partition ${spec.name}: enclave ${enclaveId} runs Kitten on CPUs ${formatCpus(owned.cpus)} with ${blocks} memory blocks.`);
+      ctx.log(`Partition ${spec.name}: enclave ${enclaveId} runs Kitten on CPUs ${formatCpuList(owned.cpus)} with ${blocks} memory blocks.`);
       return {
         name: spec.name,
         node: node.node,
         driver: this.name,
-        cpus: formatCpus(owned.cpus),
+        cpus: formatCpuList(owned.cpus),
         memMb: blocks * opts.blockSizeMb,
         numa: numa === undefined ? null : String(numa),
         devices: [],
@@ -111,7 +112,7 @@ export class PiscesKittenDriver implements PartitionDriver {
     const r = parseShutdown(out);
     if (!r.ok) throw new ToolStepError(node.node, step, 'pisces_shutdown', r.reason, out);
     if (r.kind === 'gone') ctx.log(`Enclave ${h.enclaveId} on node ${node.node} is already gone.`);
-    else ctx.log(`Enclave ${h.enclaveId} on node ${node.node} freed; CPUs ${formatCpus(r.cpus) || '(none)'} and ${r.blocks.length} memory blocks back online.`);
+    else ctx.log(`Enclave ${h.enclaveId} on node ${node.node} freed; CPUs ${formatCpuList(r.cpus) || '(none)'} and ${r.blocks.length} memory blocks back online.`);
   }
 }
 
