@@ -5,9 +5,10 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { sshdConfig, waitForListen } from '../testbed/sshd.js';
 
 export interface TestSshd {
   host: string;
@@ -36,35 +37,20 @@ export async function startSshd(): Promise<TestSshd> {
   const port = await freePort();
   const user = userInfo().username;
   const config = join(dir, 'sshd_config');
-  writeFileSync(config, [
-    `Port ${port}`,
-    'ListenAddress 127.0.0.1',
-    `HostKey ${hostKey}`,
-    `PidFile ${join(dir, 'sshd.pid')}`,
-    `AuthorizedKeysFile ${authorized}`,
-    'PermitRootLogin prohibit-password',
-    'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
-    'PubkeyAuthentication yes',
-    'StrictModes no',
-    'UsePAM no',
-    'MaxSessions 50',
-    'MaxStartups 50',
-    'LogLevel ERROR',
-    'UseDNS no',
-    'PrintMotd no',
-    'PrintLastLog no',
-    'X11Forwarding no',
-    'PermitUserEnvironment no',
-    'Subsystem sftp internal-sftp',
-    '',
-  ].join('\n'));
+  writeFileSync(config, sshdConfig({
+    port,
+    address: '127.0.0.1',
+    hostKey,
+    pidFile: join(dir, 'sshd.pid'),
+    authorizedKeys: authorized,
+    maxSessions: 50,
+  }));
   execFileSync('mkdir', ['-p', '/run/sshd']); // privilege separation directory sshd insists on
   const log = join(dir, 'sshd.log');
   const child: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', config, '-E', log], { stdio: 'ignore' });
   let exited = false;
   child.once('exit', () => { exited = true; });
-  await waitForPort(port, () => exited, log);
+  await waitForListen('127.0.0.1', port, () => exited, log);
   const pubHost = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/);
   return {
     host: '127.0.0.1',
@@ -93,26 +79,4 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-async function waitForPort(port: number, exited: () => boolean, log: string): Promise<void> {
-  const end = Date.now() + 10_000;
-  for (;;) {
-    if (exited()) throw new Error(`sshd exited at start-up: ${safeRead(log)}`);
-    const ok = await new Promise<boolean>((r) => {
-      const c = connect(port, '127.0.0.1', () => { c.end(); r(true); });
-      c.once('error', () => r(false));
-    });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`sshd did not listen on 127.0.0.1:${port} within 10 s: ${safeRead(log)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function safeRead(path: string): string {
-  try {
-    return readFileSync(path, 'utf8').trim() || '(empty log)';
-  } catch {
-    return '(no log)';
-  }
 }

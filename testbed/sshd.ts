@@ -23,36 +23,66 @@ export function sshdPaths(nodeDir: string): NodeSshdPaths {
   return { hostKey: join(nodeDir, 'ssh_host_ed25519_key'), config: join(nodeDir, 'sshd_config'), log: join(nodeDir, 'sshd.log') };
 }
 
-export async function writeSshdConfig(nodeDir: string, address: string, testbedDir: string): Promise<NodeSshdPaths> {
-  const p = sshdPaths(nodeDir);
-  await must('generating the node\'s host key', ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `isoscope-testbed ${address}`, '-f', p.hostKey]);
-  writeFileSync(p.config, [
-    '# written by `isoscope testbed up`',
-    'Port 22',
-    `ListenAddress ${address}`,
-    `HostKey ${p.hostKey}`,
-    `PidFile ${join(nodeDir, 'sshd.pid')}`,
-    `AuthorizedKeysFile ${join(testbedDir, 'authorized_keys')}`,
+/** What differs between the sshds isoscope starts (testbed nodes, test servers); the rest is fixed. */
+export interface SshdConfigOptions {
+  header?: string;
+  port: number;
+  address: string;
+  hostKey: string;
+  pidFile: string;
+  authorizedKeys: string;
+  maxSessions: number;
+  extra?: string[];
+}
+
+/**
+ * An sshd_config for a key-only server owned by isoscope: no passwords, PAM or DNS, root allowed with
+ * a key (the drivers need root), StrictModes off because the key files live in isoscope's own
+ * directories rather than a home directory.
+ */
+export function sshdConfig(o: SshdConfigOptions): string {
+  return [
+    ...(o.header === undefined ? [] : [`# ${o.header}`]),
+    `Port ${o.port}`,
+    `ListenAddress ${o.address}`,
+    `HostKey ${o.hostKey}`,
+    `PidFile ${o.pidFile}`,
+    `AuthorizedKeysFile ${o.authorizedKeys}`,
     'PermitRootLogin prohibit-password',
     'PasswordAuthentication no',
     'KbdInteractiveAuthentication no',
     'PubkeyAuthentication yes',
     'StrictModes no',
     'UsePAM no',
-    'MaxSessions 100',
-    'MaxStartups 100',
+    `MaxSessions ${o.maxSessions}`,
+    `MaxStartups ${o.maxSessions}`,
     'LogLevel ERROR',
     'UseDNS no',
     'PrintMotd no',
     'PrintLastLog no',
     'X11Forwarding no',
     'PermitUserEnvironment no',
-    // mpirun reaches the other nodes with the testbed's key and host keys; ranks yield the cpu while
-    // they wait, since the nodes share this machine's cpus (Open MPI cannot see that across "hosts").
-    `SetEnv "OMPI_MCA_plm_rsh_agent=ssh -F ${join(testbedDir, 'ssh_config')}" OMPI_MCA_mpi_yield_when_idle=1`,
+    ...(o.extra ?? []),
     'Subsystem sftp internal-sftp',
     '',
-  ].join('\n'));
+  ].join('\n');
+}
+
+export async function writeSshdConfig(nodeDir: string, address: string, testbedDir: string): Promise<NodeSshdPaths> {
+  const p = sshdPaths(nodeDir);
+  await must('generating the node\'s host key', ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `isoscope-testbed ${address}`, '-f', p.hostKey]);
+  writeFileSync(p.config, sshdConfig({
+    header: 'written by `isoscope testbed up`',
+    port: 22,
+    address,
+    hostKey: p.hostKey,
+    pidFile: join(nodeDir, 'sshd.pid'),
+    authorizedKeys: join(testbedDir, 'authorized_keys'),
+    maxSessions: 100,
+    // mpirun reaches the other nodes with the testbed's key and host keys; ranks yield the cpu while
+    // they wait, since the nodes share this machine's cpus (Open MPI cannot see that across "hosts").
+    extra: [`SetEnv "OMPI_MCA_plm_rsh_agent=ssh -F ${join(testbedDir, 'ssh_config')}" OMPI_MCA_mpi_yield_when_idle=1`],
+  }));
   return p;
 }
 
@@ -66,7 +96,7 @@ export async function startSshd(netnsPath: string, utsPath: string, p: NodeSshdP
   });
   child.unref();
   const startTime = processStartTime(pid);
-  if (startTime === null) throw new Error(`sshd exited at once: ${readLog(p.log)}`);
+  if (startTime === null) throw new Error(`sshd exited at once: ${readSshdLog(p.log)}`);
   return { pid, startTime };
 }
 
@@ -74,19 +104,19 @@ export async function startSshd(netnsPath: string, utsPath: string, p: NodeSshdP
 export async function waitForListen(address: string, port: number, gone: () => boolean, log: string, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    if (gone()) throw new Error(`sshd on ${address} exited at start-up: ${readLog(log)}`);
+    if (gone()) throw new Error(`sshd on ${address} exited at start-up: ${readSshdLog(log)}`);
     const ok = await new Promise<boolean>((r) => {
       const c = connect({ host: address, port, timeout: 1000 }, () => { c.end(); r(true); });
       c.once('error', () => r(false));
       c.once('timeout', () => { c.destroy(); r(false); });
     });
     if (ok) return;
-    if (Date.now() > end) throw new Error(`nothing listens on ${address}:${port} after ${timeoutMs / 1000} s: ${readLog(log)}`);
+    if (Date.now() > end) throw new Error(`nothing listens on ${address}:${port} after ${timeoutMs / 1000} s: ${readSshdLog(log)}`);
     await sleep(50);
   }
 }
 
-function readLog(path: string): string {
+function readSshdLog(path: string): string {
   try {
     return readFileSync(path, 'utf8').trim() || '(empty log)';
   } catch {
