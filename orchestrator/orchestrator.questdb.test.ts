@@ -13,7 +13,7 @@ import { Ingest } from '../ingest/ingest.js';
 import type { QuestDbStore } from '../store/questdb/questdb-store.js';
 import { closeKafkaQuestDb, openKafkaQuestDb } from '../test/cluster.js';
 import { pollUntil, uniqueName } from '../test/services.js';
-import { startSshd, type TestSshd } from '../test/sshd.js';
+import { sshNodeYaml, startSshd, type TestSshd } from '../test/sshd.js';
 import { tempDirs } from '../test/temp-dirs.js';
 import { loadCatalog } from './catalog/load.js';
 import { loadExperiment } from './experiment/load.js';
@@ -24,7 +24,7 @@ const tempDir = tempDirs('isoscope-orch-');
 const CPU = '0';
 
 function nodesYaml(a: TestSshd, b: TestSshd): string {
-  return [a, b].map((s, i) => `  - { name: n${i + 1}, transport: ssh, host: ${s.host}, port: ${s.port}, user: ${s.user}, key: ${s.privateKeyPath}, knownHosts: "${s.knownHostsLine}" }`).join('\n');
+  return [a, b].map((s, i) => `  - ${sshNodeYaml(`n${i + 1}`, s)}`).join('\n');
 }
 
 describe.skipIf(process.getuid?.() !== 0)('orchestrator over two sshd nodes → Kafka → QuestDB (needs root for cpusets)', () => {

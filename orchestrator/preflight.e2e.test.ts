@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeEvents } from '../collectors/perf/probe.js';
 import { uniqueName } from '../test/services.js';
-import { startSshd, type TestSshd } from '../test/sshd.js';
+import { sshNodeYaml, startSshd, type TestSshd } from '../test/sshd.js';
 import { tempDirs } from '../test/temp-dirs.js';
 
 const exec = promisify(execFile);
@@ -173,7 +173,7 @@ measure: { enabled: false }
 experiment: ${uniqueName('pre-perf')}
 nodes:
   - { name: local, transport: local }
-  - { name: far, transport: ssh, host: ${sshd.host}, port: ${sshd.port}, user: ${sshd.user}, key: ${sshd.privateKeyPath}, knownHosts: "${sshd.knownHostsLine}", collector: { command: ["${process.execPath}", "${BIN}"] } }
+  - ${sshNodeYaml('far', sshd, `collector: { command: ["${process.execPath}", "${BIN}"] }`)}
 stacks: [{ name: linux, partitions: [{ name: app, driver: linux-cpuset, cpus: "0" }] }]
 workload: { entry: echo-value, partition: app, nodes: [local], parameters: { value: "x" } }
 background: [{ entry: missing-tool, partition: app, nodes: [far] }]
@@ -190,7 +190,7 @@ catalog: [cat]
 experiment: ${uniqueName('pre-tools')}
 nodes:
   - { name: local, transport: local }
-  - { name: far, transport: ssh, host: ${sshd.host}, port: ${sshd.port}, user: ${sshd.user}, key: ${sshd.privateKeyPath}, knownHosts: "${sshd.knownHostsLine}" }
+  - ${sshNodeYaml('far', sshd)}
 stacks:
   - name: missing
     partitions:

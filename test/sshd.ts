@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'nod
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import type { SshTransportOptions } from '../orchestrator/transport/ssh.js';
 import { sshdConfig, waitForListen } from '../testbed/sshd.js';
 
 export interface TestSshd {
@@ -79,4 +80,18 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** Options for an SshTransport to this server as node `node` (its key, its host key). */
+export function sshTransportOptions(sshd: TestSshd, node: string, extra: Partial<SshTransportOptions> = {}): SshTransportOptions {
+  return { node, host: sshd.host, port: sshd.port, user: sshd.user, privateKeyPath: sshd.privateKeyPath, knownHosts: sshd.knownHostsLine, ...extra };
+}
+
+/**
+ * One `nodes:` entry of an experiment file (YAML flow mapping) reaching this server over SSH;
+ * `extra` is appended inside the braces (e.g. `collector: { command: [...] }`).
+ */
+export function sshNodeYaml(name: string, sshd: TestSshd, extra?: string): string {
+  const base = `name: ${name}, transport: ssh, host: ${sshd.host}, port: ${sshd.port}, user: ${sshd.user}, key: ${sshd.privateKeyPath}, knownHosts: "${sshd.knownHostsLine}"`;
+  return `{ ${base}${extra === undefined ? '' : `, ${extra}`} }`;
 }

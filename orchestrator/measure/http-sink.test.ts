@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedBus } from '../../bus/embedded/embedded-bus.js';
 import { decode } from '../../schema/codec.js';
 import { uniqueName } from '../../test/services.js';
-import { startSshd, type TestSshd } from '../../test/sshd.js';
+import { sshNodeYaml, startSshd, type TestSshd } from '../../test/sshd.js';
 import { loadCatalog } from '../catalog/load.js';
 import { loadExperiment } from '../experiment/load.js';
 import { Runner } from '../runner.js';
@@ -37,7 +37,7 @@ describe.skipIf(process.getuid?.() !== 0)('collector over SSH posting to the orc
     try {
       writeFileSync(join(dir, 'e.yaml'), `
 experiment: ${experiment}
-nodes: [{ name: ${node}, transport: ssh, host: ${sshd.host}, port: ${sshd.port}, user: ${sshd.user}, key: ${sshd.privateKeyPath}, knownHosts: "${sshd.knownHostsLine}", collector: { command: ["${process.execPath}", "${BIN}"] } }]
+nodes: [${sshNodeYaml(node, sshd, `collector: { command: ["${process.execPath}", "${BIN}"] }`)}]
 stacks: [{ name: linux, partitions: [{ name: ${part}, driver: linux-cpuset, cpus: "0" }] }]
 workload: { entry: sysbench, partition: ${part}, parameters: { test: cpu, seconds: 2 } }
 matrix: { nodeCounts: [1], background: [false], repetitions: 1, timeoutSeconds: 60 }

@@ -15,7 +15,7 @@ import { Ingest } from '../../ingest/ingest.js';
 import type { QuestDbStore } from '../../store/questdb/questdb-store.js';
 import { closeKafkaQuestDb, openKafkaQuestDb } from '../../test/cluster.js';
 import { pollUntil, testServices, uniqueName } from '../../test/services.js';
-import { startSshd, type TestSshd } from '../../test/sshd.js';
+import { sshNodeYaml, startSshd, type TestSshd } from '../../test/sshd.js';
 import { tempDirs } from '../../test/temp-dirs.js';
 import { loadCatalog } from '../catalog/load.js';
 import { loadExperiment } from '../experiment/load.js';
@@ -50,7 +50,7 @@ describe.skipIf(process.getuid?.() !== 0)('measurement over two sshd nodes → K
   it('starts the collectors over SSH, tags their samples with node, run and partition, and restarts one killed mid-run', async () => {
     const dir = tempDir();
     const [n1, n2] = [uniqueName('m1'), uniqueName('m2')];
-    const node = (name: string, s: TestSshd) => `  - { name: ${name}, transport: ssh, host: ${s.host}, port: ${s.port}, user: ${s.user}, key: ${s.privateKeyPath}, knownHosts: "${s.knownHostsLine}", collector: { command: ["${process.execPath}", "${BIN}"] } }`;
+    const node = (name: string, s: TestSshd) => `  - ${sshNodeYaml(name, s, `collector: { command: ["${process.execPath}", "${BIN}"] }`)}`;
     const experiment = uniqueName('measure-ssh');
     writeFileSync(join(dir, 'e.yaml'), `
 experiment: ${experiment}

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSshd, type TestSshd } from '../../test/sshd.js';
+import { sshTransportOptions, startSshd, type TestSshd } from '../../test/sshd.js';
 import { HOSTILE } from './hostile-values.js';
 import { SshTransport } from './ssh.js';
 
@@ -10,7 +10,7 @@ describe('SshTransport against a real sshd', () => {
   let t: SshTransport;
   beforeAll(async () => {
     [a, b] = await Promise.all([startSshd(), startSshd()]);
-    t = new SshTransport({ node: 'n1', host: a.host, port: a.port, user: a.user, privateKeyPath: a.privateKeyPath, knownHosts: a.knownHostsLine, killGraceMs: 300 });
+    t = new SshTransport(sshTransportOptions(a, 'n1', { killGraceMs: 300 }));
     await t.start();
   });
   afterAll(async () => {
@@ -59,7 +59,7 @@ describe('SshTransport against a real sshd', () => {
     await expect(bad.start()).rejects.toThrow(new RegExp(`node n2 \\(.*@127\\.0\\.0\\.1:${b.port}\\): cannot connect: host key verification failed: the server presented ssh-ed25519 SHA256:.*expects ssh-ed25519 SHA256:`));
     const unnamed = new SshTransport({ node: 'n2', host: b.host, port: b.port, user: b.user, privateKeyPath: b.privateKeyPath, knownHosts: `otherhost ${b.knownHostsLine.split(' ').slice(1).join(' ')}` });
     await expect(unnamed.start()).rejects.toThrow(/does not name \[127\.0\.0\.1\]:\d+/);
-    const good = new SshTransport({ node: 'n2', host: b.host, port: b.port, user: b.user, privateKeyPath: b.privateKeyPath, knownHosts: b.knownHostsLine });
+    const good = new SshTransport(sshTransportOptions(b, 'n2'));
     await good.start();
     expect((await good.exec(['echo', 'ok'])).stdout).toBe('ok\n');
     await good.shutdown();

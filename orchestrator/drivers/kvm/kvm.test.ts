@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalTransport } from '../../transport/local.js';
 import { SshTransport } from '../../transport/ssh.js';
-import { startSshd, type TestSshd } from '../../../test/sshd.js';
+import { sshTransportOptions, startSshd, type TestSshd } from '../../../test/sshd.js';
 import { uniqueName } from '../../../test/services.js';
 import type { DriverContext, PartitionSpec, PartitionState } from '../driver.js';
 import { KvmDriver, type KvmHandle } from './kvm.js';
@@ -32,7 +32,7 @@ describe.skipIf(!!skip)('kvm driver with a TCG guest (needs root, QEMU, a kernel
   let ssh: SshTransport;
   beforeAll(async () => {
     sshd = await startSshd();
-    ssh = new SshTransport({ node: 'sshnode', host: sshd.host, port: sshd.port, user: sshd.user, privateKeyPath: sshd.privateKeyPath, knownHosts: sshd.knownHostsLine });
+    ssh = new SshTransport(sshTransportOptions(sshd, 'sshnode'));
     await ssh.start();
   });
   afterAll(async () => {

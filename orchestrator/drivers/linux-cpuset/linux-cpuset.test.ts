@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalTransport } from '../../transport/local.js';
 import { SshTransport } from '../../transport/ssh.js';
 import type { NodeTransport } from '../../transport/transport.js';
-import { startSshd, type TestSshd } from '../../../test/sshd.js';
+import { sshTransportOptions, startSshd, type TestSshd } from '../../../test/sshd.js';
 import { uniqueName } from '../../../test/services.js';
 import type { DriverContext, PartitionSpec } from '../driver.js';
 import { cgroupMounts } from './hierarchy.js';
@@ -46,7 +46,7 @@ describe.skipIf(process.getuid?.() !== 0)('linux-cpuset driver on this kernel (n
   const local = new LocalTransport({ node: 'local' });
   beforeAll(async () => {
     sshd = await startSshd();
-    ssh = new SshTransport({ node: 'sshnode', host: sshd.host, port: sshd.port, user: sshd.user, privateKeyPath: sshd.privateKeyPath, knownHosts: sshd.knownHostsLine });
+    ssh = new SshTransport(sshTransportOptions(sshd, 'sshnode'));
     await ssh.start();
   });
   afterAll(async () => {

@@ -4,7 +4,7 @@
  * keep the VMM's state in a directory): a VM in the Linux host, and one inside a Kitten enclave.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSshd, type TestSshd } from '../../../test/sshd.js';
+import { sshTransportOptions, startSshd, type TestSshd } from '../../../test/sshd.js';
 import { tempDirs } from '../../../test/temp-dirs.js';
 import { SshTransport } from '../../transport/ssh.js';
 import type { DriverContext, PartitionSpec, PartitionState } from '../driver.js';
@@ -21,7 +21,7 @@ describe.concurrent('palacios-vm driver over SSH', () => {
   let node: SshTransport;
   beforeAll(async () => {
     sshd = await startSshd();
-    node = new SshTransport({ node: 'n1', host: sshd.host, port: sshd.port, user: sshd.user, privateKeyPath: sshd.privateKeyPath, knownHosts: sshd.knownHostsLine, killGraceMs: 300 });
+    node = new SshTransport(sshTransportOptions(sshd, 'n1', { killGraceMs: 300 }));
     await node.start();
   });
   afterAll(async () => {

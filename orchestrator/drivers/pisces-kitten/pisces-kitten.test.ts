@@ -4,7 +4,7 @@
  * enclave state in a directory). Each test gets its own node state.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSshd, type TestSshd } from '../../../test/sshd.js';
+import { sshTransportOptions, startSshd, type TestSshd } from '../../../test/sshd.js';
 import { tempDirs } from '../../../test/temp-dirs.js';
 import { LocalTransport } from '../../transport/local.js';
 import { SshTransport } from '../../transport/ssh.js';
@@ -20,7 +20,7 @@ describe.concurrent('pisces-kitten driver over SSH', () => {
   let node: SshTransport;
   beforeAll(async () => {
     sshd = await startSshd();
-    node = new SshTransport({ node: 'n1', host: sshd.host, port: sshd.port, user: sshd.user, privateKeyPath: sshd.privateKeyPath, knownHosts: sshd.knownHostsLine, killGraceMs: 300 });
+    node = new SshTransport(sshTransportOptions(sshd, 'n1', { killGraceMs: 300 }));
     await node.start();
   });
   afterAll(async () => {
