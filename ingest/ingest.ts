@@ -16,17 +16,18 @@ import { withBackoff } from '../core/backoff.js';
 import { nowNs } from '../core/clock.js';
 import { isPermanent } from '../core/errors.js';
 import { componentLogger } from '../core/logger.js';
-import { decode } from '../schema/codec.js';
+import type { ColumnBatch } from '../schema/column-batch.js';
 import type { Lifecycle } from '../schema/lifecycle.js';
-import { isRecordName, type RecordName, type RecordOf, type Sample } from '../schema/records.js';
+import { isRecordName, type RecordName, type RecordOf } from '../schema/records.js';
 import type { Store } from '../store/store.js';
 import { DEFAULT_DEAD_LETTER_TOPIC, DEFAULT_PARTITIONS_IN_FLIGHT, DEFAULT_TOPICS, DEFAULT_WATERMARK_MS, type IngestOptions } from './config.js';
 import { ControlFeed } from './control-feed.js';
 import { deadLetter } from './dead-letter.js';
+import { decodeBatch, type DecodedBatch } from './decoded-batch.js';
 import { MetricsServer } from './metrics-server.js';
 import { IngestMetrics } from './metrics.js';
 import { gapEvent, SeqGapTracker, type GapCheck } from './seq-gaps.js';
-import { tagSamples, unmatchedSamples, watermarkDeadline } from './tagging.js';
+import { deadlineAfter } from './tagging.js';
 
 export interface IngestStats {
   messages: number;
@@ -108,25 +109,16 @@ export class Ingest implements Lifecycle {
   private async handle(batch: DeliveredBatch): Promise<void> {
     const topic = batch.topic;
     if (!isRecordName(topic)) throw new Error(`ingest was handed a batch from topic ${topic}, which carries no record type`);
-    const records: RecordOf<typeof topic>[] = [];
-    /** Dead letters by message index (a refused write replaces a message's decode letter). */
-    const letters = new Map<number, BusMessage>();
-    /** Where each message's records start in `records` (message i: starts[i] .. starts[i + 1]). */
-    const starts: number[] = [];
-    batch.messages.forEach((m, i) => {
-      starts.push(records.length);
-      const decoded = decode(m.value, topic);
-      for (const r of decoded.records) records.push(r);
-      if (decoded.errors.length > 0) letters.set(i, deadLetter(m, decoded.errors));
-    });
-    starts.push(records.length);
-    const gapCheck: GapCheck | null = topic === 'samples' || topic === 'events' ? this.gaps.check(topic, records as RecordOf<'samples' | 'events'>[]) : null;
+    // Samples stay by column from the message to the store (ingest/decoded-batch.ts).
+    const decoded = decodeBatch(batch, topic);
+    const letters = decoded.letters;
+    const gapCheck: GapCheck | null = topic === 'samples' || topic === 'events' ? this.gaps.check(topic, decoded.seqKeys()) : null;
     let written = 0;
-    for await (const part of this.parts(batch, records, starts)) {
-      const rows = records.slice(starts[part.first], starts[part.last + 1]);
+    for await (const part of this.parts(batch, decoded)) {
+      const rows = decoded.rows(part.first, part.last);
       const refusal = await this.write(topic, rows, batch);
       if (refusal === null) {
-        written += rows.length;
+        written += decoded.count(part.first, part.last);
         continue;
       }
       // The store refuses these rows for good: keep their messages, with the reason, on the dead-letter topic.
@@ -157,18 +149,19 @@ export class Ingest implements Lifecycle {
    * next batch for this one): 1.5 × the watermark on average. The batch is still committed only
    * after its last part is written.
    */
-  private async *parts(batch: DeliveredBatch, records: RecordOf<RecordName>[], starts: number[]): AsyncGenerator<{ first: number; last: number }> {
+  private async *parts(batch: DeliveredBatch, decoded: DecodedBatch): AsyncGenerator<{ first: number; last: number }> {
     const n = batch.messages.length;
-    if (batch.topic !== 'samples' || !this.control || records.length === 0) {
+    if (batch.topic !== 'samples' || !this.control || decoded.count(0, n - 1) === 0) {
       yield { first: 0, last: n - 1 };
       return;
     }
     const watermarkMs = this.options.watermarkMs ?? DEFAULT_WATERMARK_MS;
-    const samples = records as Sample[];
-    const deadlines = batch.messages.map((m, i) => watermarkDeadline(samples.slice(starts[i], starts[i + 1]), [m], watermarkMs));
-    const held = Date.now();
     // A message without records (all refused at decode, dead-lettered) waits for nothing.
-    for (let i = 0; i < n; i++) if (starts[i + 1] === starts[i]) deadlines[i] = -Infinity;
+    const deadlines = batch.messages.map((m, i) => {
+      const newest = decoded.newestTs(i);
+      return newest === null ? -Infinity : deadlineAfter(newest, [m], watermarkMs);
+    });
+    const held = Date.now();
     let pending = deadlines.map((_, i) => i);
     while (pending.length > 0) {
       const next = Math.min(...pending.map((i) => deadlines[i]!));
@@ -179,16 +172,17 @@ export class Ingest implements Lifecycle {
       this.metrics.watermarkSeconds.observe((Date.now() - held) / 1000);
       // Runs of consecutive messages are written together: one store write each.
       for (const run of consecutiveRuns(ready)) {
-        this.tag(samples.slice(starts[run.first], starts[run.last + 1]));
+        this.tag(decoded, run.first, run.last);
         yield run;
       }
     }
   }
 
   /** Fills in run and partition (the watermark has passed for these samples); counts and logs the unmatched. */
-  private tag(samples: Sample[]): void {
-    this.stats.tagged += tagSamples(samples, this.control!.index);
-    for (const u of unmatchedSamples(samples, this.control!.index)) {
+  private tag(decoded: DecodedBatch, first: number, last: number): void {
+    const { tagged, unmatched } = decoded.tag(first, last, this.control!.index);
+    this.stats.tagged += tagged;
+    for (const u of unmatched) {
       this.metrics.unmatched.inc({ node: u.node }, u.count);
       this.stats.unmatched += u.count;
       if (!this.unmatchedLogged.has(u.node)) {
@@ -200,7 +194,7 @@ export class Ingest implements Lifecycle {
   }
 
   /** Writes durably, retrying retriable failures; null, or why the store refuses the rows for good. */
-  private async write(topic: RecordName, records: RecordOf<RecordName>[], batch: DeliveredBatch): Promise<string | null> {
+  private async write(topic: RecordName, records: RecordOf<RecordName>[] | ColumnBatch, batch: DeliveredBatch): Promise<string | null> {
     const end = this.metrics.writeSeconds.startTimer({ topic });
     try {
       await withBackoff(() => this.store.write(topic, records), {
@@ -209,7 +203,7 @@ export class Ingest implements Lifecycle {
         onRetry: (err, attempt, delayMs) => {
           this.stats.retries++;
           this.metrics.retries.inc({ topic });
-          this.log.warn({ err, attempt, delayMs: Math.round(delayMs), topic }, `Writing ${records.length} ${topic} records to ${this.store.kind} failed; retrying.`);
+          this.log.warn({ err, attempt, delayMs: Math.round(delayMs), topic }, `Writing ${Array.isArray(records) ? records.length : (records as ColumnBatch).n} ${topic} records to ${this.store.kind} failed; retrying.`);
           void batch.heartbeat?.().catch(() => undefined);
         },
       });

@@ -12,6 +12,11 @@ import type { OwnershipIndex } from './ownership.js';
 export function watermarkDeadline(samples: readonly Pick<Sample, 'ts'>[], messages: readonly Pick<DeliveredMessage, 'timestampMs'>[], watermarkMs: number): number {
   let newest: bigint | null = null;
   for (const s of samples) if (newest === null || s.ts > newest) newest = s.ts;
+  return deadlineAfter(newest, messages, watermarkMs);
+}
+
+/** The same from the newest sample ts already found (null: no sample). */
+export function deadlineAfter(newest: bigint | null, messages: readonly Pick<DeliveredMessage, 'timestampMs'>[], watermarkMs: number): number {
   const newestTs = newest === null ? -Infinity : Number(newest / 1_000_000n);
   let newestBus = -Infinity;
   for (const m of messages) if (Number.isFinite(m.timestampMs)) newestBus = Math.max(newestBus, m.timestampMs);

@@ -7,6 +7,7 @@
  * nanoseconds, beyond JS's exact integers) travel as decimal strings. JSON was chosen over a binary
  * form by measurement (bench/codec.bench.ts; figures in docs/SCHEMA.md).
  */
+import type { Segment } from './column-batch.js';
 import type { RecordInput, RecordName, RecordOf } from './records.js';
 import { columnarBody, decodeColumnar } from './columnar.js';
 import { fastCheck } from './fast-validate.js';
@@ -66,7 +67,20 @@ const bigintAsText = (_k: string, v: unknown): unknown => (typeof v === 'bigint'
  * @param expected the record type the topic carries; a message of another type is refused.
  */
 export function decode<N extends RecordName>(body: Buffer | string, expected: N): Decoded<N> {
-  const fail = (reason: string): Decoded<N> => ({ type: expected, version: -1, records: [], errors: [{ index: -1, reason }] });
+  const d = decodeColumns(body, expected);
+  return d.segment ? { type: d.type, version: d.version, records: d.segment.records(), errors: [] } : d;
+}
+
+/** What `decodeColumns` returns: a valid version-2 message as its columns, anything else as `decode` would. */
+export type DecodedColumns<N extends RecordName> = Decoded<N> & { segment: (Segment & { records: () => RecordOf<N>[] }) | null };
+
+/**
+ * Decodes and validates one message body like `decode`, but a valid version-2 message comes back as
+ * its columns (`segment`; `records` is then empty), with no record object built: ingest's hot path.
+ * Version 1 and a message with a bad record come back as records and errors, exactly as `decode`.
+ */
+export function decodeColumns<N extends RecordName>(body: Buffer | string, expected: N): DecodedColumns<N> {
+  const fail = (reason: string): DecodedColumns<N> => ({ type: expected, version: -1, records: [], errors: [{ index: -1, reason }], segment: null });
   let parsed: unknown;
   try {
     parsed = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
@@ -82,12 +96,12 @@ export function decode<N extends RecordName>(body: Buffer | string, expected: N)
   if (type !== expected) return fail(`record type "${type}" does not belong on the ${expected} topic`);
   if (v === 2) {
     const result = decodeColumnar(parsed as Record<string, unknown>, expected);
-    if (result.ok) return { type: expected, version: 2, records: result.records as RecordOf<N>[], errors: [] };
+    if (result.ok) return { type: expected, version: 2, records: [], errors: [], segment: { ...result.segment, records: result.records as () => RecordOf<N>[] } };
     if ('fatal' in result) return fail(result.fatal);
-    return { ...checkRecords(result.raw, expected), version: 2 };
+    return { ...checkRecords(result.raw, expected), version: 2, segment: null };
   }
   if (!Array.isArray(records)) return fail('"records" must be an array');
-  return checkRecords(records, expected);
+  return { ...checkRecords(records, expected), segment: null };
 }
 
 /** The per-record path: each record's timestamps converted, checked, and zod for the doubtful ones. */

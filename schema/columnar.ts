@@ -10,6 +10,7 @@
  * is named with zod's message as before. Version 2 does not tell a null from an absent nullable
  * field: both are stored as NULL. Timestamps travel as decimal strings, as in version 1.
  */
+import type { Column, Segment } from './column-batch.js';
 import type { ColumnSpec } from './columns.js';
 import { defaultFill, valueCheck, type ValueCheck } from './fast-validate.js';
 import { definitionOf, type RecordName } from './records.js';
@@ -85,7 +86,8 @@ function planFor(type: RecordName): Plan {
 type Getter = (i: number) => unknown;
 
 export type ColumnarResult =
-  | { ok: true; records: Record<string, unknown>[] }
+  /** Valid: the columns as they came (a segment), and the records built from them on demand. */
+  | { ok: true; segment: Segment; records: () => Record<string, unknown>[] }
   /** Something is wrong: `fatal` for the whole message, else `raw` records for the per-record path. */
   | { ok: false; fatal: string }
   | { ok: false; raw: Record<string, unknown>[] };
@@ -99,6 +101,7 @@ export function decodeColumnar(body: Record<string, unknown>, type: RecordName):
   const count = n as number;
   for (const k in cols) if (!plan.known.has(k)) return { ok: false, fatal: `unknown column "${k}" for ${type} records` };
   const getters: (Getter | null)[] = [];
+  const columns: (Column | null)[] = [];
   let valid = true;
   for (let c = 0; c < plan.names.length; c++) {
     const name = plan.names[c]!;
@@ -108,13 +111,16 @@ export function decodeColumnar(body: Record<string, unknown>, type: RecordName):
     const ts = spec.kind === 'timestamp';
     if (raw === undefined) {
       getters.push(null);
-      if (!spec.nullable && !plan.fills[c]) valid = false;
+      const fill = plan.fills[c];
+      columns.push(fill ? { c: fill() } : null);
+      if (!spec.nullable && !fill) valid = false;
       continue;
     }
     if (Array.isArray(raw)) {
       if (raw.length !== count) return { ok: false, fatal: `column "${name}" has ${raw.length} values for ${count} records` };
       const values = ts ? raw.map((v) => (typeof v === 'string' && TS_TEXT.test(v) ? BigInt(v) : v)) : raw;
       getters.push((i) => values[i]);
+      columns.push({ a: values });
       if (valid) {
         for (let i = 0; i < count; i++) {
           const v = values[i];
@@ -130,22 +136,30 @@ export function decodeColumnar(body: Record<string, unknown>, type: RecordName):
       const given = (raw as { c: unknown }).c;
       const v = ts && typeof given === 'string' && TS_TEXT.test(given) ? BigInt(given) : given;
       getters.push(() => v);
+      columns.push({ c: v });
       if (v === null ? !spec.nullable : !check(v)) valid = false;
       continue;
     }
     if (typeof raw === 'object' && raw !== null && 'r' in raw && Number.isSafeInteger((raw as { r: unknown }).r)) {
       const k = (raw as { r: number }).r;
       getters.push((i) => k + i);
+      columns.push({ r: k });
       if (count > 0 && (!check(k) || !check(k + count - 1))) valid = false;
       continue;
     }
     return { ok: false, fatal: `column "${name}" must be an array of ${count} values, {"c": value} or {"r": first integer}` };
   }
   if (!valid) return { ok: false, raw: rawRecords(plan, getters, count) };
-  const build = builderFor(type, plan, getters);
-  const records = new Array<Record<string, unknown>>(count);
-  for (let i = 0; i < count; i++) records[i] = build(getters, plan.fills, i);
-  return { ok: true, records };
+  return {
+    ok: true,
+    segment: { n: count, cols: columns },
+    records: () => {
+      const build = builderFor(type, plan, getters);
+      const records = new Array<Record<string, unknown>>(count);
+      for (let i = 0; i < count; i++) records[i] = build(getters, plan.fills, i);
+      return records;
+    },
+  };
 }
 
 type Builder = (getters: (Getter | null)[], fills: ((() => unknown) | null)[], i: number) => Record<string, unknown>;

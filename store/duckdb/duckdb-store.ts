@@ -15,6 +15,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { componentLogger } from '../../core/logger.js';
 import { duckdbSchema } from '../../schema/ddl/duckdb.js';
 import { quoteIdent } from '../../schema/ddl/quote.js';
+import { sliceBatch, timestampsOf, toRecords, type ColumnBatch } from '../../schema/column-batch.js';
 import { definitionOf, type RecordName, type RecordOf } from '../../schema/records.js';
 import type { QueryOptions, QueryResult, Store } from '../store.js';
 import { parseDuckDbStoreOptions, type DuckDbStoreOptions } from './config.js';
@@ -53,8 +54,8 @@ export class DuckDbStore implements Store {
     for (const ddl of Object.values(duckdbSchema())) await writer.run(ddl);
   }
 
-  write<N extends RecordName>(name: N, records: RecordOf<N>[]): Promise<void> {
-    const next = this.queue.then(() => this.writeNow(name, records as unknown as Record<string, unknown>[]));
+  write<N extends RecordName>(name: N, records: RecordOf<N>[] | ColumnBatch<N>): Promise<void> {
+    const next = this.queue.then(() => this.writeNow(name, records as unknown as Rows));
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -134,15 +135,16 @@ export class DuckDbStore implements Store {
     return this.writer;
   }
 
-  private async writeNow(name: RecordName, input: Record<string, unknown>[]): Promise<void> {
+  private async writeNow(name: RecordName, input: Rows): Promise<void> {
     const writer = this.requireWriter();
-    if (input.length === 0) return;
+    if (countOf(input) === 0) return;
     const plan = await this.planFor(writer, name);
     try {
       if (plan.primaryKey) {
         // A table from an earlier isoscope: its index refuses a key twice in one statement.
+        const records = Array.isArray(input) ? input : toRecords(input as ColumnBatch);
         await this.inTransaction(writer, plan, async () => {
-          await this.append(writer, plan, true, lastPerKey(input, plan.keys));
+          await this.append(writer, plan, true, lastPerKey(records as Record<string, unknown>[], plan.keys));
           await writer.run(`INSERT OR REPLACE INTO ${plan.table} SELECT * FROM ${plan.stage}`);
         });
         return;
@@ -159,7 +161,7 @@ export class DuckDbStore implements Store {
       });
       if (!fresh) await this.inTransaction(writer, plan, () => this.replace(writer, plan, input));
     } catch (err) {
-      throw new Error(`writing ${input.length} ${name} records to the DuckDB database ${this.path} failed: ${(err as Error).message}`);
+      throw new Error(`writing ${countOf(input)} ${name} records to the DuckDB database ${this.path} failed: ${(err as Error).message}`);
     }
   }
 
@@ -177,11 +179,16 @@ export class DuckDbStore implements Store {
     }
   }
 
-  /** Appends records as data chunks, to the record table or to its TEMP staging table. */
-  private async append(writer: DuckDBConnection, plan: WritePlan, staged: boolean, records: readonly Record<string, unknown>[]): Promise<void> {
+  /** Appends records (objects or columns) as data chunks, to the record table or to its TEMP staging table. */
+  private async append(writer: DuckDBConnection, plan: WritePlan, staged: boolean, records: Rows): Promise<void> {
     const appender = staged ? await writer.createAppender(plan.stageName, 'main', 'temp') : await writer.createAppender(plan.name, 'main');
     try {
-      for (let from = 0; from < records.length; from += CHUNK_ROWS) plan.chunks.append(appender, records, from, Math.min(records.length, from + CHUNK_ROWS));
+      const total = countOf(records);
+      for (let from = 0; from < total; from += CHUNK_ROWS) {
+        const to = Math.min(total, from + CHUNK_ROWS);
+        if (Array.isArray(records)) plan.chunks.append(appender, records, from, to);
+        else plan.chunks.appendColumns(appender, sliceBatch(records as ColumnBatch, from, to), from);
+      }
       appender.flushSync();
     } catch (err) {
       appender.clear();
@@ -206,7 +213,7 @@ export class DuckDbStore implements Store {
    * copies of those keys are deleted, and the staged rows inserted: the last write of a key wins,
    * as with QuestDB's DEDUP UPSERT KEYS and the former INSERT OR REPLACE.
    */
-  private async replace(writer: DuckDBConnection, plan: WritePlan, records: readonly Record<string, unknown>[]): Promise<void> {
+  private async replace(writer: DuckDBConnection, plan: WritePlan, records: Rows): Promise<void> {
     await this.append(writer, plan, true, records);
     await writer.run(`DELETE FROM ${plan.stage} WHERE rowid NOT IN (SELECT max(rowid) FROM ${plan.stage} GROUP BY ${plan.keyList})`);
     const [lo, hi] = tsRange(records);
@@ -242,8 +249,15 @@ export class DuckDbStore implements Store {
 /** Thrown inside a transaction to roll it back without an error. */
 const ROLL_BACK = Symbol('roll back');
 
+/** Records as ingest hands them: objects, or by column (its hot path for samples). */
+type Rows = readonly Record<string, unknown>[] | ColumnBatch;
+
+function countOf(rows: Rows): number {
+  return Array.isArray(rows) ? rows.length : (rows as ColumnBatch).n;
+}
+
 /** The smallest and largest `ts` of records (the dedup keys of every record type include ts). */
-function tsRange(records: readonly Record<string, unknown>[]): [bigint, bigint] {
+function tsRange(records: Rows): [bigint, bigint] {
   const { lo, hi } = timestamps(records, 0);
   return [lo, hi];
 }
@@ -258,7 +272,9 @@ interface Timestamps {
   distinct: Set<bigint>;
 }
 
-function timestamps(records: readonly Record<string, unknown>[], listUpTo = MAX_TS_LIST): Timestamps {
+function timestamps(rows: Rows, listUpTo = MAX_TS_LIST): Timestamps {
+  if (!Array.isArray(rows)) return timestampsOf(rows as ColumnBatch, 'ts', listUpTo);
+  const records = rows as readonly Record<string, unknown>[];
   let lo = records[0]!.ts as bigint;
   let hi = lo;
   let prev: bigint | null = null;

@@ -7,6 +7,7 @@
  */
 import http from 'node:http';
 import { PermanentError } from '../../core/errors.js';
+import { sliceBatch, type ColumnBatch } from '../../schema/column-batch.js';
 import type { RecordName } from '../../schema/records.js';
 import { IlpBuffer } from './ilp-text.js';
 
@@ -63,16 +64,18 @@ export class IlpHttpWriter {
    * acknowledged all of them, rejects (after every started request settled) if any failed: a
    * PermanentError when QuestDB refused the rows themselves (4xx), else a retriable error. A retry
    * rewrites every request; DEDUP absorbs the ones that had landed. `table` (escaped) defaults to
-   * the record type's table.
+   * the record type's table. Records may be held by column (a ColumnBatch): the lines are the same.
    */
-  async write(name: RecordName, records: readonly Record<string, unknown>[], table?: string): Promise<void> {
+  async write(name: RecordName, records: readonly Record<string, unknown>[] | ColumnBatch, table?: string): Promise<void> {
     const sent: Promise<void>[] = [];
     let failed = false;
-    for (let from = 0; from < records.length && !failed; from += this.rowsPerRequest) {
-      const to = Math.min(records.length, from + this.rowsPerRequest);
+    const total = Array.isArray(records) ? records.length : (records as ColumnBatch).n;
+    for (let from = 0; from < total && !failed; from += this.rowsPerRequest) {
+      const to = Math.min(total, from + this.rowsPerRequest);
       const buf = await this.buffers.acquire();
       buf.reset();
-      buf.append(name, records, from, to, table);
+      if (Array.isArray(records)) buf.append(name, records, from, to, table);
+      else buf.appendColumns(name, sliceBatch(records as ColumnBatch, from, to), table);
       const slot = await this.requests.acquire();
       if (failed) {
         this.requests.release(slot);

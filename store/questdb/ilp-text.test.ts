@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { Sender } from '@questdb/nodejs-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
+import { decode, decodeColumns, encode } from '../../schema/codec.js';
+import { batchOf, segmentOf, sliceBatch, type ColumnBatch } from '../../schema/column-batch.js';
 import { questdbCreateTable } from '../../schema/ddl/questdb.js';
 import { RECORDS, definitionOf, type RecordInput, type RecordName } from '../../schema/records.js';
 import { pollUntil, questdbClient, testServices, uniqueName } from '../../test/services.js';
@@ -49,6 +51,18 @@ function records(name: RecordName, marker: string): Record<string, unknown>[] {
 
 const NAMES = Object.keys(RECORDS) as RecordName[];
 
+/** The records by column in both forms ingest sees: a v2 message as decoded, and records turned to columns. */
+function columns(name: RecordName, rows: Record<string, unknown>[]): ColumnBatch {
+  const decoded = decodeColumns(encode(name, rows.slice(1) as never[]), name);
+  if (!decoded.segment) throw new Error(`${name}: a v2 message did not decode to columns: ${JSON.stringify(decoded.errors)}`);
+  return batchOf(name, [segmentOf(name, rows.slice(0, 1)), decoded.segment]);
+}
+
+/** A collector's batch: ts, node, collector and seq constant, idx a run, metric, cpu and value varying. */
+function collectorBatch(seq: number, n: number): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, idx) => RECORDS.samples.schema.parse({ ts: TS + BigInt(seq), node: 'n 1', collector: 'n1/perf', seq, idx, source: 'perf', metric: `m${idx % 7}`, value: idx / 3, cpu: idx % 4, ...(idx % 5 === 0 ? { cgroup: '/a' } : {}) }) as Record<string, unknown>);
+}
+
 describe('direct ILP writer', () => {
   it.each(NAMES)('writes the same bytes as the official client for %s records', async (name) => {
     const rows = records(name, 'col x');
@@ -60,6 +74,39 @@ describe('direct ILP writer', () => {
     expect(ours.bytes().toString('latin1')).toBe(Buffer.from(official).toString('latin1'));
     sender.reset();
     await sender.close();
+  });
+
+  it.each(NAMES)('writes the same bytes from columns as the official client for %s records', async (name) => {
+    // As a bus message carries them (JSON has no -0).
+    const rows = decode(encode(name, records(name, 'col x') as never[]), name).records as Record<string, unknown>[];
+    const sender = await Sender.fromConfig('http::addr=127.0.0.1:1;auto_flush=off;protocol_version=2');
+    await appendRows(sender, name, rows);
+    const official = Buffer.from((sender as unknown as { buffer: { toBufferView(): Buffer } }).buffer.toBufferView()).toString('latin1');
+    const ours = new IlpBuffer(16);
+    ours.appendColumns(name, columns(name, rows));
+    expect(ours.bytes().toString('latin1')).toBe(official);
+    sender.reset();
+    await sender.close();
+  });
+
+  it('writes collector batches from columns byte for byte as from their records, also cut at any row', () => {
+    const messages = [collectorBatch(1, 300), collectorBatch(2, 200), collectorBatch(3, 1)];
+    const segments = messages.map((m) => decodeColumns(encode("samples", m as never[]), 'samples').segment!);
+    expect(segments.every((seg) => seg !== null)).toBe(true);
+    const batch = batchOf('samples', segments);
+    const flat = messages.flatMap((m) => decode(encode("samples", m as never[]), 'samples').records) as Record<string, unknown>[];
+    const byRecords = new IlpBuffer();
+    byRecords.append('samples', flat);
+    const byColumns = new IlpBuffer();
+    byColumns.appendColumns('samples', batch);
+    expect(byColumns.bytes().toString('latin1')).toBe(byRecords.bytes().toString('latin1'));
+    for (const [from, to] of [[0, 1], [299, 301], [150, 501], [500, 501], [7, 7]] as const) {
+      const a = new IlpBuffer();
+      a.append('samples', flat, from, to);
+      const b = new IlpBuffer();
+      b.appendColumns('samples', sliceBatch(batch, from, to));
+      expect(b.bytes().toString('latin1'), `rows ${from}..${to}`).toBe(a.bytes().toString('latin1'));
+    }
   });
 
   it('escapes names and quoted text like the protocol wants', () => {
@@ -82,8 +129,8 @@ describe('direct ILP writer on the real QuestDB', () => {
   it.each(NAMES)('lands %s records exactly as the official client does', async (name) => {
     const s = testServices();
     const suffix = uniqueName('eq').replace(/-/g, '_');
-    const [viaClient, viaOurs] = [`${name}_client_${suffix}`, `${name}_direct_${suffix}`];
-    for (const t of [viaClient, viaOurs]) await db.query(questdbCreateTable(definitionOf(name), t));
+    const [viaClient, viaOurs, viaColumns] = [`${name}_client_${suffix}`, `${name}_direct_${suffix}`, `${name}_columns_${suffix}`];
+    for (const t of [viaClient, viaOurs, viaColumns]) await db.query(questdbCreateTable(definitionOf(name), t));
     try {
       const rows = records(name, 'marker');
       const sender = await Sender.fromConfig(`http::addr=${s.questdb.http};auto_flush=off;protocol_version=2`);
@@ -92,14 +139,18 @@ describe('direct ILP writer on the real QuestDB', () => {
       await sender.close();
       const writer = new IlpHttpWriter({ http: s.questdb.http, rowsPerRequest: 1 }); // one request per row, two in flight
       await writer.write(name, rows, escapeName(viaOurs));
+      const carried = decode(encode(name, rows as never[]), name).records as Record<string, unknown>[]; // JSON has no -0
+      await writer.write(name, columns(name, carried), escapeName(viaColumns)); // by column, cut into requests of one row
       writer.close();
       const read = async (t: string) => (await db.query({ text: `SELECT * FROM "${t}" ORDER BY ts`, rowMode: 'array' })).rows;
       const a = await pollUntil(() => read(viaClient), (r) => r.length === rows.length, 30_000, 100);
       const b = await pollUntil(() => read(viaOurs), (r) => r.length === rows.length, 30_000, 100);
       expect(a).toHaveLength(rows.length);
       expect(b).toEqual(a);
+      const c = await pollUntil(() => read(viaColumns), (r) => r.length === rows.length, 30_000, 100);
+      expect(c).toEqual(a.map((row) => row.map((v: unknown) => (Object.is(v, -0) ? 0 : v))));
     } finally {
-      for (const t of [viaClient, viaOurs]) await db.query(`DROP TABLE IF EXISTS "${t}"`);
+      for (const t of [viaClient, viaOurs, viaColumns]) await db.query(`DROP TABLE IF EXISTS "${t}"`);
     }
   });
 

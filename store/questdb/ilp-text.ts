@@ -12,6 +12,7 @@
  * values (they repeat: node, collector, metric), which is what makes it an order faster
  * (bench/ingest-drain.bench.ts).
  */
+import type { Column, ColumnBatch, Segment } from '../../schema/column-batch.js';
 import type { ColumnKind } from '../../schema/columns.js';
 import { definitionOf, type RecordName } from '../../schema/records.js';
 
@@ -28,11 +29,15 @@ export function escapeQuoted(s: string): string {
 interface FieldPlan {
   name: string;
   kind: ColumnKind;
+  /** Where the column is in a segment's `cols`. */
+  col: number;
 }
 interface Plan {
   table: string;
-  symbols: { name: string; prefix: string }[];
+  symbols: { name: string; prefix: string; col: number }[];
   fields: (FieldPlan & { first: string; next: string })[];
+  /** The designated timestamp's column. */
+  ts: number;
 }
 
 const plans = new Map<RecordName, Plan>();
@@ -40,13 +45,14 @@ const plans = new Map<RecordName, Plan>();
 function planFor(name: RecordName): Plan {
   let plan = plans.get(name);
   if (plan) return plan;
-  const cols = Object.entries(definitionOf(name).columns);
+  const cols = Object.entries(definitionOf(name).columns).map(([n, c], col) => ({ n, c, col }));
   plan = {
     table: escapeName(name),
-    symbols: cols.filter(([, c]) => c.kind === 'symbol').map(([n]) => ({ name: n, prefix: `,${escapeName(n)}=` })),
+    symbols: cols.filter(({ c }) => c.kind === 'symbol').map(({ n, col }) => ({ name: n, prefix: `,${escapeName(n)}=`, col })),
     fields: cols
-      .filter(([n, c]) => c.kind !== 'symbol' && n !== 'ts')
-      .map(([n, c]) => ({ name: n, kind: c.kind, first: ` ${escapeName(n)}=`, next: `,${escapeName(n)}=` })),
+      .filter(({ n, c }) => c.kind !== 'symbol' && n !== 'ts')
+      .map(({ n, c, col }) => ({ name: n, kind: c.kind, col, first: ` ${escapeName(n)}=`, next: `,${escapeName(n)}=` })),
+    ts: cols.findIndex(({ n }) => n === 'ts'),
   };
   plans.set(name, plan);
   return plan;
@@ -167,4 +173,119 @@ export class IlpBuffer {
       this.text(`${line} ${r.ts as bigint}n\n`);
     }
   }
+
+  /**
+   * The same lines as `append` for records held by column (schema/column-batch.ts), byte for byte,
+   * without a record object: per segment, constant columns are formatted once (a collector batch
+   * shares ts, node, collector, seq …), and only the columns that vary are read per row.
+   */
+  appendColumns(name: RecordName, batch: ColumnBatch, table = planFor(name).table): void {
+    const plan = planFor(name);
+    for (const seg of batch.segments) if (seg.n > 0) this.appendSegment(plan, seg, table);
+  }
+
+  private appendSegment(plan: Plan, seg: Segment, table: string): void {
+    const n = seg.n;
+    // The table-and-symbols head: fixed for the segment when every symbol column is constant.
+    const varying = plan.symbols.filter((s) => isVarying(seg.cols[s.col] ?? null));
+    let fixedHead: string | null = null;
+    if (varying.length === 0) {
+      fixedHead = table;
+      for (const s of plan.symbols) {
+        const v = constOf(seg.cols[s.col] ?? null);
+        if (v !== null) fixedHead += s.prefix + escapedSymbol(v as string);
+      }
+    }
+    const symbolCols = plan.symbols.map((s) => seg.cols[s.col] ?? null);
+    // Fields: absent or constant-null ones dropped; constant text formatted once (not doubles: binary).
+    const fields: SegmentField[] = [];
+    for (const f of plan.fields) {
+      const col = seg.cols[f.col] ?? null;
+      if (col === null || ('c' in col && (col.c === null || col.c === undefined))) continue;
+      const text = 'c' in col && f.kind !== 'double' ? fieldText(f.kind, col.c) : null;
+      fields.push({ kind: f.kind, first: f.first, next: f.next, values: 'a' in col ? col.a : null, run: 'r' in col ? col.r : null, c: 'c' in col ? col.c : null, text });
+    }
+    const tsCol = seg.cols[plan.ts] ?? null;
+    const tsValues = tsCol !== null && 'a' in tsCol ? tsCol.a : null;
+    const tsText = tsValues ? '' : ` ${constOf(tsCol) as bigint}n\n`;
+    const last: unknown[] = new Array(plan.symbols.length).fill(NaN);
+    let head = fixedHead ?? '';
+    for (let i = 0; i < n; i++) {
+      if (fixedHead === null) {
+        let same = true;
+        for (let k = 0; k < symbolCols.length; k++) {
+          if (valueOf(symbolCols[k]!, i) !== last[k]) {
+            same = false;
+            break;
+          }
+        }
+        if (!same) {
+          head = table;
+          for (let k = 0; k < symbolCols.length; k++) {
+            const v = valueOf(symbolCols[k]!, i);
+            last[k] = v;
+            if (v !== null && v !== undefined) head += plan.symbols[k]!.prefix + escapedSymbol(v as string);
+          }
+        }
+      }
+      let line = head;
+      let first = true;
+      for (let k = 0; k < fields.length; k++) {
+        const f = fields[k]!;
+        let v: unknown;
+        if (f.values !== null) {
+          v = f.values[i];
+          if (v === null || v === undefined) continue;
+        } else v = f.run !== null ? f.run + i : f.c;
+        line += first ? f.first : f.next;
+        first = false;
+        if (f.text !== null) line += f.text;
+        else if (f.kind === 'double') {
+          this.text(line);
+          line = '';
+          this.binaryDouble(v as number);
+        } else line += fieldText(f.kind, v);
+      }
+      this.text(tsValues ? `${line} ${tsValues[i] as bigint}n\n` : line + tsText);
+    }
+  }
+}
+
+/** One field column of a segment, as the row loop reads it. */
+interface SegmentField {
+  kind: ColumnKind;
+  first: string;
+  next: string;
+  values: readonly unknown[] | null;
+  run: number | null;
+  c: unknown;
+  /** The constant's ILP text (after `=`), formatted once; null when read per row or a double. */
+  text: string | null;
+}
+
+/** A field value's ILP text after `=` (not for doubles, which are written binary). */
+function fieldText(kind: ColumnKind, v: unknown): string {
+  switch (kind) {
+    case 'int':
+    case 'long': return `${v as number}i`;
+    case 'boolean': return v ? 't' : 'f';
+    case 'timestamp': return `${v as bigint}n`;
+    case 'json': return `"${escapeQuoted(JSON.stringify(v))}"`;
+    default: return `"${escapeQuoted(v as string)}"`;
+  }
+}
+
+function isVarying(col: Column | null): boolean {
+  return col !== null && !('c' in col);
+}
+
+function constOf(col: Column | null): unknown {
+  return col !== null && 'c' in col ? col.c : null;
+}
+
+function valueOf(col: Column | null, i: number): unknown {
+  if (col === null) return null;
+  if ('a' in col) return col.a[i];
+  if ('r' in col) return col.r + i;
+  return col.c;
 }

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { PermanentError, isPermanent } from '../../core/errors.js';
 import { componentLogger } from '../../core/logger.js';
 import { questdbSchema } from '../../schema/ddl/questdb.js';
+import type { ColumnBatch } from '../../schema/column-batch.js';
 import type { RecordName, RecordOf } from '../../schema/records.js';
 import type { QueryOptions, QueryResult, Store } from '../store.js';
 import type { QuestDbStoreOptions } from './config.js';
@@ -72,13 +73,14 @@ export class QuestDbStore implements Store {
     for (const sql of Object.values(questdbSchema())) await this.admin!.query(sql);
   }
 
-  write<N extends RecordName>(name: N, records: RecordOf<N>[]): Promise<void> {
+  write<N extends RecordName>(name: N, records: RecordOf<N>[] | ColumnBatch<N>): Promise<void> {
     if (!this.writer) return Promise.reject(new Error('QuestDB store is not started'));
-    if (records.length === 0) return Promise.resolve();
+    const count = Array.isArray(records) ? records.length : (records as ColumnBatch<N>).n;
+    if (count === 0) return Promise.resolve();
     // Bounded requests: one Kafka fetch can hold hundreds of thousands of rows (gzip'ed JSON).
     // Each request is one transaction; a retried write rewrites every request and dedup absorbs it.
-    const run = this.writer.write(name, records as unknown as Record<string, unknown>[]).catch((err: unknown) => {
-      if (isPermanent(err)) throw new PermanentError(`QuestDB refused ${records.length} ${name} rows: ${(err as Error).message}`);
+    const run = this.writer.write(name, records as unknown as Record<string, unknown>[] | ColumnBatch).catch((err: unknown) => {
+      if (isPermanent(err)) throw new PermanentError(`QuestDB refused ${count} ${name} rows: ${(err as Error).message}`);
       throw err;
     });
     this.pending.add(run);
