@@ -9,7 +9,9 @@
  * - the default measurement set of an experiment (collectors/measure: perf + procfs + eBPF) at
  *   10 Hz, in % of one core (goal ≤ 0.5 %);
  * - an experiment's collector (collectors/measure's default `measure:`, two partition scopes,
- *   inventory) at 2 Hz (the default interval) and 10 Hz, on the native sampler and on the JS timer;
+ *   inventory) at 2 Hz (the default interval) and 10 Hz, on the native sampler and on the JS timer,
+ *   with and without the scopes, each split over the process's threads (main, sampler, other),
+ *   measured once past start-up (see settle());
  * - the floor of any JavaScript sampling loop: an idle Node timer at the same rate;
  * - the cost per CPU of one perf group read, and from it the cost on a 64- and a 128-CPU node.
  * Each figure is measured in `--rounds` rounds (configurations interleaved, so load drifts hit them
@@ -20,9 +22,11 @@
  */
 process.env.ISOSCOPE_LOG_LEVEL ??= 'error';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus as osCpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { BusProducer } from '../bus/bus.js';
 import { CollectorAgent } from '../collectors/agent.js';
 import { buildSources } from '../collectors/build.js';
@@ -77,17 +81,69 @@ async function agentCpuPerSecond(hz: number, seconds: number, sources: string[],
 }
 
 /**
+ * Past an agent's start-up before it is measured, as a collector that runs for a whole experiment
+ * is: a few ticks and flushes, then a full GC of what start-up left (loading the eBPF objects,
+ * opening every source). Without it the first ~10 s of V8's worker threads (concurrent marking,
+ * the memory reducer's compactions, optimising compiles) land in a 5 s figure: 6–10 ms CPU/s of
+ * "other threads" in the first figure of a fresh process against 1–2 from the second on.
+ */
+async function settle(): Promise<void> {
+  await sleep(SETTLE_MS);
+  gc();
+  await sleep(200);
+}
+const SETTLE_MS = 2500;
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** CPU seconds per wall second, with the split over this process's threads. */
+interface Measured {
+  cpu: number;
+  /** Per thread kind (main, sampler, other: V8 and libuv workers), CPU seconds per wall second. */
+  threads: Record<ThreadKind, number>;
+}
+type ThreadKind = 'main' | 'sampler' | 'other';
+
+/** ns on CPU of each of this process's threads so far (schedstat's first field), by thread kind. */
+function threadCpuNs(): Record<ThreadKind, number> {
+  const out: Record<ThreadKind, number> = { main: 0, sampler: 0, other: 0 };
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      // sampler.c names its thread; the main thread's tid is the pid.
+      const kind: ThreadKind = Number(tid) === process.pid ? 'main' : readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').startsWith('isoscope-sampl') ? 'sampler' : 'other';
+      out[kind] += ns;
+    } catch {
+      // the thread ended meanwhile: its time is in neither reading
+    }
+  }
+  return out;
+}
+
+/** Like cpuPerSecond, with the per-thread split (threads that end during the window are missing from it). */
+async function cpuPerSecondByThread(seconds: number): Promise<Measured> {
+  const t0 = threadCpuNs();
+  const w0 = performance.now();
+  const cpu = await cpuPerSecond(seconds);
+  const wall = (performance.now() - w0) / 1000;
+  const t1 = threadCpuNs();
+  const threads = Object.fromEntries((['main', 'sampler', 'other'] as const).map((k) => [k, (t1[k] - t0[k]) / 1e9 / wall])) as Record<ThreadKind, number>;
+  return { cpu, threads };
+}
+
+/**
  * An experiment's collector as the orchestrator starts it (collectors/measure, the default
  * `measure:`: perf per CPU and per partition, procfs, eBPF attributed by partition, inventory as an
  * event source) at `hz`, with two partition scopes (cgroups of their own) handed over before it is
- * measured: the native sampler (the scopes' groups on its thread, inventory on the event loop) or
- * the JS timer.
+ * measured, or none (`scopes` false: the scopes directory stays empty): the native sampler (the
+ * scopes' groups on its thread, inventory on the event loop) or the JS timer.
  */
-async function experimentCollectorCpuPerSecond(hz: number, seconds: number, nativeSampler: boolean): Promise<number> {
+async function experimentCollectorCpuPerSecond(hz: number, seconds: number, nativeSampler: boolean, scopes = true): Promise<Measured> {
   const root = cgroup2Root();
   if (root === null) throw new Error('no cgroup v2 hierarchy for the partitions');
   const dir = mkdtempSync(join(tmpdir(), 'isoscope-overhead-exp-'));
-  const cgroups = ['app', 'noise'].map((p) => `${root}/isoscope-bench-${process.pid}-${p}`);
+  const partitions = scopes ? ['app', 'noise'] : [];
+  const cgroups = partitions.map((p) => `${root}/isoscope-bench-${process.pid}-${p}`);
   try {
     for (const cg of cgroups) mkdirSync(cg, { recursive: true });
     const scopesDir = join(dir, 'scopes');
@@ -98,13 +154,13 @@ async function experimentCollectorCpuPerSecond(hz: number, seconds: number, nati
     });
     await agent.start();
     if (nativeSampler && agent.mode !== 'native') throw new Error(`the native sampler did not start: ${agent.jsTimerReason}`);
-    ['app', 'noise'].forEach((p, i) => writeFileSync(join(scopesDir, scopeFileName('r1', p)), JSON.stringify({ partition: p, run: 'r1', cgroups: [cgroups[i]] })));
-    for (const p of ['app', 'noise']) for (let t = 0; !existsSync(join(scopesDir, scopeFileName('r1', p) + ACK_SUFFIX)); t++) if (t > 500) throw new Error('no scope ack'); else await sleep(10);
-    await sleep(300);
+    partitions.forEach((p, i) => writeFileSync(join(scopesDir, scopeFileName('r1', p)), JSON.stringify({ partition: p, run: 'r1', cgroups: [cgroups[i]] })));
+    for (const p of partitions) for (let t = 0; !existsSync(join(scopesDir, scopeFileName('r1', p) + ACK_SUFFIX)); t++) if (t > 500) throw new Error('no scope ack'); else await sleep(10);
+    await settle();
     if (nativeSampler && agent.mode !== 'native') throw new Error(`the native sampler stopped: ${agent.jsTimerReason}`);
-    const cpu = await cpuPerSecond(seconds);
+    const measured = await cpuPerSecondByThread(seconds);
     await agent.shutdown();
-    return cpu;
+    return measured;
   } finally {
     for (const cg of cgroups) if (existsSync(cg)) rmdirSync(cg);
     rmSync(dir, { recursive: true, force: true });
@@ -205,7 +261,7 @@ export async function main(): Promise<void> {
 
   const perfOpts = { perf: { events: [...PERF_EVENTS, ...TRACEPOINTS] }, ebpf: { programs: [...SHIPPED_PROGRAMS] } };
   const defaultOpts = { perf: { events: [...DEFAULT_PERF_EVENTS] }, ebpf: { programs: [...DEFAULT_EBPF_PROGRAMS] } };
-  type Row = { name: string; run: () => Promise<number> | number };
+  type Row = { name: string; run: () => Promise<number | Measured> | number };
   const rows: Row[] = [];
   for (const hz of [10, 100]) {
     rows.push({ name: `perf ${hz} Hz: isoscope`, run: () => agentCpuPerSecond(hz, seconds, ['perf'], perfOpts) });
@@ -218,18 +274,24 @@ export async function main(): Promise<void> {
   rows.push({ name: 'default set 10 Hz', run: () => agentCpuPerSecond(10, seconds, ['perf', 'procfs', 'ebpf'], defaultOpts) });
   rows.push({ name: 'default set 10 Hz JS timer', run: () => agentCpuPerSecond(10, seconds, ['perf', 'procfs', 'ebpf'], defaultOpts, false) });
   for (const hz of [2, 10]) {
-    rows.push({ name: `experiment collector ${hz} Hz`, run: () => experimentCollectorCpuPerSecond(hz, seconds, true) });
-    rows.push({ name: `experiment collector ${hz} Hz JS timer`, run: () => experimentCollectorCpuPerSecond(hz, seconds, false) });
+    for (const scopes of [true, false]) {
+      const tag = scopes ? '' : ' no scopes';
+      rows.push({ name: `experiment collector ${hz} Hz${tag}`, run: () => experimentCollectorCpuPerSecond(hz, seconds, true, scopes) });
+      rows.push({ name: `experiment collector ${hz} Hz${tag} JS timer`, run: () => experimentCollectorCpuPerSecond(hz, seconds, false, scopes) });
+    }
   }
   const only = process.argv.includes('--only') ? new RegExp(process.argv[process.argv.indexOf('--only') + 1]!) : null;
   if (only) rows.splice(0, rows.length, ...rows.filter((r) => only.test(r.name)));
   const results = new Map<string, number[]>(rows.map((r) => [r.name, []]));
+  const threads = new Map<string, Record<ThreadKind, number>[]>(rows.map((r) => [r.name, []]));
   const failed = new Map<string, string>();
   for (let round = 0; round < rounds; round++) {
     for (const r of round % 2 === 0 ? rows : [...rows].reverse()) {
       if (failed.has(r.name)) continue;
       try {
-        results.get(r.name)!.push(await r.run());
+        const m = await r.run();
+        results.get(r.name)!.push(typeof m === 'number' ? m : m.cpu);
+        if (typeof m !== 'number') threads.get(r.name)!.push(m.threads);
       } catch (err) {
         failed.set(r.name, (err as Error).message);
       }
@@ -249,20 +311,33 @@ export async function main(): Promise<void> {
   for (const hz of [10, 100]) {
     const name = `perf+eBPF ${hz} Hz`;
     if (ok(name)) console.log(`  ${String(hz).padStart(3)} Hz  perf + eBPF (${SHIPPED_PROGRAMS.join(', ')}): ${spread(fig(name))}   (perf alone ${spread(fig(`perf ${hz} Hz: isoscope`))})`);
-    else console.log(`  ${String(hz).padStart(3)} Hz  eBPF not measured: ${failed.get(name)}`);
+    else if (failed.has(name)) console.log(`  ${String(hz).padStart(3)} Hz  eBPF not measured: ${failed.get(name)}`);
   }
-  for (const hz of [10, 100]) console.log(`  ${String(hz).padStart(3)} Hz  procfs source alone (stat, meminfo, NUMA, interrupts): ${spread(fig(`procfs ${hz} Hz`))}${hz === 100 ? '   goal ≤ 20' : ''}`);
-  for (const hz of [10, 100]) console.log(`  ${String(hz).padStart(3)} Hz  idle Node timer (the floor of a JS sampling loop): ${spread(fig(`idle Node timer ${hz} Hz`))}`);
+  for (const hz of [10, 100]) if (ok(`procfs ${hz} Hz`)) console.log(`  ${String(hz).padStart(3)} Hz  procfs source alone (stat, meminfo, NUMA, interrupts): ${spread(fig(`procfs ${hz} Hz`))}${hz === 100 ? '   goal ≤ 20' : ''}`);
+  for (const hz of [10, 100]) if (ok(`idle Node timer ${hz} Hz`)) console.log(`  ${String(hz).padStart(3)} Hz  idle Node timer (the floor of a JS sampling loop): ${spread(fig(`idle Node timer ${hz} Hz`))}`);
   const def = fig('default set 10 Hz');
   if (def.length) console.log(`   10 Hz  default measurement set (perf ${DEFAULT_PERF_EVENTS.length} events + procfs + eBPF ${DEFAULT_EBPF_PROGRAMS.join(', ')}): ${spread(def)} = ${(median(def) * 100).toFixed(2)} % of one core [${(Math.min(...def) * 100).toFixed(2)}–${(Math.max(...def) * 100).toFixed(2)}]   goal ≤ 0.50 %`);
-  else console.log(`   10 Hz  default measurement set not measured: ${failed.get('default set 10 Hz')}`);
+  else if (failed.has('default set 10 Hz')) console.log(`   10 Hz  default measurement set not measured: ${failed.get('default set 10 Hz')}`);
   const defJs = fig('default set 10 Hz JS timer');
   if (defJs.length) console.log(`   10 Hz  default measurement set on the JS timer (no native sampler): ${spread(defJs)} = ${(median(defJs) * 100).toFixed(2)} % of one core`);
+  // The experiment's collector: sampler vs JS timer, with and without the scopes, and where the time goes.
+  const split = (name: string) => {
+    const t = threads.get(name) ?? [];
+    return t.length ? `  (main ${spread(t.map((x) => x.main))}, sampler thread ${spread(t.map((x) => x.sampler))}, other threads ${spread(t.map((x) => x.other))})` : '';
+  };
   for (const hz of [2, 10]) {
-    const native = fig(`experiment collector ${hz} Hz`);
-    const js = fig(`experiment collector ${hz} Hz JS timer`);
-    if (native.length && js.length) console.log(`  ${String(hz).padStart(3)} Hz  experiment's collector (default measure:, 2 partition scopes, inventory): native sampler ${spread(native)} = ${(median(native) * 100).toFixed(2)} % of one core   JS timer ${spread(js)} = ${(median(js) * 100).toFixed(2)} %   ratio ${(median(native) / median(js)).toFixed(2)}×`);
-    else if (failed.has(`experiment collector ${hz} Hz`) || failed.has(`experiment collector ${hz} Hz JS timer`)) console.log(`  ${String(hz).padStart(3)} Hz  experiment's collector not measured: ${failed.get(`experiment collector ${hz} Hz`) ?? failed.get(`experiment collector ${hz} Hz JS timer`)}`);
+    for (const tag of ['', ' no scopes']) {
+      const what = tag ? 'no partition scopes' : '2 partition scopes';
+      const native = fig(`experiment collector ${hz} Hz${tag}`);
+      const js = fig(`experiment collector ${hz} Hz${tag} JS timer`);
+      if (native.length && js.length) {
+        console.log(`  ${String(hz).padStart(3)} Hz  experiment's collector (default measure:, ${what}, inventory): native sampler ${spread(native)} = ${(median(native) * 100).toFixed(2)} % of one core, JS timer ${spread(js)} = ${(median(js) * 100).toFixed(2)} %; ratio ${(median(native) / median(js)).toFixed(2)}× (goal < 1)`);
+        console.log(`           native sampler${split(`experiment collector ${hz} Hz${tag}`)}`);
+        console.log(`           JS timer      ${split(`experiment collector ${hz} Hz${tag} JS timer`)}`);
+      } else if (failed.has(`experiment collector ${hz} Hz${tag}`) || failed.has(`experiment collector ${hz} Hz${tag} JS timer`)) {
+        console.log(`  ${String(hz).padStart(3)} Hz  experiment's collector (${what}) not measured: ${failed.get(`experiment collector ${hz} Hz${tag}`) ?? failed.get(`experiment collector ${hz} Hz${tag} JS timer`)}`);
+      }
+    }
   }
 
   // Scaling with CPUs: one group read per CPU and interval; the rest of a tick does not grow with CPUs.
@@ -272,6 +347,7 @@ export async function main(): Promise<void> {
   const perRead = median(micros);
   console.log(`  per CPU: one perf group read (${PERF_EVENTS.length + TRACEPOINTS.length} events) + its encoding: ${[...perCpu].map(([c, us]) => `cpu${c} ${us.toFixed(1)} µs`).join(', ')} (${reads} reads each)`);
   for (const hz of [10, 100]) {
+    if (!ok(`perf ${hz} Hz: isoscope`) || !ok(`perf ${hz} Hz: perf stat -I`)) continue;
     const total = median(fig(`perf ${hz} Hz: isoscope`));
     const fixed = Math.max(0, total / hz - (cpus.length * perRead) / 1e6);
     const at = (n: number) => (hz * (fixed + (n * perRead) / 1e6)) * 1000;
