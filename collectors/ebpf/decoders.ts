@@ -34,6 +34,8 @@ export class Decoders {
   private disks: Map<string, string> | null = null;
   private cgroups = new Map<bigint, string>();
   private cgroupsScanned = 0;
+  /** Lookups that found nothing (a cgroup or disk unknown so far): a label decoded meanwhile may be found later. */
+  misses = 0;
 
   constructor(private readonly paths: DecoderPaths) {}
 
@@ -112,6 +114,7 @@ export class Decoders {
       }
       name = this.disks.get(key);
     }
+    if (name === undefined) this.misses++;
     return name ?? `unknown:${key}`;
   }
 
@@ -126,6 +129,7 @@ export class Decoders {
       const found = this.cgroups.get(id);
       if (found !== undefined) return found;
     }
+    this.misses++;
     return `unknown_cgroup_id:${id}`;
   }
 }

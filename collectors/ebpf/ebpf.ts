@@ -9,12 +9,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { componentLogger } from '../../core/logger.js';
 import type { SampleBatch } from '../sample-batch.js';
-import type { SampledTick, SamplerSlot } from '../sampler/native-sampler.js';
+import { BPF_DELTA_BYTES, loadSampler, type NativeBpfMap, type SampledTick, type SamplerResult, type SamplerSlot } from '../sampler/native-sampler.js';
 import type { Source, SourceSample } from '../source.js';
 import type { EbpfConfig } from './config.js';
 import { Decoders, findCgroup2Root } from './decoders.js';
 import { defaultConfigDir, defaultObjectDir } from './locate.js';
 import { assertKnownPrograms, buildShippedPrograms } from './on-demand.js';
+import { DeltaReader } from './delta-reader.js';
 import { labelBytes, MetricReader, type MapEntry } from './metric-reader.js';
 import { parseMetricsConfig } from './metrics-config.js';
 import { loadBpfNative, type BpfMapInfo, type BpfNative, type BpfNativeResult, type BpfObject } from './native.js';
@@ -22,10 +23,21 @@ import { loadBpfNative, type BpfMapInfo, type BpfNative, type BpfNativeResult, t
 /** BPF_MAP_TYPE_PERCPU_HASH, PERCPU_ARRAY, LRU_PERCPU_HASH: one value per possible CPU. */
 const PER_CPU_TYPES = new Set([5, 6, 10]);
 
+type MetricSpec = ConstructorParameters<typeof MetricReader>[0];
+
 interface LoadedMetric {
+  metric: MetricSpec;
+  /** The JS reader: used where the native differencing is not available (no sampler library, no batch lookup). */
   reader: MetricReader;
   map: BpfMapInfo;
+  /** The native differencing of the map and its decoder, where available. */
+  native: { state: NativeBpfMap; reader: DeltaReader } | null;
+  /** Why the native differencing is not used for this map. */
+  why: string | null;
 }
+
+/** Errnos of a batch lookup the kernel or map type does not have: EINVAL, EOPNOTSUPP, ENOTSUPP. */
+const NO_BATCH = new Set([22, 95, 524]);
 
 export class EbpfSource implements Source {
   readonly name = 'ebpf';
@@ -33,8 +45,19 @@ export class EbpfSource implements Source {
   private metrics: LoadedMetric[] = [];
   private readonly log = componentLogger('ebpf');
 
-  /** @param nativeResult the libbpf adapter; the default loads it through koffi. */
-  constructor(private readonly config: EbpfConfig, private readonly nativeResult: BpfNativeResult = loadBpfNative()) {}
+  /** Where the native differencing writes a read's deltas on the JS timer. */
+  private deltas: Buffer = Buffer.alloc(0);
+
+  /**
+   * @param nativeResult the libbpf adapter; the default loads it through koffi.
+   * @param sampler the native sampler library, whose BPF map differencing (bpf-deltas.c) reads the
+   *   maps on the sampler thread and on the JS timer alike; without it, maps are read and decoded in JS.
+   */
+  constructor(
+    private readonly config: EbpfConfig,
+    private readonly nativeResult: BpfNativeResult = loadBpfNative(),
+    private readonly sampler: () => Promise<SamplerResult> = loadSampler,
+  ) {}
 
   /** Names of the metrics read each interval. */
   get metricNames(): string[] {
@@ -78,7 +101,7 @@ export class EbpfSource implements Source {
             throw new Error(`The labels of metric ${metric.config.name} describe ${labelBytes(metric.config.labels)} key bytes, but map ${map.name} of ${plan.object} has ${map.keySize}-byte keys`);
           }
           if (map.valueSize !== 8) throw new Error(`Map ${map.name} of ${plan.object} has ${map.valueSize}-byte values; metrics need u64 values`);
-          this.metrics.push({ reader: new MetricReader(metric, decoders), map });
+          this.metrics.push({ metric, reader: new MetricReader(metric, decoders), map, native: null, why: null });
         }
         this.log.info({ program: plan.program, programs: obj.programs }, `Loaded eBPF program ${plan.program} (${obj.programs.join(', ')}).`);
       }
@@ -86,7 +109,22 @@ export class EbpfSource implements Source {
       await this.shutdown();
       throw err;
     }
-    for (const m of this.metrics) m.reader.read(readMap(r.native, m.map)); // baseline
+    const lib = await this.sampler();
+    for (const m of this.metrics) {
+      if (lib.ok) {
+        const state = lib.lib.bpfMap(m.map.fd, m.map.keySize, m.map.valueSize, PER_CPU_TYPES.has(m.map.type) ? r.native.possibleCpus() : 1, m.map.maxEntries);
+        const baseline = state.read(Buffer.alloc(0));
+        if (baseline >= 0) {
+          m.native = { state, reader: new DeltaReader(m.metric, decoders, m.map.keySize, (from, out) => state.keys(from, out)) };
+          continue;
+        }
+        state.free();
+        m.why = NO_BATCH.has(-baseline) ? `BPF map ${m.map.name} has no batch lookup on this kernel` : `reading BPF map ${m.map.name} natively failed (errno ${-baseline})`;
+      } else m.why = lib.reason;
+      m.reader.read(readMap(r.native, m.map)); // baseline
+    }
+    const most = Math.max(0, ...this.metrics.map((m) => (m.native ? m.map.maxEntries * BPF_DELTA_BYTES : 0)));
+    this.deltas = Buffer.alloc(most);
   }
 
   async read(): Promise<SourceSample[]> {
@@ -95,7 +133,8 @@ export class EbpfSource implements Source {
     const out: SourceSample[] = [];
     for (const m of this.metrics) {
       try {
-        out.push(...m.reader.read(readMap(r.native, m.map)));
+        if (m.native) out.push(...m.native.reader.read(this.deltas, 0, this.readNative(m)));
+        else out.push(...m.reader.read(readMap(r.native, m.map)));
       } catch (err) {
         this.log.error({ err, map: m.map.name }, `Reading BPF map ${m.map.name} failed; its metric is skipped this interval.`);
       }
@@ -103,32 +142,47 @@ export class EbpfSource implements Source {
     return out;
   }
 
+  /** The agent's JS timer path: each map read through its native differencing where it has one, straight into the batch. */
+  readInto(batch: SampleBatch): void {
+    const r = this.nativeResult;
+    if (!r.ok) return;
+    for (const m of this.metrics) {
+      const mark = batch.mark();
+      try {
+        if (m.native) m.native.reader.readInto(batch, this.deltas, 0, this.readNative(m));
+        else for (const s of m.reader.read(readMap(r.native, m.map))) batch.addFields(s);
+      } catch (err) {
+        batch.rollback(mark);
+        this.log.error({ err, map: m.map.name }, `Reading BPF map ${m.map.name} failed; its metric is skipped this interval.`);
+      }
+    }
+  }
+
+  /** Reads a map's deltas into `this.deltas` now: their bytes. @throws Error with the errno. */
+  private readNative(m: LoadedMetric): number {
+    const n = m.native!.state.read(this.deltas);
+    if (n < 0) throw new Error(`reading BPF map ${m.map.name} failed with errno ${-n}`);
+    return n;
+  }
+
   /**
-   * Every metric's map, dumped by the native sampler with BPF_MAP_LOOKUP_BATCH (up to all its
-   * entries), or why not: a kernel or map type without batch lookup stays on the JS timer.
+   * Every metric's map, read by the native sampler through its differencing state (bpf-deltas.c:
+   * BPF_MAP_LOOKUP_BATCH, per-CPU values summed, deltas of the keys that moved), or why not: a
+   * kernel or map type without batch lookup, or no sampler library, stays on the JS timer.
    */
   sampledSlots(): { slots: SamplerSlot[] } | { reason: string } {
     const r = this.nativeResult;
     if (!r.ok) return { reason: r.reason };
     const slots: SamplerSlot[] = [];
     for (const m of this.metrics) {
-      if (batchStates.get(m.map)?.batch === false) return { reason: `BPF map ${m.map.name} has no batch lookup on this kernel` };
-      const valueBytes = Math.ceil(m.map.valueSize / 8) * 8 * (PER_CPU_TYPES.has(m.map.type) ? r.native.possibleCpus() : 1);
-      slots.push({ fd: m.map.fd, pread: false, size: Math.max(1, m.map.maxEntries) * (m.map.keySize + valueBytes), bpfMap: { keySize: m.map.keySize, valueBytes } });
+      if (!m.native) return { reason: m.why ?? `BPF map ${m.map.name} has no native read` };
+      slots.push({ fd: m.map.fd, pread: false, size: Math.max(1, m.map.maxEntries) * BPF_DELTA_BYTES, bpfMap: m.native.state });
     }
     return { slots };
   }
 
-  /** `read()` for one tick the native sampler read: each map's entries from its bytes. */
+  /** `readInto` for one tick the native sampler read: each map's deltas from its bytes. */
   readSampledInto(batch: SampleBatch, tick: SampledTick, first: number): void {
-    for (const s of this.readSampled(tick, first)) batch.addFields(s);
-  }
-
-  /** The samples of one tick the native sampler read. */
-  readSampled(tick: SampledTick, first: number): SourceSample[] {
-    const out: SourceSample[] = [];
-    const r = this.nativeResult;
-    if (!r.ok) return out;
     for (let i = 0; i < this.metrics.length; i++) {
       const m = this.metrics[i]!;
       const length = tick.length[first + i]!;
@@ -136,21 +190,28 @@ export class EbpfSource implements Source {
         this.log.error({ errno: -length, map: m.map.name }, `Reading BPF map ${m.map.name} failed (errno ${-length}); its metric is skipped this interval.`);
         continue;
       }
-      const cpus = PER_CPU_TYPES.has(m.map.type) ? r.native.possibleCpus() : 1;
-      const stride = Math.ceil(m.map.valueSize / 8) * 8;
-      const per = m.map.keySize + stride * cpus;
-      const entries: MapEntry[] = [];
-      for (let at = tick.start[first + i]!, end = at + length; at + per <= end; at += per) {
-        let v = 0n;
-        for (let c = 0; c < cpus; c++) v += tick.data.readBigUInt64LE(at + m.map.keySize + c * stride);
-        entries.push({ key: Buffer.from(tick.data.subarray(at, at + m.map.keySize)), value: v });
+      m.native!.reader.readInto(batch, tick.data, tick.start[first + i]!, length);
+    }
+  }
+
+  /** The samples of one tick the native sampler read, as objects (for wrappers that stamp fields on them). */
+  readSampled(tick: SampledTick, first: number): SourceSample[] {
+    const out: SourceSample[] = [];
+    for (let i = 0; i < this.metrics.length; i++) {
+      const m = this.metrics[i]!;
+      const length = tick.length[first + i]!;
+      if (length < 0) {
+        this.log.error({ errno: -length, map: m.map.name }, `Reading BPF map ${m.map.name} failed (errno ${-length}); its metric is skipped this interval.`);
+        continue;
       }
-      for (const s of m.reader.read(entries)) out.push(s);
+      for (const s of m.native!.reader.read(tick.data, tick.start[first + i]!, length)) out.push(s);
     }
     return out;
   }
 
   async shutdown(): Promise<void> {
+    // The agent stops the sampler thread before its sources shut down, so no thread reads these states.
+    for (const m of this.metrics) m.native?.state.free();
     this.metrics = [];
     for (const o of this.objects.splice(0)) o.close();
   }

@@ -120,7 +120,8 @@ export class MetricReader {
   }
 }
 
-function toSample(metric: string, labels: [string, string][], value: number): SourceSample {
+/** A sample of the metric with these decoded labels: column labels in their columns, others in the name. */
+export function toSample(metric: string, labels: [string, string][], value: number): SourceSample {
   const sample: SourceSample = { metric, value };
   const extra: string[] = [];
   for (const [name, v] of labels) {

@@ -25,11 +25,35 @@ export interface SamplerSlot {
   /** Read on every this many ticks only (the first tick always); the others give -ENODATA. @default 1 */
   every?: number;
   /**
-   * The fd is a BPF map: every entry is read with BPF_MAP_LOOKUP_BATCH, as key then value bytes
-   * (`valueBytes`: per-CPU values included), `size` bytes at most (-ENOSPC beyond).
+   * The fd is this BPF map: the slot holds its deltas since the last read, as (u32 key index, u32 0,
+   * u64 delta) per key that moved (bpf-deltas.c), `size` bytes at most (-ENOSPC beyond).
    */
-  bpfMap?: { keySize: number; valueBytes: number };
+  bpfMap?: NativeBpfMap;
 }
+
+/**
+ * One BPF map's differencing state in C (bpf-deltas.c): every read sums each key's per-CPU values
+ * and returns the keys that moved since the previous successful read, as 16-byte (u32 key index,
+ * u32 0, u64 delta) entries. A key's index is fixed from when it is first seen; `keys()` gives the
+ * bytes of keys from an index on. The state outlives sampler threads, so deltas continue across a
+ * restart of the sampler and onto the JS timer.
+ */
+export interface NativeBpfMap {
+  /** For the sampler's slot: the state's address. */
+  readonly address: bigint;
+  /** Reads the map now: the deltas' bytes written to `out` (an empty `out`: a baseline), or -errno. */
+  read(out: Buffer): number;
+  /** The same differencing on entries read elsewhere (n keys, then their values as the kernel packs them): bytes or -errno. */
+  feed(keys: Buffer, values: Buffer, n: number, out: Buffer): number;
+  /** Keys known so far. */
+  count(): number;
+  /** Bytes of keys from index `from` on, as many as fit in `out`: how many were copied. */
+  keys(from: number, out: Buffer): number;
+  free(): void;
+}
+
+/** Bytes of one (key index, delta) entry of a BPF map slot. */
+export const BPF_DELTA_BYTES = 16;
 
 /** The length a slot has on a tick it was not due (`every`). */
 export const NOT_READ = -61; // -ENODATA
@@ -63,11 +87,15 @@ export interface RunningSampler {
 
 export interface SamplerLibrary {
   start(slots: readonly SamplerSlot[], intervalMs: number, bufferTicks: number): RunningSampler;
+  /** The differencing state of a BPF map: its fd, key and value size, values per key (CPUs of a per-CPU map, else 1), max entries. */
+  bpfMap(fd: number, keySize: number, valueSize: number, cpus: number, maxEntries: number): NativeBpfMap;
 }
 
 export type SamplerResult = { ok: true; lib: SamplerLibrary } | { ok: false; reason: string };
 
-const SOURCE = 'sampler.c';
+const SOURCES = ['sampler.c', 'bpf-deltas.c'];
+/** Everything the library is built from: a change to any of them rebuilds it. */
+const INPUTS = [...SOURCES, 'bpf-deltas.h'];
 const LIBRARY = 'libisoscope-sampler.so';
 let cached: Promise<SamplerResult> | null = null;
 
@@ -84,17 +112,18 @@ export interface BuildOptions {
   buildDir?: string;
 }
 
-/** Compiles sampler.c when the library is missing or older than its source. */
+/** Compiles sampler.c and bpf-deltas.c when the library is missing or older than one of its sources. */
 async function build(o: BuildOptions): Promise<string> {
-  const source = join(packageRoot(), 'collectors', 'sampler', SOURCE);
-  const buildDir = o.buildDir ?? join(packageRoot(), 'collectors', 'sampler', 'build');
+  const dir = join(packageRoot(), 'collectors', 'sampler');
+  const source = join(dir, SOURCES[0]!);
+  const buildDir = o.buildDir ?? join(dir, 'build');
   const out = join(buildDir, LIBRARY);
-  if (existsSync(out) && statSync(out).mtimeMs >= statSync(source).mtimeMs) return out;
+  if (existsSync(out) && INPUTS.every((f) => statSync(out).mtimeMs >= statSync(join(dir, f)).mtimeMs)) return out;
   mkdirSync(buildDir, { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`; // concurrent collectors each build their own and rename
   const cc = o.cc ?? process.env.CC ?? 'cc';
   try {
-    await run(cc, ['-O2', '-Wall', '-shared', '-fPIC', '-pthread', '-o', tmp, source], { timeout: 120_000 });
+    await run(cc, ['-O2', '-Wall', '-shared', '-fPIC', '-pthread', '-o', tmp, ...SOURCES.map((f) => join(dir, f))], { timeout: 120_000 });
     renameSync(tmp, out);
   } catch (err) {
     rmSync(tmp, { force: true });
@@ -125,7 +154,14 @@ export async function buildAndLoad(o: BuildOptions = {}): Promise<SamplerResult>
     return { ok: false, reason: `${path} could not be loaded (${(err as Error).message})` };
   }
   koffi.opaque('isoscope_sampler');
-  const start = lib.func('isoscope_sampler *isoscope_sampler_start(const int *fds, const int *modes, const int *sizes, const int *aux, int n, int64_t interval_ns, int64_t buffer_bytes, _Out_ int *err)');
+  koffi.opaque('isoscope_bpfmap');
+  const start = lib.func('isoscope_sampler *isoscope_sampler_start(const int *fds, const int *modes, const int *sizes, const int64_t *maps, int n, int64_t interval_ns, int64_t buffer_bytes, _Out_ int *err)');
+  const bpfNew = lib.func('isoscope_bpfmap *isoscope_bpfmap_new(int fd, int key_size, int value_size, int cpus, int max_entries, _Out_ int *err)');
+  const bpfRead = lib.func('int64_t isoscope_bpfmap_read(isoscope_bpfmap *m, _Out_ uint8_t *out, int64_t cap)');
+  const bpfFeed = lib.func('int64_t isoscope_bpfmap_feed(isoscope_bpfmap *m, const uint8_t *keys, const uint8_t *values, uint32_t n, _Out_ uint8_t *out, int64_t cap)');
+  const bpfKeys = lib.func('int64_t isoscope_bpfmap_keys(isoscope_bpfmap *m, uint32_t from, _Out_ uint8_t *out, int64_t cap)');
+  const bpfCount = lib.func('int64_t isoscope_bpfmap_count(isoscope_bpfmap *m)');
+  const bpfFree = lib.func('void isoscope_bpfmap_free(isoscope_bpfmap *m)');
   const drain = lib.func('int64_t isoscope_sampler_drain(isoscope_sampler *s, _Out_ uint8_t *out, int64_t cap)');
   const dropped = lib.func('int64_t isoscope_sampler_dropped(isoscope_sampler *s)');
   const stop = lib.func('void isoscope_sampler_stop(isoscope_sampler *s)');
@@ -144,7 +180,7 @@ export async function buildAndLoad(o: BuildOptions = {}): Promise<SamplerResult>
           Int32Array.from(slots, (s) => s.fd),
           Int32Array.from(slots, (s) => (s.pread ? 1 : 0) | (s.bpfMap ? 2 : 0) | (Math.max(1, Math.min(0x7fffff, Math.round(s.every ?? 1))) << 8)),
           Int32Array.from(slots, (s) => s.size),
-          Int32Array.from(slots.flatMap((s) => [s.bpfMap?.keySize ?? 0, s.bpfMap?.valueBytes ?? 0])),
+          BigInt64Array.from(slots, (s) => s.bpfMap?.address ?? 0n),
           n,
           BigInt(Math.round(intervalMs * 1e6)),
           bufferBytes,
@@ -188,6 +224,27 @@ export async function buildAndLoad(o: BuildOptions = {}): Promise<SamplerResult>
           },
           free: () => {
             if (!freed) free(handle);
+            freed = true;
+          },
+        };
+      },
+      bpfMap(fd, keySize, valueSize, cpus, maxEntries) {
+        const err = [0];
+        const m = bpfNew(fd, keySize, valueSize, cpus, maxEntries, err) as unknown;
+        if (m === null) throw new Error(`the BPF map state for fd ${fd} could not be made (errno ${err[0]})`);
+        let freed = false;
+        const live = () => {
+          if (freed) throw new Error(`the BPF map state for fd ${fd} was freed`);
+          return m;
+        };
+        return {
+          address: BigInt(koffi.address(m)),
+          read: (out) => Number(bpfRead(live(), out, out.length)),
+          feed: (keys, values, n, out) => Number(bpfFeed(live(), keys, values, n, out, out.length)),
+          count: () => Number(bpfCount(live())),
+          keys: (from, out) => Number(bpfKeys(live(), from, out, out.length)),
+          free: () => {
+            if (!freed) bpfFree(m);
             freed = true;
           },
         };

@@ -8,13 +8,12 @@
  * Record: u32 total length, u32 slot count, u64 ts (ns since the epoch, read just before the
  * slots), u64 timer expirations (1, or more when ticks were missed), then per slot an i32 (bytes
  * read, or -errno) and the bytes. A tick that finds the buffer full is dropped and counted.
- * A BPF map slot holds every entry of the map (BPF_MAP_LOOKUP_BATCH), as key then value bytes.
- * Loaded through koffi; compiled on first use (cc -O2 -shared -fPIC -pthread).
+ * A BPF map slot holds the map's deltas since its last read (bpf-deltas.c: read with
+ * BPF_MAP_LOOKUP_BATCH, per-CPU values summed and differenced here, 16 bytes per key that moved).
+ * Loaded through koffi; compiled on first use (cc -O2 -shared -fPIC -pthread sampler.c bpf-deltas.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <linux/bpf.h>
-#include <sys/syscall.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -24,14 +23,14 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+#include "bpf-deltas.h"
 
 struct isoscope_sampler {
   int n;
   int *fds;
-  int *modes; /* bit 0: pread(2) at offset 0; bit 1: a BPF map, dumped; else read(2); bits 8+: read every that many ticks (0, 1: every tick) */
+  int *modes; /* bit 0: pread(2) at offset 0; bit 1: a BPF map, its deltas; else read(2); bits 8+: read every that many ticks (0, 1: every tick) */
   int *sizes;
-  int *aux; /* BPF map slots: key size and value bytes (per-CPU values included) */
-  uint8_t **scratch; /* BPF map slots: keys then values of one batch */
+  struct isoscope_bpfmap **maps; /* BPF map slots: the map's differencing state (the caller's) */
   int64_t interval_ns;
   int tfd, efd;
   pthread_t thread;
@@ -44,40 +43,6 @@ struct isoscope_sampler {
   uint64_t ticks;
   uint64_t expired; /* timer expirations since start: the tick number of the current tick */
 };
-
-/*
- * All entries of a BPF map as key, value, key, value … with BPF_MAP_LOOKUP_BATCH (a chunk per call).
- * Returns the bytes written, or -1 with errno (EOPNOTSUPP/EINVAL where the kernel or map type has no
- * batch lookup, ENOSPC when the entries do not fit).
- */
-static ssize_t dump_map(int fd, uint8_t *out, size_t cap, int ksz, int vsz, uint8_t *scratch) {
-  size_t per = (size_t)ksz + (size_t)vsz, chunk = cap / per, at = 0;
-  uint8_t in_batch[64], out_batch[64];
-  int first = 1;
-  if (chunk == 0) return errno = ENOSPC, -1;
-  for (;;) {
-    union bpf_attr attr;
-    memset(&attr, 0, sizeof attr);
-    attr.batch.in_batch = first ? 0 : (uint64_t)(uintptr_t)in_batch;
-    attr.batch.out_batch = (uint64_t)(uintptr_t)out_batch;
-    attr.batch.keys = (uint64_t)(uintptr_t)scratch;
-    attr.batch.values = (uint64_t)(uintptr_t)(scratch + chunk * (size_t)ksz);
-    attr.batch.count = (uint32_t)((cap - at) / per);
-    attr.batch.map_fd = (uint32_t)fd;
-    if (attr.batch.count == 0) return errno = ENOSPC, -1;
-    long r = syscall(__NR_bpf, BPF_MAP_LOOKUP_BATCH, &attr, sizeof attr);
-    int e = errno;
-    if (r < 0 && e != ENOENT) return -1;
-    for (uint32_t i = 0; i < attr.batch.count; i++) {
-      memcpy(out + at, scratch + i * (size_t)ksz, (size_t)ksz);
-      memcpy(out + at + ksz, scratch + chunk * (size_t)ksz + i * (size_t)vsz, (size_t)vsz);
-      at += per;
-    }
-    if (r < 0) return (ssize_t)at; /* ENOENT: the walk is done */
-    memcpy(in_batch, out_batch, sizeof in_batch);
-    first = 0;
-  }
-}
 
 static void *run(void *arg) {
   struct isoscope_sampler *s = arg;
@@ -103,7 +68,7 @@ static void *run(void *arg) {
       /* A slot read every k ticks is read on the tick that crosses the next multiple of k. */
       int due = every <= 1 || (tick + expirations - 1) / every != (tick == 0 ? (uint64_t)-1 : (tick - 1) / every);
       ssize_t got = !due ? (errno = ENODATA, -1)
-                    : (s->modes[i] & 2) ? dump_map(s->fds[i], r + at + 4, (size_t)s->sizes[i], s->aux[2 * i], s->aux[2 * i + 1], s->scratch[i])
+                    : (s->modes[i] & 2) ? isoscope_bpfmap_sample(s->maps[i], r + at + 4, (size_t)s->sizes[i])
                     : (s->modes[i] & 1) ? pread(s->fds[i], r + at + 4, (size_t)s->sizes[i], 0)
                                         : read(s->fds[i], r + at + 4, (size_t)s->sizes[i]);
       int32_t len = got < 0 ? -errno : (int32_t)got;
@@ -129,13 +94,11 @@ static void *run(void *arg) {
 }
 
 static void free_all(struct isoscope_sampler *s) {
-  if (s->scratch)
-    for (int i = 0; i < s->n; i++) free(s->scratch[i]);
-  free(s->scratch), free(s->aux), free(s->fds), free(s->modes), free(s->sizes), free(s->rec), free(s->buf), free(s);
+  free(s->maps), free(s->fds), free(s->modes), free(s->sizes), free(s->rec), free(s->buf), free(s);
 }
 
 /* Starts sampling; returns the sampler, or NULL with *err set to an errno. */
-struct isoscope_sampler *isoscope_sampler_start(const int *fds, const int *modes, const int *sizes, const int *aux, int n, int64_t interval_ns, int64_t buffer_bytes, int *err) {
+struct isoscope_sampler *isoscope_sampler_start(const int *fds, const int *modes, const int *sizes, const int64_t *maps, int n, int64_t interval_ns, int64_t buffer_bytes, int *err) {
   struct isoscope_sampler *s = calloc(1, sizeof *s);
   if (!s) return *err = ENOMEM, NULL;
   s->n = n;
@@ -143,25 +106,21 @@ struct isoscope_sampler *isoscope_sampler_start(const int *fds, const int *modes
   s->fds = malloc(sizeof(int) * (size_t)(n ? n : 1));
   s->modes = malloc(sizeof(int) * (size_t)(n ? n : 1));
   s->sizes = malloc(sizeof(int) * (size_t)(n ? n : 1));
-  s->aux = malloc(2 * sizeof(int) * (size_t)(n ? n : 1));
-  s->scratch = calloc((size_t)(n ? n : 1), sizeof(uint8_t *));
+  s->maps = calloc((size_t)(n ? n : 1), sizeof *s->maps);
   s->rec_max = 24;
   for (int i = 0; i < n; i++) s->rec_max += 4 + (size_t)sizes[i];
   s->rec = malloc(s->rec_max);
   s->cap = (size_t)buffer_bytes < s->rec_max ? s->rec_max : (size_t)buffer_bytes;
   s->buf = malloc(s->cap);
   s->tfd = s->efd = -1;
-  if (!s->fds || !s->modes || !s->sizes || !s->aux || !s->scratch || !s->rec || !s->buf) {
+  if (!s->fds || !s->modes || !s->sizes || !s->maps || !s->rec || !s->buf) {
     *err = ENOMEM;
     goto fail;
   }
-  memcpy(s->aux, aux, 2 * sizeof(int) * (size_t)n);
   for (int i = 0; i < n; i++) {
-    if (!(modes[i] & 2)) continue;
-    /* Keys then values of as many entries as the slot holds, packed as the kernel writes them. */
-    s->scratch[i] = malloc((size_t)sizes[i] + 1);
-    if (!s->scratch[i]) {
-      *err = ENOMEM;
+    s->maps[i] = (struct isoscope_bpfmap *)(uintptr_t)maps[i];
+    if ((modes[i] & 2) && !s->maps[i]) {
+      *err = EINVAL;
       goto fail;
     }
   }
