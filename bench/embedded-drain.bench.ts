@@ -5,7 +5,8 @@
  *                appended with the Appender into a fresh samples table (same DDL) and committed:
  *                DuckDB's fastest load path from Node, with no work of ours in the timing;
  *   store.write: the DuckDB store alone writing the same rows, already decoded, in batches as ingest
- *                hands them (chunks, staging, dedup check, one transaction per batch);
+ *                hands them (chunks, staging, dedup check, one transaction per batch): as records,
+ *                and by column (the segments of the v2 messages, as ingest hands samples since issue 16);
  *   drain:       a fresh consumer group of `Ingest` reads the pre-filled bus (collector-shaped
  *                messages of 500 samples, schema v2, timestamps an hour old so no watermark holds
  *                them), decodes, validates, tags and writes into a fresh DuckDB file, timed until
@@ -20,7 +21,8 @@ import { join } from 'node:path';
 import { BIGINT, DOUBLE, DuckDBDataChunk, DuckDBInstance, DuckDBTimestampNanosecondsValue, INTEGER, TIMESTAMP_NS, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { EmbeddedBus } from '../bus/embedded/embedded-bus.js';
 import { Ingest } from '../ingest/ingest.js';
-import { encode } from '../schema/codec.js';
+import { decodeColumns, encode } from '../schema/codec.js';
+import { batchOf, type Segment } from '../schema/column-batch.js';
 import type { ColumnKind } from '../schema/columns.js';
 import { duckdbCreateTable } from '../schema/ddl/duckdb.js';
 import { definitionOf, type Sample } from '../schema/records.js';
@@ -69,14 +71,17 @@ async function ceiling(dir: string, rows: Sample[]): Promise<{ rate: number; cpu
   return { rate: rows.length / secs, cpuPerM: (cpu.user + cpu.system) / 1e6 / (rows.length / 1e6) };
 }
 
-/** The store alone: the same rows, decoded already, in ingest's batch size. */
-async function storeWrite(dir: string, data: Sample[][]): Promise<{ rate: number; cpuPerM: number }> {
-  const store = new DuckDbStore({ path: join(dir, 'store.duckdb') });
+/** The store alone: the same rows, decoded already (as records, or by column), in ingest's batch size. */
+async function storeWrite(dir: string, data: Sample[][], byColumn: boolean): Promise<{ rate: number; cpuPerM: number }> {
+  const store = new DuckDbStore({ path: join(dir, byColumn ? 'store-columns.duckdb' : 'store.duckdb') });
   await store.start();
   const total = data.reduce((n, b) => n + b.length, 0);
+  const segments: Segment[] = byColumn ? data.map((b) => decodeColumns(encode('samples', b), 'samples').segment!) : [];
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  for (let i = 0; i < data.length; i += MESSAGES_PER_BATCH) await store.write('samples', data.slice(i, i + MESSAGES_PER_BATCH).flat());
+  for (let i = 0; i < data.length; i += MESSAGES_PER_BATCH) {
+    await store.write('samples', byColumn ? batchOf('samples', segments.slice(i, i + MESSAGES_PER_BATCH)) : data.slice(i, i + MESSAGES_PER_BATCH).flat());
+  }
   const secs = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   await store.shutdown();
@@ -125,22 +130,23 @@ export async function main(): Promise<void> {
   const given = arg('--dir');
   const root = given ?? mkdtempSync(join(tmpdir(), 'isoscope-embedded-drain-'));
   const fmt = (n: number) => Math.round(n).toLocaleString('en');
-  const results: { ceil: number; ceilCpu: number; store: number; storeCpu: number; rate: number; cpuPerM: number }[] = [];
+  const results: { ceil: number; ceilCpu: number; store: number; storeCpu: number; cols: number; colsCpu: number; rate: number; cpuPerM: number }[] = [];
   try {
     console.log(`embedded drain: ${fmt(total)} samples per figure (messages of ${PER_MESSAGE}, schema v2), ${repeat} repetitions, in ${root}`);
     for (let r = 0; r < repeat; r++) {
       const dir = mkdtempSync(join(root, `rep${r}-`));
       const data = batches(`emb${r}`, total);
       const ceil = await ceiling(dir, data.flat());
-      const sw = await storeWrite(dir, data);
+      const sw = await storeWrite(dir, data, false);
+      const sc = await storeWrite(dir, data, true);
       await prefill(join(dir, 'bus'), data);
       const d = await drain(join(dir, 'bus'), join(dir, 'drain.duckdb'), total);
-      results.push({ ceil: ceil.rate, ceilCpu: ceil.cpuPerM, store: sw.rate, storeCpu: sw.cpuPerM, ...d });
-      console.log(`  #${r + 1}  DuckDB ceiling (pre-built chunks, Appender) ${fmt(ceil.rate)} rows/s, ${ceil.cpuPerM.toFixed(2)} CPU-s per M   store.write ${fmt(sw.rate)} rows/s, ${sw.cpuPerM.toFixed(2)} CPU-s per M   embedded drain ${fmt(d.rate)} rows/s = ${((d.rate / ceil.rate) * 100).toFixed(0)}% of the ceiling, ${d.cpuPerM.toFixed(2)} CPU-s per M samples (${fmt(1e6 / d.cpuPerM)} rows per CPU-second) (load average ${loadavg()[0]!.toFixed(1)})`);
+      results.push({ ceil: ceil.rate, ceilCpu: ceil.cpuPerM, store: sw.rate, storeCpu: sw.cpuPerM, cols: sc.rate, colsCpu: sc.cpuPerM, ...d });
+      console.log(`  #${r + 1}  DuckDB ceiling (pre-built chunks, Appender) ${fmt(ceil.rate)} rows/s, ${ceil.cpuPerM.toFixed(2)} CPU-s per M   store.write records ${fmt(sw.rate)} rows/s, ${sw.cpuPerM.toFixed(2)} CPU-s per M, by column ${fmt(sc.rate)} rows/s, ${sc.cpuPerM.toFixed(2)} CPU-s per M   embedded drain ${fmt(d.rate)} rows/s = ${((d.rate / ceil.rate) * 100).toFixed(0)}% of the ceiling, ${d.cpuPerM.toFixed(2)} CPU-s per M samples (${fmt(1e6 / d.cpuPerM)} rows per CPU-second) (load average ${loadavg()[0]!.toFixed(1)})`);
       rmSync(dir, { recursive: true, force: true });
     }
     const span = (xs: number[], f: (n: number) => string) => `${f(Math.min(...xs))}–${f(Math.max(...xs))}`;
-    console.log(`  spread: ceiling ${span(results.map((x) => x.ceil), fmt)} rows/s; store.write ${span(results.map((x) => x.store), fmt)} rows/s; drain ${span(results.map((x) => x.rate), fmt)} rows/s = ${span(results.map((x) => (x.rate / x.ceil) * 100), (n) => n.toFixed(0))}% of the ceiling (goal: ≥ 200,000 rows/s); CPU ${span(results.map((x) => x.cpuPerM), (n) => n.toFixed(2))} s per M samples (ceiling ${span(results.map((x) => x.ceilCpu), (n) => n.toFixed(2))})`);
+    console.log(`  spread: ceiling ${span(results.map((x) => x.ceil), fmt)} rows/s; store.write records ${span(results.map((x) => x.store), fmt)} rows/s, by column ${span(results.map((x) => x.cols), fmt)} rows/s; drain ${span(results.map((x) => x.rate), fmt)} rows/s = ${span(results.map((x) => (x.rate / x.ceil) * 100), (n) => n.toFixed(0))}% of the ceiling (goal: ≥ 200,000 rows/s); CPU ${span(results.map((x) => x.cpuPerM), (n) => n.toFixed(2))} s per M samples (ceiling ${span(results.map((x) => x.ceilCpu), (n) => n.toFixed(2))})`);
   } finally {
     if (!given) rmSync(root, { recursive: true, force: true });
   }

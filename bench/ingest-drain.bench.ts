@@ -14,7 +14,7 @@
  * Each repetition drains only its own samples: the topic is truncated between repetitions.
  *
  * `--partitions-in-flight 1,2,4` drains once per value (each its own pre-fill), all against the same
- * repetition's ceiling; `--no-peer` leaves the JVM peer out. Each line names the load average at the time.
+ * repetition's ceiling; `--requests-in-flight N` sets the store's ILP requests open at once (default 2); `--no-peer` leaves the JVM peer out. Each line names the load average at the time.
  *
  *   npm run build && node dist/bench/ingest-drain.bench.js [--samples 1000000] [--repeat 2] [--partitions-in-flight 3] [--no-peer] [--state-dir DIR --truncate-samples]
  */
@@ -90,7 +90,8 @@ async function ceiling(s: ServicesState, db: pg.Client, total: number): Promise<
 async function drain(s: ServicesState, db: pg.Client, total: number, prefix: string, partitionsInFlight: number): Promise<{ rate: number; cpuPerM: number }> {
   const bus = new KafkaBus({ brokers: s.kafka.brokers, partitions: 6 });
   await bus.start();
-  const store = new QuestDbStore({ http: s.questdb.http, pg: s.questdb.pg });
+  const requests = arg('--requests-in-flight');
+  const store = new QuestDbStore({ http: s.questdb.http, pg: s.questdb.pg, ...(requests ? { requestsInFlight: Number(requests) } : {}) });
   await store.start();
   const ingest = new Ingest(bus, store, { group: `bench-${prefix}`, partitionsInFlight });
   const cpu0 = process.cpuUsage();
