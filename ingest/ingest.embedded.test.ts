@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedBus } from '../bus/embedded/embedded-bus.js';
 import { nowNs } from '../core/clock.js';
-import { encode } from '../schema/codec.js';
+import { encode, encodeV1 } from '../schema/codec.js';
 import type { RecordInput } from '../schema/records.js';
 import { DuckDbStore } from '../store/duckdb/duckdb-store.js';
 import { Ingest } from './ingest.js';
@@ -112,5 +112,41 @@ describe('ingest on the embedded bus and DuckDB: tagging within the watermark', 
     await ingest.shutdown(); // flushes the held message
     expect(await rows()).toEqual([[3, 0, null, null], [4, 0, null, null]]);
     expect(ingest.stats.records.samples).toBe(2);
+  });
+
+  it('writes one batch mixing a v2 message (by column), a v1 message and a v2 message with a bad sample, tags them all, and dead-letters the bad sample with its reason', async () => {
+    await bus.ensureTopics(['samples', 'runs', 'partitions', 'dead-letters', 'events', 'alerts']);
+    const producer = bus.producer();
+    await producer.start();
+    const old = nowNs() - 3600n * S;
+    await producer.send('runs', [{ key: 'r1', value: encode('runs', [{ ...run, ts: old - S }]) }]);
+    await producer.send('partitions', [{ key: 'n1', value: encode('partitions', [{ ...partition, ts: old - S }]) }]);
+    const bad = { ...sample(12, 1, old), value: 'high' as unknown as number };
+    await producer.send('samples', [
+      { key: 'n1', value: encode('samples', [sample(10, 0, old), sample(10, 1, old), sample(10, 2, old)]) },
+      { key: 'n1', value: encodeV1('samples', [sample(11, 0, old), sample(11, 1, old)]) },
+      { key: 'n1', value: encode('samples', [sample(12, 0, old), bad, sample(12, 2, old)]) },
+    ]);
+    const letters: { reason: string | undefined }[] = [];
+    const reader = bus.consumer({ group: 'dlq', topics: ['dead-letters'] });
+    await reader.run(async (b) => void letters.push(...b.messages.map((m) => ({ reason: m.headers?.['isoscope-reason'] }))));
+    const ingest = new Ingest(bus, store, { group: 'g', watermarkMs: 1000 });
+    await ingest.start();
+    await ingest.waitUntilIdle(200, 50);
+    const deadline = Date.now() + 10_000;
+    while (letters.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await reader.shutdown();
+    await producer.shutdown();
+    await ingest.shutdown();
+    expect(await rows()).toEqual([
+      [10, 0, 'r1', 'p1'], [10, 1, 'r1', 'p1'], [10, 2, 'r1', null],
+      [11, 0, 'r1', 'p1'], [11, 1, 'r1', 'p1'],
+      [12, 0, 'r1', 'p1'], [12, 2, 'r1', null],
+    ]);
+    expect(letters).toHaveLength(1);
+    expect(letters[0]!.reason).toMatch(/^records\[1\]\.value: /);
+    expect(ingest.stats.records.samples).toBe(7);
+    expect(ingest.stats.tagged).toBe(7);
+    expect(ingest.stats.seqGaps).toBe(0);
   });
 });
