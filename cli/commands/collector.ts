@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { CollectorAgent } from '../../collectors/agent.js';
 import { buildSources, type BuiltSources } from '../../collectors/build.js';
+import { EbpfSource } from '../../collectors/ebpf/ebpf.js';
 import { measuredSources } from '../../collectors/measure/build.js';
 import { DEFAULT_PERF_EVENTS, measureSchema, type Measure } from '../../collectors/measure/schema.js';
 import { PartitionScopes } from '../../collectors/scopes/partition-scopes.js';
@@ -73,10 +74,12 @@ async function runCollector(flags: Flags, cmd: Command): Promise<void> {
   const stateDir = join(config.dataDir, 'collector');
   let names: string[];
   let built: BuiltSources;
+  let ebpf: EbpfSource | null = null;
   if (flags.measure) {
     const m = measuredSources(flags.measure, { scopesDir: flags.scopes ?? join(stateDir, 'scopes'), stateDir });
     names = m.names;
     built = { sources: m.sources, eventSources: m.eventSources };
+    ebpf = m.ebpf;
   } else {
     names = [...(flags.source ?? config.collector.sources)];
     if (flags.events && !names.includes('perf')) names.push('perf');
@@ -87,6 +90,7 @@ async function runCollector(flags: Flags, cmd: Command): Promise<void> {
       ...(flags.ebpf ? { ebpf: { ...config.collector.ebpf, programs: flags.ebpf } } : {}),
     };
     built = buildSources(names, options, { stateDir });
+    ebpf = built.sources.find((s): s is EbpfSource => s instanceof EbpfSource) ?? null;
     if (flags.scopes) {
       built.sources.push(new PartitionScopes({ dir: flags.scopes, events: flags.events ?? config.collector.perf?.events ?? [...DEFAULT_PERF_EVENTS] }));
       if (!names.includes('perf')) names.push('perf');
@@ -108,6 +112,7 @@ async function runCollector(flags: Flags, cmd: Command): Promise<void> {
   const figures = () => ({
     droppedBatches: (agent?.stats.dropped ?? 0) + (sink.spooling?.spool.stats.droppedBatches ?? 0),
     ...(sink.spooling ? { spoolBatches: sink.spooling.spool.stats.batches, spoolBytes: sink.spooling.spool.stats.bytes, lastSendMs: sink.spooling.lastSendMs } : {}),
+    ...(ebpf ? { ebpfDroppedKeys: ebpf.droppedKeys() } : {}),
   });
   const self = new SelfTelemetry(figures);
   const metricsListen = flags.metricsListen ?? config.collector.metricsListen;

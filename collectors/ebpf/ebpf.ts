@@ -16,6 +16,8 @@ import { Decoders, findCgroup2Root } from './decoders.js';
 import { defaultConfigDir, defaultObjectDir } from './locate.js';
 import { assertKnownPrograms, buildShippedPrograms } from './on-demand.js';
 import { DeltaReader } from './delta-reader.js';
+import { DroppedKeys, type DroppedKeyCounts } from './dropped-keys.js';
+import { cgroupSlots, countCgroups, metricEntries, type MapNeeds } from './map-sizing.js';
 import { labelBytes, MetricReader, type MapEntry } from './metric-reader.js';
 import { parseMetricsConfig } from './metrics-config.js';
 import { loadBpfNative, type BpfMapInfo, type BpfNative, type BpfNativeResult, type BpfObject } from './native.js';
@@ -44,6 +46,7 @@ export class EbpfSource implements Source {
   private objects: BpfObject[] = [];
   private metrics: LoadedMetric[] = [];
   private readonly log = componentLogger('ebpf');
+  private dropped: DroppedKeys | null = null;
 
   /** Where the native differencing writes a read's deltas on the JS timer. */
   private deltas: Buffer = Buffer.alloc(0);
@@ -73,7 +76,10 @@ export class EbpfSource implements Source {
     if (!r.ok) throw new Error(`The ebpf source is not available here: ${r.reason}.`);
     // The package's own build folder is filled on first use; a configured objectDir is the user's to fill.
     if (this.config.objectDir === undefined) await buildShippedPrograms(this.config.programs, objectDir);
-    const decoders = new Decoders({ kallsyms: this.config.kallsyms, partitions: this.config.partitions, cgroupRoot: safeCgroupRoot(this.config.mountinfo) });
+    const cgroupRoot = safeCgroupRoot(this.config.mountinfo);
+    const decoders = new Decoders({ kallsyms: this.config.kallsyms, partitions: this.config.partitions, cgroupRoot });
+    const needs: MapNeeds = { cpus: r.native.possibleCpus(), cgroups: countCgroups(cgroupRoot) };
+    this.dropped = new DroppedKeys(r.native);
     // Everything is checked before anything is loaded into the kernel.
     const plans = this.config.programs.map((program) => {
       const object = join(objectDir, `${program}.bpf.o`);
@@ -88,8 +94,11 @@ export class EbpfSource implements Source {
     });
     try {
       for (const plan of plans) {
-        const obj = r.native.openObject(plan.object);
+        // Metric maps sized for this node's CPUs and cgroups (map-sizing.ts); other maps as compiled.
+        const sizes = new Map([...plan.metrics.metrics.counters.map((config) => [config.name, metricEntries({ kind: 'counter', config }, needs)] as const), ...plan.metrics.metrics.histograms.map((config) => [config.name, metricEntries({ kind: 'histogram', config }, needs)] as const)]);
+        const obj = r.native.openObject(plan.object, (m) => sizes.get(m.name) ?? undefined);
         this.objects.push(obj);
+        this.dropped.add(plan.program, obj);
         const wanted = [
           ...plan.metrics.metrics.counters.map((config) => ({ kind: 'counter' as const, config })),
           ...plan.metrics.metrics.histograms.map((config) => ({ kind: 'histogram' as const, config })),
@@ -103,7 +112,8 @@ export class EbpfSource implements Source {
           if (map.valueSize !== 8) throw new Error(`Map ${map.name} of ${plan.object} has ${map.valueSize}-byte values; metrics need u64 values`);
           this.metrics.push({ metric, reader: new MetricReader(metric, decoders), map, native: null, why: null });
         }
-        this.log.info({ program: plan.program, programs: obj.programs }, `Loaded eBPF program ${plan.program} (${obj.programs.join(', ')}).`);
+        const sized = obj.maps.filter((m) => sizes.has(m.name)).map((m) => `${m.name} ${m.maxEntries}`);
+        this.log.info({ program: plan.program, programs: obj.programs, cpus: needs.cpus, cgroupSlots: cgroupSlots(needs.cgroups) }, `Loaded eBPF program ${plan.program} (${obj.programs.join(', ')}; map entries: ${sized.join(', ')}).`);
       }
     } catch (err) {
       await this.shutdown();
@@ -209,7 +219,18 @@ export class EbpfSource implements Source {
     return out;
   }
 
+  /** Entries each metric map was given on this node (map-sizing.ts), by map name. */
+  get mapEntries(): Record<string, number> {
+    return Object.fromEntries(this.metrics.map((m) => [m.map.name, m.map.maxEntries]));
+  }
+
+  /** Keys the programs could not add to a map (full, or another failure) since they were loaded (self telemetry); undefined when nothing is loaded. */
+  droppedKeys(): DroppedKeyCounts | undefined {
+    return this.objects.length > 0 ? this.dropped?.read() : undefined;
+  }
+
   async shutdown(): Promise<void> {
+    this.dropped?.clear();
     // The agent stops the sampler thread before its sources shut down, so no thread reads these states.
     for (const m of this.metrics) m.native?.state.free();
     this.metrics = [];

@@ -27,8 +27,12 @@ export interface BpfObject {
 }
 
 export interface BpfNative {
-  /** Opens, loads and attaches every program of a .bpf.o. @throws Error saying which step failed and libbpf's last words. */
-  openObject(path: string): BpfObject;
+  /**
+   * Opens, loads and attaches every program of a .bpf.o. `maxEntries`, asked for every map before
+   * the object is loaded, gives the map's size on this node (undefined: as compiled).
+   * @throws Error saying which step failed and libbpf's last words.
+   */
+  openObject(path: string, maxEntries?: (map: Omit<BpfMapInfo, 'fd'>) => number | undefined): BpfObject;
   /** Next key after `key` (null: the first) into `next`: true, or false at the end. @throws Error on other errors. */
   nextKey(fd: number, key: Buffer | null, next: Buffer): boolean;
   /** Value at `key` into `value`: true, or false when the key is gone. */
@@ -98,6 +102,7 @@ function load(): BpfNativeResult {
     getNextKey: fn('int bpf_map_get_next_key(int fd, const void *key, void *next_key)'),
     lookup: fn('int bpf_map_lookup_elem(int fd, const void *key, void *value)'),
     maxEntries: fn('uint32_t bpf_map__max_entries(const bpf_map *map)'),
+    setMaxEntries: fn('int bpf_map__set_max_entries(bpf_map *map, uint32_t max_entries)'),
     lookupBatch: fn('int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, uint32_t *count, const void *opts)'),
     possibleCpus: fn('int libbpf_num_possible_cpus()'),
     setPrint: fn('void *libbpf_set_print(void *fn)'),
@@ -121,10 +126,20 @@ function load(): BpfNativeResult {
   const said = (): string => (lines.length > 0 ? `; libbpf said: ${lines.splice(0).slice(-8).join(' | ')}` : '');
 
   const native: BpfNative = {
-    openObject(path) {
+    openObject(path, maxEntries) {
       lines.length = 0;
       const obj = c.openFile(path, null);
       if (!obj) throw new Error(`libbpf could not open ${path} (errno ${koffi.errno()})${said()}`);
+      for (let m = maxEntries ? c.nextMap(obj, null) : null; m; m = c.nextMap(obj, m)) {
+        const info = { name: c.mapName(m) as string, type: c.mapType(m) as number, keySize: c.keySize(m) as number, valueSize: c.valueSize(m) as number, maxEntries: c.maxEntries(m) as number };
+        const n = maxEntries!(info);
+        if (n === undefined || n === info.maxEntries) continue;
+        const r = c.setMaxEntries(m, n) as number;
+        if (r !== 0) {
+          c.close(obj);
+          throw new Error(`Map ${info.name} of ${path} could not be given ${n} entries (errno ${errno(r)})${said()}`);
+        }
+      }
       const links: unknown[] = [];
       const programs: string[] = [];
       const closeAll = () => {

@@ -27,6 +27,8 @@ export interface MeasuredSources {
   sources: Source[];
   eventSources: EventSource[];
   scopes: PartitionScopes | null;
+  /** The eBPF source (for self telemetry: keys dropped by full maps), when asked for. */
+  ebpf: EbpfSource | null;
   /** Names for the collector id, e.g. `procfs+perf+ebpf`. */
   names: string[];
 }
@@ -36,6 +38,7 @@ export function measuredSources(measure: Measure, o: { scopesDir: string; stateD
   const eventSources: EventSource[] = [];
   const names: string[] = [];
   let scopes: PartitionScopes | null = null;
+  let ebpfSource: EbpfSource | null = null;
   if (measure.procfs) {
     sources.push(new ProcfsSource(procfsConfigSchema.parse({})));
     names.push('procfs');
@@ -49,13 +52,14 @@ export function measuredSources(measure: Measure, o: { scopesDir: string; stateD
     names.push('perf');
   }
   if (measure.ebpf && measure.ebpf.programs.length) {
-    const ebpf = new Optional(new EbpfSource(ebpfConfigSchema.parse({ programs: measure.ebpf.programs })));
+    ebpfSource = new EbpfSource(ebpfConfigSchema.parse({ programs: measure.ebpf.programs }));
+    const ebpf = new Optional(ebpfSource);
     sources.push(scopes ? new Attributed(ebpf, scopes) : ebpf);
     names.push('ebpf');
   }
   if (measure.inventory) eventSources.push(new InventoryEvents(new InventorySource(inventoryConfigSchema.parse({}))));
   if (measure.logs?.length) eventSources.push(new LogEvents(measure.logs.map((input) => LogStream.fromConfig(input, join(o.stateDir, 'logs')))));
-  return { sources, eventSources, scopes, names };
+  return { sources, eventSources, scopes, ebpf: ebpfSource, names };
 }
 
 /** A source that is left out, with a warning, when it cannot start on this node. */

@@ -1,7 +1,8 @@
 /**
  * The collector's health for Prometheus (`isoscope collector --metrics-listen`, off by default):
  * batches and samples handed to the sink, batches dropped (spool bound, queue bound, or refused by
- * the bus for good), what the disk spool holds, and the last send's latency. All are read at scrape
+ * the bus for good), what the disk spool holds, the last send's latency, and keys dropped by full
+ * eBPF maps. All are read at scrape
  * time from figures the collector keeps anyway (the same ones SelfTelemetry records as samples of
  * source `collector`), so an idle metrics server costs the node nothing between scrapes.
  */
@@ -22,6 +23,8 @@ export function collectorMetrics(collector: string, agent: () => CollectorStats 
     const ms = figures().lastSendMs;
     return ms === undefined ? undefined : ms / 1000;
   }, labels);
+  scrapedCounter(registry, 'isoscope_collector_ebpf_dropped_keys_total', 'Keys the eBPF programs could not add because a map was full (their counts are missing); 0 without eBPF.', () => figures().ebpfDroppedKeys?.full ?? 0, labels);
+  scrapedCounter(registry, 'isoscope_collector_ebpf_failed_keys_total', 'Keys the eBPF programs could not add to a map that was not full (EBUSY, ENOMEM; their counts are missing); 0 without eBPF.', () => figures().ebpfDroppedKeys?.failed ?? 0, labels);
   scrapedGauge(registry, 'isoscope_collector_last_seq', 'Sequence number of the last samples batch sent (ingest reports gaps in it as seq_gap events).', () => agent()?.lastSeq ?? undefined, labels);
   return registry;
 }

@@ -1,7 +1,9 @@
 /**
  * The collector's own telemetry, as samples of source `collector`: its CPU time and context switches
  * (its wake-ups) over the interval, so its overhead beside the workload is on record in every run;
- * the spool's size, batches dropped, and how long the last batch took to reach the bus.
+ * the spool's size, batches dropped, how long the last batch took to reach the bus, and the keys
+ * the eBPF programs could not add to a map (`ebpf_dropped_keys`: the map was full; `ebpf_failed_keys`:
+ * another failure, EBUSY or ENOMEM).
  * Under the native sampler (which reads nothing of it) the CPU time and context switches of the
  * process, its sampler thread included, are taken at each drain and shared out over the drained
  * ticks by their length: each tick's value is the drain's mean, and the sum over a run is exact.
@@ -18,6 +20,8 @@ export interface SelfFigures {
   droppedBatches: number;
   /** Milliseconds from spool to acknowledged by the bus, last batch. */
   lastSendMs?: number;
+  /** Keys the eBPF programs could not add to a map since they were loaded (cumulative): the map was full, or another failure. */
+  ebpfDroppedKeys?: { full: number; failed: number };
 }
 
 export class SelfTelemetry implements Source {
@@ -49,6 +53,7 @@ export class SelfTelemetry implements Source {
     if (f.spoolBatches !== undefined) out.push({ metric: 'collector.spool_batches', value: f.spoolBatches });
     if (f.spoolBytes !== undefined) out.push({ metric: 'collector.spool_bytes', value: f.spoolBytes });
     if (f.lastSendMs !== undefined) out.push({ metric: 'collector.send_latency_ms', value: f.lastSendMs });
+    if (f.ebpfDroppedKeys !== undefined) out.push({ metric: 'collector.ebpf_dropped_keys', value: f.ebpfDroppedKeys.full }, { metric: 'collector.ebpf_failed_keys', value: f.ebpfDroppedKeys.failed });
     return out;
   }
 
@@ -84,6 +89,10 @@ export class SelfTelemetry implements Source {
     if (f.spoolBatches !== undefined) batch.add('collector.spool_batches', f.spoolBatches);
     if (f.spoolBytes !== undefined) batch.add('collector.spool_bytes', f.spoolBytes);
     if (f.lastSendMs !== undefined) batch.add('collector.send_latency_ms', f.lastSendMs);
+    if (f.ebpfDroppedKeys !== undefined) {
+      batch.add('collector.ebpf_dropped_keys', f.ebpfDroppedKeys.full);
+      batch.add('collector.ebpf_failed_keys', f.ebpfDroppedKeys.failed);
+    }
   }
 
   async shutdown(): Promise<void> {}

@@ -38,7 +38,8 @@ export class InProcessCollector implements NodeCollector {
   async start(): Promise<void> {
     const m = measuredSources(this.o.measure, { scopesDir: this.o.scopesDir, stateDir: this.o.stateDir });
     const collectorId = `${this.o.identity}/${m.names.join('+')}`;
-    const self = new SelfTelemetry(() => ({ droppedBatches: this.agent?.stats.dropped ?? 0 }));
+    const ebpf = m.ebpf;
+    const self = new SelfTelemetry(() => ({ droppedBatches: this.agent?.stats.dropped ?? 0, ...(ebpf ? { ebpfDroppedKeys: ebpf.droppedKeys() } : {}) }));
     this.agent = new CollectorAgent({
       node: this.o.identity,
       collectorId,

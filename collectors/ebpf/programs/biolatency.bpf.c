@@ -39,7 +39,7 @@ int BPF_PROG(isoscope_block_rq_issue, struct request *rq)
 {
 	u64 id = (u64)rq;
 	u64 now = bpf_ktime_get_ns();
-	bpf_map_update_elem(&issued_at, &id, &now, BPF_ANY);
+	count_dropped_key(bpf_map_update_elem(&issued_at, &id, &now, BPF_ANY));
 	return 0;
 }
 
