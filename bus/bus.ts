@@ -51,10 +51,14 @@ export interface ConsumerOptions {
   /** Where a group without committed offsets starts. @default true */
   fromBeginning?: boolean;
   /**
-   * Batches of different partitions handled at once (each still committed after its own handler
-   * resolved). The embedded bus hands one batch at a time whatever this says. @default 1
+   * Batches of different partitions handed to the handler at once (each still committed after its
+   * own handler resolved); `'all'`: every partition's batch of a fetch at once, so that a handler
+   * that waits (ingest holding live samples for the watermark) holds up no other partition, and the
+   * handler limits its own work. Kafka fetches again only after every batch of a fetch was handled,
+   * so either way at most one fetch is in memory. The embedded bus hands one batch at a time
+   * whatever this says. @default 1
    */
-  concurrency?: number;
+  concurrency?: number | 'all';
 }
 
 /**

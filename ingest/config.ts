@@ -25,8 +25,9 @@ export interface IngestOptions {
    */
   fromBeginning?: boolean;
   /**
-   * Topic partitions whose batches are decoded and written at once (Kafka). A collector's batches
-   * stay on one partition, so their order and sequence checks are unaffected. Config
+   * Topic partitions whose batches are decoded and written at once (Kafka); a samples batch
+   * sleeping for its watermark does not count (ingest/work-slots.ts). A collector's batches stay
+   * on one partition, so their order and sequence checks are unaffected. Config
    * `ingest.partitionsInFlight` for `isoscope ingest`. @default DEFAULT_PARTITIONS_IN_FLIGHT
    */
   partitionsInFlight?: number;

@@ -25,7 +25,7 @@ export class ControlFeed implements Lifecycle {
   readonly stats = { applied: 0, rejected: 0 };
   private consumer: BusConsumer | null = null;
   private caughtUpAsOf = -Infinity;
-  private checking: Promise<void> | null = null;
+  private checking: Promise<boolean> | null = null;
   private failure: unknown = null;
   private readonly log = componentLogger('ingest');
 
@@ -62,47 +62,67 @@ export class ControlFeed implements Lifecycle {
     return this.caughtUpAsOf;
   }
 
+  /** Waits until wall time `readyAtMs` (or abort), heartbeating meanwhile. */
+  async until(readyAtMs: number, signal: AbortSignal, heartbeat?: () => Promise<void>): Promise<void> {
+    const alive = beater(heartbeat);
+    while (!signal.aborted && Date.now() < readyAtMs) {
+      await sleep(Math.min(readyAtMs - Date.now(), HEARTBEAT_MS), signal);
+      alive();
+    }
+  }
+
   /**
    * Waits until wall time `readyAtMs`, then until the feed is seen caught up at or after it.
    * Returns early (without tagging guarantees) when `signal` aborts: ingest is shutting down and
    * flushes. Throws when the feed failed, so samples are never written with a dead index.
    */
   async settle(readyAtMs: number, signal: AbortSignal, heartbeat?: () => Promise<void>): Promise<void> {
-    let beat = Date.now();
-    const alive = () => {
-      if (heartbeat && Date.now() - beat >= HEARTBEAT_MS) { beat = Date.now(); void heartbeat().catch(() => undefined); }
-    };
-    while (!signal.aborted && Date.now() < readyAtMs) {
-      await sleep(Math.min(readyAtMs - Date.now(), HEARTBEAT_MS), signal);
-      alive();
-    }
+    await this.until(readyAtMs, signal, heartbeat);
+    const alive = beater(heartbeat);
     while (!signal.aborted && this.caughtUpAsOf < readyAtMs) {
       if (this.failure) throw new Error(`the control feed (runs, partitions) of ingest group ${this.group} failed, so samples cannot be tagged: ${(this.failure as Error).message ?? this.failure}`);
-      await this.check();
-      if (this.caughtUpAsOf < readyAtMs) await sleep(POLL_MS, signal);
+      const sawLag = await this.check();
+      // A check that started before readyAtMs and saw no lag proves nothing yet: the next one goes
+      // at once. Only a feed that is behind gets time to catch up (at watermark 0 every live batch
+      // waits on this; the poll pause was the largest part of its wait).
+      if (this.caughtUpAsOf < readyAtMs && sawLag) await sleep(POLL_MS, signal);
       alive();
     }
   }
 
-  /** One lag check at a time, shared by every waiter. */
-  private check(): Promise<void> {
-    this.checking ??= (async () => {
-      const started = Date.now();
-      try {
-        if (!this.consumer) throw new Error('the control feed is not started');
-        if ((await this.consumer.lag()) === 0) this.caughtUpAsOf = Math.max(this.caughtUpAsOf, started);
-      } catch (err) {
-        this.log.warn({ err }, 'Checking the lag of the control feed failed; trying again.');
-      } finally {
-        this.checking = null;
-      }
-    })();
-    return this.checking;
+  /** One lag check at a time, shared by every waiter; true if it saw the feed behind (or failed). */
+  private check(): Promise<boolean> {
+    if (this.checking) return this.checking;
+    const probe = this.probe();
+    this.checking = probe;
+    void probe.finally(() => { if (this.checking === probe) this.checking = null; });
+    return probe;
+  }
+
+  private async probe(): Promise<boolean> {
+    const started = Date.now();
+    try {
+      if (!this.consumer) throw new Error('the control feed is not started');
+      if ((await this.consumer.lag()) > 0) return true;
+      this.caughtUpAsOf = Math.max(this.caughtUpAsOf, started);
+      return false;
+    } catch (err) {
+      this.log.warn({ err }, 'Checking the lag of the control feed failed; trying again.');
+      return true;
+    }
   }
 
   async shutdown(deadlineMs = 10_000): Promise<void> {
     await this.consumer?.shutdown(deadlineMs);
   }
+}
+
+/** Calls `heartbeat` when HEARTBEAT_MS passed since the last call (or since creation). */
+function beater(heartbeat?: () => Promise<void>): () => void {
+  let beat = Date.now();
+  return () => {
+    if (heartbeat && Date.now() - beat >= HEARTBEAT_MS) { beat = Date.now(); void heartbeat().catch(() => undefined); }
+  };
 }
 
 /** Sleeps `ms`, ending early on abort; removes its listener, as waiters sleep many times per signal. */

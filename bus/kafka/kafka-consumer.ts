@@ -75,6 +75,7 @@ export class KafkaConsumer implements BusConsumer {
 
   /** Creates, connects and runs one kafkajs consumer (a new one after each crash). */
   private async launch(): Promise<void> {
+    const concurrency = await this.concurrency();
     const consumer = this.kafka.consumer({
       groupId: this.options.group,
       sessionTimeout: this.sessionTimeoutMs,
@@ -102,7 +103,7 @@ export class KafkaConsumer implements BusConsumer {
     }
     await consumer.run({
       autoCommit: false,
-      partitionsConsumedConcurrently: Math.max(1, this.options.concurrency ?? 1),
+      partitionsConsumedConcurrently: concurrency,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (batch.messages.length === 0 || !isRunning() || isStale()) return;
@@ -149,6 +150,17 @@ export class KafkaConsumer implements BusConsumer {
     });
   }
 
+  /**
+   * kafkajs' worker count: as asked, or for `'all'` the partitions of the subscribed topics now
+   * (partitions added later share workers: their batches may wait for another's, nothing worse).
+   */
+  private async concurrency(): Promise<number> {
+    const asked = this.options.concurrency ?? 1;
+    if (asked !== 'all') return Math.max(1, asked);
+    const { topics } = await this.admin.fetchTopicMetadata({ topics: this.options.topics });
+    return Math.max(1, topics.reduce((sum, t) => sum + t.partitions.length, 0));
+  }
+
   private async relaunch(old: Consumer): Promise<void> {
     if (this.consumer !== old || !this.running) return; // already replaced, or shutting down
     this.consumer = null;
@@ -171,9 +183,13 @@ export class KafkaConsumer implements BusConsumer {
 
   async partitionLag(): Promise<PartitionLag[]> {
     const lags: PartitionLag[] = [];
-    const committed = await this.admin.fetchOffsets({ groupId: this.options.group, topics: this.options.topics });
+    // In parallel: the control feed waits on this for each live samples batch (ingest/control-feed.ts).
+    const [committed, ...endsByTopic] = await Promise.all([
+      this.admin.fetchOffsets({ groupId: this.options.group, topics: this.options.topics }),
+      ...this.options.topics.map((topic) => this.admin.fetchTopicOffsets(topic)),
+    ]);
     for (const { topic, partitions } of committed) {
-      const ends = await this.admin.fetchTopicOffsets(topic);
+      const ends = endsByTopic[this.options.topics.indexOf(topic)]!;
       for (const end of ends) {
         const c = partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
         const from = BigInt(c) >= 0n ? BigInt(c) : BigInt(end.low);
