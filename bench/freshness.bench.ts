@@ -20,6 +20,7 @@ import { Ingest } from '../ingest/ingest.js';
 import { DEFAULT_PARTITIONS_IN_FLIGHT, DEFAULT_WATERMARK_MS } from '../ingest/config.js';
 import type { BatchHandler, ConsumerOptions } from '../bus/bus.js';
 import { decode, encode, validate } from '../schema/codec.js';
+import { toRecords } from '../schema/column-batch.js';
 import type { ServicesState } from '../services/state.js';
 import { QuestDbStore } from '../store/questdb/questdb-store.js';
 import { arg, benchServices } from './services.js';
@@ -65,7 +66,7 @@ async function measure(s: ServicesState, db: pg.Client, watermarkMs: number, o: 
     const began = Date.now();
     await write(name, records);
     const now = Date.now();
-    if (name === 'samples') for (const r of records as { ts: bigint; idx: number; collector: string }[]) if (r.idx === 0 && r.collector.startsWith(prefix)) { acked.set(r.ts.toString(), now); if (!writeStart.has(r.ts.toString())) writeStart.set(r.ts.toString(), began); }
+    if (name === 'samples') for (const r of (Array.isArray(records) ? records : toRecords(records)) as { ts: bigint; idx: number; collector: string }[]) if (r.idx === 0 && r.collector.startsWith(prefix)) { acked.set(r.ts.toString(), now); if (!writeStart.has(r.ts.toString())) writeStart.set(r.ts.toString(), began); }
   }) as typeof store.write;
   // When ingest's handler got each message, and when its store write began.
   const delivered = new Map<string, number>();

@@ -11,6 +11,7 @@ import { KafkaBus } from '../bus/kafka/kafka-bus.js';
 import { nowNs } from '../core/clock.js';
 import { RECORD_NAMES } from '../schema/records.js';
 import { encode } from '../schema/codec.js';
+import { toRecords } from '../schema/column-batch.js';
 import { QuestDbStore } from '../store/questdb/questdb-store.js';
 import { closeKafkaQuestDb, openKafkaQuestDb } from '../test/cluster.js';
 import { pollUntil, testServices, uniqueName } from '../test/services.js';
@@ -72,7 +73,7 @@ describe('ingest: holding a live batch for the watermark', () => {
     const write = store.write.bind(store);
     store.write = (async (name, records) => {
       await write(name, records);
-      for (const r of records as { node?: string }[]) if (r.node && !acked.has(r.node)) acked.set(r.node, Date.now() - sent);
+      for (const r of (Array.isArray(records) ? records : toRecords(records)) as { node?: string }[]) if (r.node && !acked.has(r.node)) acked.set(r.node, Date.now() - sent);
     }) as typeof store.write;
     await ingest.start();
     try {
