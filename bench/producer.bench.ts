@@ -2,11 +2,13 @@
  * The collectors' own producer path against the goal of ≥ 500,000 samples per CPU-second, and against
  * a ceiling measured in the same run:
  *   collector path: the load generator in this process, i.e. the real collector agent (SampleBatch
- *                   encoding straight into the message, the send queue, the fdatasync'ed disk spool,
- *                   the Kafka producer: gzip, acks from all replicas, one batch per request), C
- *                   collectors of B samples per batch; samples per CPU-second of this process;
+ *                   encoding straight into the message, the send queue, the disk spool with its
+ *                   group commit, the Kafka producer: gzip, acks from all replicas, the spooled
+ *                   batches forwarded several per request), C collectors of B samples per batch;
+ *                   samples per CPU-second of this process, and the batches per Kafka request;
  *   ceiling:        the Kafka producer alone sending pre-encoded bodies of the same size and number,
- *                   C senders, one body per request, as the spool forwards them;
+ *                   C senders, as many bodies per request as the path sent in that run (and, for
+ *                   comparison, one body per request, as the spool forwarded them before);
  *   encoding only:  SampleBatch (version 2) as the load generator fills it (object per sample,
  *                   addFields) and as procfs fills it (pre-encoded names, addEncoded); `encode()` of
  *                   the same samples from record objects; the size of the same samples as version 1
@@ -18,6 +20,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Bus } from '../bus/bus.js';
 import { KafkaBus } from '../bus/kafka/kafka-bus.js';
 import { SampleBatch } from '../collectors/sample-batch.js';
 import { runLoadgen } from '../loadgen/loadgen.js';
@@ -75,12 +78,25 @@ function encoding(batch: number, samples: number): { addFields: number; addEncod
   return { addFields, addEncoded, v2Encode, v1Decode, v2Decode, v1Bytes: bytes(v1), v2Bytes: bytes(v2) };
 }
 
+/** The bus of `bus` with every producer's requests counted (batches per request of the path). */
+function countingBus(bus: Bus): { bus: Bus; requests: () => number; messages: () => number } {
+  let requests = 0;
+  let messages = 0;
+  const counted = Object.create(bus) as Bus;
+  counted.producer = () => {
+    const p = bus.producer();
+    return { start: () => p.start(), shutdown: (ms) => p.shutdown(ms), send: (topic, ms) => ((requests++, messages += ms.length), p.send(topic, ms)) };
+  };
+  return { bus: counted, requests: () => requests, messages: () => messages };
+}
+
 /** The real collector path: loadgen's agents, spools and Kafka producers in this process. */
-async function collectorPath(s: ServicesState, collectors: number, batch: number, samples: number): Promise<{ perCpuSec: number; rate: number }> {
+async function collectorPath(s: ServicesState, collectors: number, batch: number, samples: number): Promise<{ perCpuSec: number; rate: number; perRequest: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'isoscope-producer-bench-'));
-  const bus = new KafkaBus({ brokers: s.kafka.brokers });
-  await bus.start();
-  await bus.ensureTopics(['samples', 'events']);
+  const kafka = new KafkaBus({ brokers: s.kafka.brokers });
+  await kafka.start();
+  await kafka.ensureTopics(['samples', 'events']);
+  const { bus, requests, messages } = countingBus(kafka);
   try {
     const c0 = process.cpuUsage();
     const report = await runLoadgen({
@@ -89,15 +105,18 @@ async function collectorPath(s: ServicesState, collectors: number, batch: number
     });
     const cpu = cpuSeconds(process.cpuUsage(c0));
     if (!report.complete || report.samples !== samples) throw new Error(`loadgen sent ${report.samples} of ${samples} samples`);
-    return { perCpuSec: samples / cpu, rate: report.achievedRate };
+    return { perCpuSec: samples / cpu, rate: report.achievedRate, perRequest: messages() / requests() };
   } finally {
-    await bus.shutdown();
+    await kafka.shutdown();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** The Kafka producer alone: the same number and size of pre-encoded bodies, one per request, `collectors` senders. */
-async function ceiling(s: ServicesState, collectors: number, batch: number, samples: number): Promise<{ perCpuSec: number; rate: number }> {
+/**
+ * The Kafka producer alone: the same number and size of pre-encoded bodies, `perRequest` bodies per
+ * request (the path's mean, or 1 as every batch went before), `collectors` senders.
+ */
+async function ceiling(s: ServicesState, collectors: number, batch: number, samples: number, perRequest: number): Promise<{ perCpuSec: number; rate: number }> {
   const per = Math.ceil(samples / collectors / batch);
   const prefix = `ceil${Date.now().toString(36)}`;
   const bodies = Array.from({ length: collectors }, (_, c) => loadgenBodies(`${prefix}-${c + 1}`, per, batch));
@@ -109,7 +128,10 @@ async function ceiling(s: ServicesState, collectors: number, batch: number, samp
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(producers.map(async (p, c) => {
-      for (const body of bodies[c]!) await p.send('samples', [{ key: `${prefix}-${c + 1}`, value: body }]);
+      const mine = bodies[c]!;
+      for (let i = 0; i < mine.length; i += perRequest) {
+        await p.send('samples', mine.slice(i, i + perRequest).map((body) => ({ key: `${prefix}-${c + 1}`, value: body })));
+      }
     }));
     const secs = (performance.now() - t0) / 1000;
     const cpu = cpuSeconds(process.cpuUsage(c0));
@@ -133,15 +155,18 @@ export async function main(): Promise<void> {
   const { state, stop } = await benchServices();
   try {
     console.log(`collector producer path: ${fmt(samples)} samples, ${collectors} collectors, ${batch} samples per batch, Kafka on the same machine (${cpus().length} CPUs), ${repeat} repetitions`);
-    const results: { path: number; ceil: number }[] = [];
+    const results: { path: number; ceil: number; one: number }[] = [];
     for (let r = 0; r < repeat; r++) {
       const path = await collectorPath(state, collectors, batch, samples);
-      const ceil = await ceiling(state, collectors, batch, samples);
-      results.push({ path: path.perCpuSec, ceil: ceil.perCpuSec });
-      console.log(`  #${r + 1}  collector path (encode + queue + spool + Kafka) ${fmt(path.perCpuSec)} samples per CPU-second (goal ≥ 500,000), ${fmt(path.rate)} samples/s; ceiling (Kafka producer alone, same bodies) ${fmt(ceil.perCpuSec)} per CPU-second, ${fmt(ceil.rate)} samples/s; path = ${((path.perCpuSec / ceil.perCpuSec) * 100).toFixed(0)}% of the ceiling (${load()})`);
+      const perRequest = Math.max(1, Math.round(path.perRequest));
+      const ceil = await ceiling(state, collectors, batch, samples, perRequest);
+      const one = await ceiling(state, collectors, batch, samples, 1);
+      results.push({ path: path.perCpuSec, ceil: ceil.perCpuSec, one: one.perCpuSec });
+      console.log(`  #${r + 1}  collector path (encode + queue + spool + Kafka) ${fmt(path.perCpuSec)} samples per CPU-second (goal ≥ 500,000), ${fmt(path.rate)} samples/s, ${path.perRequest.toFixed(1)} batches per Kafka request`);
+      console.log(`      ceiling (Kafka producer alone, same bodies, ${perRequest} per request) ${fmt(ceil.perCpuSec)} per CPU-second, ${fmt(ceil.rate)} samples/s; path = ${((path.perCpuSec / ceil.perCpuSec) * 100).toFixed(0)}% of it; one body per request ${fmt(one.perCpuSec)} per CPU-second (${load()})`);
     }
     const span = (xs: number[]) => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
-    console.log(`  spread: collector path ${span(results.map((x) => x.path))} samples per CPU-second (goal ≥ 500,000); ceiling ${span(results.map((x) => x.ceil))}`);
+    console.log(`  spread: collector path ${span(results.map((x) => x.path))} samples per CPU-second (goal ≥ 500,000); ceiling at the path's batches per request ${span(results.map((x) => x.ceil))}; one per request ${span(results.map((x) => x.one))}`);
   } finally {
     await stop();
   }

@@ -40,8 +40,24 @@ export interface DeliveredBatch {
 }
 
 export interface BusProducer extends Lifecycle {
-  /** Appends messages to a topic; resolves once they are durable on the bus. */
+  /**
+   * Appends messages to a topic, in order; resolves once they are durable on the bus. A send that
+   * fails part-way says how many leading messages the bus took (`takenBeforeFailure`), so a retry
+   * resends only the rest.
+   */
   send(topic: string, messages: BusMessage[]): Promise<void>;
+}
+
+/** The leading messages of a failed `send` that are durable on the bus anyway (0 unless the error says). */
+export function takenBeforeFailure(err: unknown): number {
+  const taken = typeof err === 'object' && err !== null ? (err as { taken?: unknown }).taken : undefined;
+  return typeof taken === 'number' && Number.isSafeInteger(taken) && taken > 0 ? taken : 0;
+}
+
+/** Marks a send's error with the leading messages the bus took before it (see `takenBeforeFailure`). */
+export function markTaken(err: unknown, taken: number): unknown {
+  if (taken > 0 && typeof err === 'object' && err !== null) Object.assign(err, { taken });
+  return err;
 }
 
 export interface ConsumerOptions {

@@ -5,7 +5,7 @@
  * network errors and 5xx are retriable.
  */
 import { PermanentError } from '../../core/errors.js';
-import type { BusMessage, BusProducer } from '../bus.js';
+import { markTaken, type BusMessage, type BusProducer } from '../bus.js';
 
 export interface HttpProducerOptions {
   /** Base URL of the receiving isoscope, e.g. http://collector-hub:7410 */
@@ -22,22 +22,30 @@ export class HttpProducer implements BusProducer {
   async start(): Promise<void> {}
 
   async send(topic: string, messages: BusMessage[]): Promise<void> {
-    for (const m of messages) {
-      const res = await fetch(`${this.o.url.replace(/\/$/, '')}/api/bus/${encodeURIComponent(topic)}`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          authorization: `Bearer ${this.o.token}`,
-          ...(m.key !== null ? { 'x-isoscope-key': encodeURIComponent(m.key) } : {}),
-        },
-        body: new Uint8Array(m.value) as Uint8Array<ArrayBuffer>, // a copy on its own ArrayBuffer, as fetch requires
-        signal: AbortSignal.timeout(this.o.timeoutMs ?? 30_000),
-      });
-      if (res.ok) continue;
-      const text = await res.text().catch(() => '');
-      const reason = `${this.o.url} answered HTTP ${res.status} to a ${topic} batch: ${text.slice(0, 500)}`;
-      throw res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429 ? new PermanentError(reason) : new Error(reason);
+    for (const [i, m] of messages.entries()) {
+      try {
+        await this.post(topic, m);
+      } catch (err) {
+        throw markTaken(err, i); // the receiver appended the ones before
+      }
     }
+  }
+
+  private async post(topic: string, m: BusMessage): Promise<void> {
+    const res = await fetch(`${this.o.url.replace(/\/$/, '')}/api/bus/${encodeURIComponent(topic)}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${this.o.token}`,
+        ...(m.key !== null ? { 'x-isoscope-key': encodeURIComponent(m.key) } : {}),
+      },
+      body: new Uint8Array(m.value) as Uint8Array<ArrayBuffer>, // a copy on its own ArrayBuffer, as fetch requires
+      signal: AbortSignal.timeout(this.o.timeoutMs ?? 30_000),
+    });
+    if (res.ok) return;
+    const text = await res.text().catch(() => '');
+    const reason = `${this.o.url} answered HTTP ${res.status} to a ${topic} batch: ${text.slice(0, 500)}`;
+    throw res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429 ? new PermanentError(reason) : new Error(reason);
   }
 
   async shutdown(): Promise<void> {}

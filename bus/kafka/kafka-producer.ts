@@ -1,6 +1,6 @@
 /** BusProducer on Kafka: sends with acks from all in-sync replicas, so a resolved send is durable. */
 import { CompressionTypes, Partitioners, type Kafka, type Producer } from 'kafkajs';
-import type { BusMessage, BusProducer } from '../bus.js';
+import { markTaken, type BusMessage, type BusProducer } from '../bus.js';
 import { chunkByBytes } from './chunk.js';
 
 /** Below the broker's default message.max.bytes (1 MiB), with room for batch framing. */
@@ -31,13 +31,19 @@ export class KafkaProducer implements BusProducer {
 
   async send(topic: string, messages: BusMessage[]): Promise<void> {
     if (!this.started) await this.start();
+    let taken = 0;
     for (const chunk of chunkByBytes(messages, MAX_REQUEST_BYTES)) {
-      await this.producer.send({
-        topic,
-        acks: -1,
-        compression: this.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-        messages: chunk.map((m) => ({ key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) })),
-      });
+      try {
+        await this.producer.send({
+          topic,
+          acks: -1,
+          compression: this.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+          messages: chunk.map((m) => ({ key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) })),
+        });
+      } catch (err) {
+        throw markTaken(err, taken); // the requests before were acknowledged
+      }
+      taken += chunk.length;
     }
   }
 

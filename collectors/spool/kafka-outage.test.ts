@@ -1,12 +1,14 @@
 /**
  * The no-loss rule on a real broker: a collector at 100 Hz keeps running while its Kafka is stopped
- * for 30 s and started again; every batch sequence number arrives exactly once, in order.
+ * for 30 s and started again; every batch sequence number arrives exactly once, in order, the
+ * backlog several batches per Kafka request.
  * Uses a Kafka of its own (the suite's shared one must stay up for the other tests).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { BusProducer } from '../../bus/bus.js';
 import { KafkaBus } from '../../bus/kafka/kafka-bus.js';
 import { decode } from '../../schema/codec.js';
 import { probeKafka, startKafka } from '../../services/kafka.js';
@@ -42,7 +44,14 @@ describe('collector spool with a real Kafka outage', () => {
     const bus = new KafkaBus({ brokers: [broker], partitions: 1 });
     await bus.start();
     await bus.ensureTopics(['samples']);
-    const producer = new SpoolingProducer(bus.producer(), new SpoolDir(join(dir, 'spool'), 1 << 30));
+    const kafkaProducer = bus.producer();
+    const requests: number[] = []; // batches per Kafka request
+    const counted: BusProducer = {
+      start: () => kafkaProducer.start(),
+      shutdown: (ms) => kafkaProducer.shutdown(ms),
+      send: (topic, messages) => (requests.push(messages.length), kafkaProducer.send(topic, messages)),
+    };
+    const producer = new SpoolingProducer(counted, new SpoolDir(join(dir, 'spool'), 1 << 30));
     await producer.start();
     const agent = new CollectorAgent({
       node: 'outage', collectorId: 'outage/test', sources: [counter], intervalMs: 10, producer,
@@ -72,5 +81,7 @@ describe('collector spool with a real Kafka outage', () => {
     await bus.shutdown();
     expect(produced).toBeGreaterThan(3000);
     expect(seqs).toEqual(Array.from({ length: produced }, (_, i) => i)); // each once, in order
+    expect(Math.max(...requests)).toBeGreaterThan(100); // the backlog went out many batches per request
+    expect(requests.length).toBeLessThan(produced);
   });
 });
