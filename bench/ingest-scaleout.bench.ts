@@ -31,11 +31,14 @@ const MEMBER = new URL('./ingest-member.js', import.meta.url).pathname;
 interface MemberResult {
   cpuSeconds: number;
   rows: number;
+  batches: number;
   partitions: number[];
+  /** CPU from the process's start until it consumed (not counted in cpuSeconds). */
+  startCpuSeconds: number;
 }
 
-function member(s: ServicesState, group: string, inFlight: number): { started: Promise<void>; go: () => void; stop: () => Promise<MemberResult> } {
-  const child = spawn(process.execPath, [MEMBER, s.kafka.brokers.join(','), s.questdb.http, s.questdb.pg, group, String(inFlight)], {
+function member(s: ServicesState, group: string, inFlight: number, fromEnd = false): { started: Promise<void>; go: () => void; stop: () => Promise<MemberResult> } {
+  const child = spawn(process.execPath, [MEMBER, s.kafka.brokers.join(','), s.questdb.http, s.questdb.pg, group, String(inFlight), ...(fromEnd ? ['from-end'] : [])], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, ISOSCOPE_LOG_LEVEL: 'warn' },
   });
@@ -64,6 +67,7 @@ function member(s: ServicesState, group: string, inFlight: number): { started: P
 interface Run {
   instances: number;
   rate: number;
+  seconds: number;
   cpuPerM: number;
   members: MemberResult[];
 }
@@ -106,7 +110,20 @@ async function drainWith(s: ServicesState, db: pg.Client, instances: number, tot
   const d = Number((await db.query(`SELECT count() n FROM (SELECT DISTINCT collector, seq, idx FROM samples WHERE ${where})`)).rows[0].n);
   if (n !== total || d !== total) throw new Error(`${instances} instance(s): QuestDB holds ${n} rows (${d} distinct) for ${total} samples`);
   const cpu = results.reduce((sum, r) => sum + r.cpuSeconds, 0);
-  return { instances, rate: total / secs, cpuPerM: cpu / (total / 1e6), members: results };
+  return { instances, rate: total / secs, seconds: secs, cpuPerM: cpu / (total / 1e6), members: results };
+}
+
+function sumCpu(run: Run): number {
+  return run.members.reduce((sum, m) => sum + m.cpuSeconds, 0);
+}
+
+/** CPU of an instance that joins a group of its own at the topic's end and gets nothing, for `seconds`. */
+async function idleMember(s: ServicesState, inFlight: number, seconds: number): Promise<number> {
+  const m = member(s, `scaleout-idle-${Date.now().toString(36)}`, inFlight, true);
+  await m.started;
+  m.go();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  return (await m.stop()).cpuSeconds;
 }
 
 export async function main(): Promise<void> {
@@ -138,8 +155,8 @@ export async function main(): Promise<void> {
       for (const instances of [1, 2]) {
         const run = await drainWith(state, db, instances, total, inFlight);
         runs.push(run);
-        const per = run.members.map((m, i) => `#${i + 1} ${fmt(m.rows)} rows, partitions ${m.partitions.join(',')}, ${m.cpuSeconds.toFixed(2)} CPU-s`).join('; ');
-        console.log(`  #${r + 1}  ${instances} instance${instances > 1 ? 's' : ''}: ${fmt(run.rate)} rows/s, ${run.cpuPerM.toFixed(2)} CPU-s per M samples (${per}; ${load()}); every sample exactly once`);
+        const per = run.members.map((m, i) => `#${i + 1} ${fmt(m.rows)} rows in ${m.batches} batches, partitions ${m.partitions.join(',')}, ${m.cpuSeconds.toFixed(2)} CPU-s (start-up ${m.startCpuSeconds.toFixed(2)} not counted)`).join('; ');
+        console.log(`  #${r + 1}  ${instances} instance${instances > 1 ? 's' : ''}: ${fmt(run.rate)} rows/s (${run.seconds.toFixed(1)} s), ${run.cpuPerM.toFixed(2)} CPU-s per M samples (${per}; ${load()}); every sample exactly once`);
       }
     }
     const one = runs.filter((x) => x.instances === 1).map((x) => x.cpuPerM);
@@ -148,6 +165,16 @@ export async function main(): Promise<void> {
     const span = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
     const ratio = mean(two) / mean(one);
     console.log(`  CPU per M samples: one instance ${span(one)}, two instances ${span(two)}; two / one = ${ratio.toFixed(2)} (goal 0.90–1.10${ratio >= 0.9 && ratio <= 1.1 ? ', met' : ', not met'})`);
+    // One instance: F + m·N CPU-s; two: 2F + m·N. The difference is what an instance costs whatever
+    // the rows (F), the rest the CPU per row (m), from the means of the same runs.
+    const cpu1 = mean(runs.filter((x) => x.instances === 1).map((x) => sumCpu(x)));
+    const cpu2 = mean(runs.filter((x) => x.instances === 2).map((x) => sumCpu(x)));
+    const fixed = cpu2 - cpu1;
+    const marginal = (cpu1 - fixed) / (total / 1e6);
+    // What an instance uses with nothing to do, over the two-instance drain's duration.
+    const idleSeconds = mean(runs.filter((x) => x.instances === 2).map((x) => x.seconds));
+    const idle = await idleMember(state, inFlight, idleSeconds);
+    console.log(`  per instance and drain: ${fixed.toFixed(2)} CPU-s that do not follow the rows (two instances' CPU − one's); per row: ${marginal.toFixed(2)} CPU-s per M samples (one instance's CPU less that); an instance with nothing to do used ${idle.toFixed(2)} CPU-s over ${idleSeconds.toFixed(1)} s (the two-instance drain's duration); ${load()}`);
     const perM = mean(two);
     const cores = (TARGET / 1e6) * perM;
     const instances = Math.ceil(cores / PLANNED_CORE_SHARE);

@@ -5,6 +5,10 @@ import type { KafkaBusOptions } from './config.js';
 import { KafkaConsumer } from './kafka-consumer.js';
 import { KafkaProducer } from './kafka-producer.js';
 import { KAFKAJS_LOG_LEVEL, kafkaLogCreator } from './logging.js';
+import { fixKafkajsIdleLoop } from './request-queue-fix.js';
+
+// Before any connection exists: kafkajs' idle connections otherwise spin on a 1 ms timer.
+fixKafkajsIdleLoop();
 
 export class KafkaBus implements Bus {
   readonly kind = 'kafka' as const;
