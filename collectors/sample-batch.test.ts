@@ -31,6 +31,23 @@ describe('SampleBatch', () => {
     expect(got.records.map((r) => [r.value, r.partition, r.run])).toEqual([[1, null, null], [2, 'app', null], [3, 'app', null], [4, 'noise', 'r"1']]);
   });
 
+  it('stamps partition and run by cgroup label on the samples since a mark, keeping a partition already set', () => {
+    const b = new SampleBatch(identity.node, identity.collector);
+    b.begin(ts, identity.seq);
+    b.source('ebpf');
+    b.addFields({ metric: 'x', value: 0, cgroup: '/app', partition: 'before' }); // before the mark: untouched
+    const from = b.count;
+    b.addFields({ metric: 'x', value: 1, cgroup: '/app' });
+    b.addFields({ metric: 'x', value: 2, cgroup: '/other "q"' });
+    b.addFields({ metric: 'x', value: 3 });
+    b.addFields({ metric: 'x', value: 4, cgroup: '/app', partition: 'set' });
+    b.addFields({ metric: 'x', value: 5, cgroup: '/a"b' });
+    b.stampPartitionByCgroup(from, new Map([[JSON.stringify('/app'), { partition: 'app', run: 'r1' }], [JSON.stringify('/a"b'), { partition: 'q', run: null }]]));
+    const got = decode(b.finish(), 'samples');
+    expect(got.errors).toEqual([]);
+    expect(got.records.map((r) => [r.value, r.partition, r.run])).toEqual([[0, 'before', null], [1, 'app', 'r1'], [2, null, null], [3, null, null], [4, 'set', null], [5, 'q', null]]);
+  });
+
   it('decodes to what encodeV1() decodes to, labels, odd numbers, errors and escapes included', () => {
     const b = new SampleBatch(identity.node, identity.collector);
     b.begin(ts, identity.seq);

@@ -126,6 +126,29 @@ export class SampleBatch {
     }
   }
 
+  /**
+   * Sets partition and run on the samples added since the batch held `from` whose `cgroup` label is
+   * a key of `byCgroup` (as JSON text) and that have no partition yet: samples of eBPF maps keyed by
+   * cgroup, attributed to the partition scope of that cgroup without building sample objects.
+   */
+  stampPartitionByCgroup(from: number, byCgroup: ReadonlyMap<string, { partition: string; run: string | null }>): void {
+    const n = this.n;
+    if (byCgroup.size === 0 || from >= n) return;
+    let pcol = this.partition;
+    let rcol = this.run;
+    for (let i = from; i < n; i++) {
+      const fragment = this.labels[i]!;
+      if (fragment === '') continue;
+      const cgroup = this.labelsOf(fragment).cgroup;
+      const scope = cgroup === undefined ? undefined : byCgroup.get(cgroup);
+      if (scope === undefined || (pcol !== null && pcol[i] !== 'null')) continue;
+      pcol ??= this.partition = new Array<string>(n).fill('null');
+      rcol ??= this.run = new Array<string>(n).fill('null');
+      pcol[i] = this.json(scope.partition);
+      rcol[i] = scope.run === null ? 'null' : this.json(scope.run);
+    }
+  }
+
   /** Appends a sample with plain strings; names and labels go through the JSON cache. */
   add(metric: string, value: number, cpu = -1, scale = 1, labelsJson = ''): void {
     this.addEncoded(this.json(metric), value, cpu, scale, labelsJson);

@@ -120,13 +120,23 @@ class Attributed implements Source {
   async read(): Promise<SourceSample[]> {
     return this.scopes.attribute(await this.inner.read());
   }
+  /** The inner source's samples straight into the batch, then attributed there (no sample objects). */
+  readInto(batch: SampleBatch): void | Promise<void> {
+    const from = batch.count;
+    if (!this.inner.readInto) return this.read().then((xs) => { for (const x of xs) batch.addFields(x); });
+    const pending = this.inner.readInto(batch);
+    if (pending) return pending.then(() => this.scopes.attributeInBatch(batch, from));
+    this.scopes.attributeInBatch(batch, from);
+  }
   sampledSlots(intervalMs: number): { slots: SamplerSlot[] } | { reason: string } {
-    if (!this.inner.sampledSlots || !this.inner.readSampled) return { reason: `the ${this.inner.name} source has no native read` };
+    if (!this.inner.sampledSlots || !this.inner.readSampledInto) return { reason: `the ${this.inner.name} source has no native read` };
     return this.inner.sampledSlots(intervalMs);
   }
-  /** The inner source's samples of the tick, attributed like `read()`'s. */
+  /** The inner source's samples of the tick, encoded straight into the batch and attributed there, like `read()`'s. */
   readSampledInto(batch: SampleBatch, tick: SampledTick, first: number): void {
-    for (const s of this.scopes.attribute(this.inner.readSampled!(tick, first))) batch.addFields(s);
+    const from = batch.count;
+    this.inner.readSampledInto!(batch, tick, first);
+    this.scopes.attributeInBatch(batch, from);
   }
   beforeSampledTicks(lastTs: bigint): void {
     this.inner.beforeSampledTicks?.(lastTs);

@@ -59,6 +59,8 @@ export class PartitionScopes implements Source {
   private readonly log = componentLogger('scopes');
   /** Set while the agent samples natively: every change of the scopes' fds goes through it. */
   private reslot: ((change: () => Promise<void>) => Promise<void>) | null = null;
+  /** Live scopes by the cgroup labels their samples carry (plain, and as JSON text), rebuilt after a change. */
+  private byLabel: { plain: Map<string, ScopeFile>; json: Map<string, ScopeFile> } | null = null;
   /** The scopes read by the native sampler, in slot order, and how many slots each has. */
   private sampled: { live: Live; slots: number }[] = [];
 
@@ -173,8 +175,7 @@ export class PartitionScopes implements Source {
   /** Stamps partition and run on samples whose `cgroup` label belongs to a live scope (eBPF maps keyed by cgroup). */
   attribute(samples: SourceSample[]): SourceSample[] {
     if (this.live.size === 0) return samples;
-    const byLabel = new Map<string, ScopeFile>();
-    for (const l of this.live.values()) for (const label of l.labels) byLabel.set(label, l.scope);
+    const byLabel = this.labelled().plain;
     for (const s of samples) {
       const scope = s.cgroup ? byLabel.get(s.cgroup) : undefined;
       if (scope && s.partition == null) {
@@ -183,6 +184,23 @@ export class PartitionScopes implements Source {
       }
     }
     return samples;
+  }
+
+  /**
+   * Stamps partition and run on the samples a source added to `batch` since `from` whose `cgroup`
+   * label belongs to a live scope, in the batch's columns (as attribute() does to objects).
+   */
+  attributeInBatch(batch: SampleBatch, from: number): void {
+    if (this.live.size > 0) batch.stampPartitionByCgroup(from, this.labelled().json);
+  }
+
+  private labelled(): { plain: Map<string, ScopeFile>; json: Map<string, ScopeFile> } {
+    if (this.byLabel === null) {
+      const plain = new Map<string, ScopeFile>();
+      for (const l of this.live.values()) for (const label of l.labels) plain.set(label, l.scope);
+      this.byLabel = { plain, json: new Map([...plain].map(([label, scope]) => [JSON.stringify(label), scope])) };
+    }
+    return this.byLabel;
   }
 
   async shutdown(): Promise<void> {
@@ -212,6 +230,7 @@ export class PartitionScopes implements Source {
   }
 
   private async apply(removed: string[], added: string[]): Promise<void> {
+    this.byLabel = null;
     for (const file of removed) {
       const l = this.live.get(file)!;
       this.live.delete(file);
@@ -223,6 +242,7 @@ export class PartitionScopes implements Source {
       this.log.info({ partition: l.scope.partition, run: l.scope.run }, `Stopped counting partition ${l.scope.partition}.`);
     }
     for (const file of added) await this.open(file);
+    this.byLabel = null;
   }
 
   private async open(file: string): Promise<void> {
