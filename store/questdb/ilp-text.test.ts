@@ -109,6 +109,21 @@ describe('direct ILP writer', () => {
     }
   });
 
+  it('writes by column byte for byte as from records when nodes, timestamps, labels and signs vary from message to message', () => {
+    const message = (node: string, seq: number) => Array.from({ length: 40 }, (_, idx) => RECORDS.samples.schema.parse({
+      ts: TS + BigInt(idx % 3) * 1_000_000n, node, collector: `${node}/perf`, seq, idx: idx - 20, source: idx % 3 ? 'perf' : 'ebpf', metric: `m,${idx % 4}`,
+      value: idx % 2 ? -idx : idx / 7, cpu: idx % 5 - 1, scale: idx % 6 ? 1 : 0.5, ...(idx % 7 === 0 ? { comm: 'a b' } : {}), ...(idx % 9 === 0 ? { run: `r${seq}` } : {}),
+    }) as Record<string, unknown>);
+    const messages = [message('n1', 1), message('n2', 1), message('n1', 2), message('n 3', 9_007_199_254_740_991)];
+    const batch = batchOf('samples', messages.map((m) => decodeColumns(encode('samples', m as never[]), 'samples').segment!));
+    const flat = messages.flatMap((m) => decode(encode('samples', m as never[]), 'samples').records) as Record<string, unknown>[];
+    const byRecords = new IlpBuffer();
+    byRecords.append('samples', flat);
+    const byColumns = new IlpBuffer(64);
+    byColumns.appendColumns('samples', batch);
+    expect(byColumns.bytes().toString('latin1')).toBe(byRecords.bytes().toString('latin1'));
+  });
+
   it('escapes names and quoted text like the protocol wants', () => {
     expect(escapeName('a b,c=d\\e\nf')).toBe('a\\ b\\,c\\=d\\\\e\\\nf');
     const b = new IlpBuffer();

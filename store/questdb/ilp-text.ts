@@ -181,9 +181,87 @@ export class IlpBuffer {
    */
   appendColumns(name: RecordName, batch: ColumnBatch, table = planFor(name).table): void {
     const plan = planFor(name);
-    for (const seg of batch.segments) if (seg.n > 0) this.appendSegment(plan, seg, table);
+    for (const seg of batch.segments) {
+      if (seg.n === 0) continue;
+      const steps = compileSegment(plan, seg, table);
+      if (steps) this.appendSteps(steps, seg.n);
+      else this.appendSegment(plan, seg, table);
+    }
   }
 
+  /**
+   * A segment's rows as bytes, step by step (see compileSegment): constant runs of bytes copied,
+   * integers written as ASCII digits, doubles in binary, a row's head (table and symbols) looked up
+   * by its varying symbol values; no string is built per row except for text fields.
+   */
+  private appendSteps(steps: Step[], n: number): void {
+    let head: Uint8Array = EMPTY;
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < steps.length; k++) {
+        const st = steps[k]!;
+        switch (st.t) {
+          case BYTES:
+            this.raw(st.bytes);
+            break;
+          case HEAD: {
+            // Rows of a batch mostly repeat the previous row's symbols: then its head is reused.
+            let same = head !== EMPTY;
+            for (let k = 0; k < st.varying.length; k++) {
+              const v = valueOf(st.cols[st.varying[k]!]!, i);
+              if (v !== st.last[k]) {
+                st.last[k] = v;
+                same = false;
+              }
+            }
+            if (!same) {
+              // This segment's heads by its varying symbol values (one Map level each: no key string
+              // per row), filled from the cache shared by segments.
+              let node = st.tree;
+              const m = st.varying.length;
+              for (let k = 0; k < m - 1; k++) {
+                let next = node.get(st.last[k]) as Map<unknown, unknown> | undefined;
+                if (next === undefined) node.set(st.last[k], (next = new Map()));
+                node = next;
+              }
+              let bytes = node.get(st.last[m - 1]) as Uint8Array | undefined;
+              if (bytes === undefined) node.set(st.last[m - 1], (bytes = headBytes(st, headKey(st, i), i)));
+              head = bytes;
+            }
+            this.raw(head);
+            break;
+          }
+          case INT:
+            this.ensure(24);
+            this.pos = writeInt(this.buf, this.pos, st.values !== null ? (st.values[i] as number) : st.run + i);
+            this.buf[this.pos++] = 0x69; // i
+            break;
+          case DOUBLE:
+            this.ensure(10);
+            this.buf[this.pos++] = 0x3d;
+            this.buf[this.pos++] = 16;
+            this.pos = this.buf.writeDoubleLE(st.values![i] as number, this.pos);
+            break;
+          case TIMESTAMP:
+            this.text(`${st.values![i] as bigint}${st.suffix}`);
+            break;
+          default:
+            this.text(fieldText(st.kind, st.values![i]));
+        }
+      }
+    }
+  }
+
+  /** Bytes as they are. */
+  private raw(bytes: Uint8Array): void {
+    const n = bytes.length;
+    this.ensure(n);
+    if (n > 32) {
+      this.buf.set(bytes, this.pos);
+      this.pos += n;
+    } else for (let k = 0; k < n; k++) this.buf[this.pos++] = bytes[k]!;
+  }
+
+  /** The row-by-row writer: segments the step writer does not take (a field column with nulls). */
   private appendSegment(plan: Plan, seg: Segment, table: string): void {
     const n = seg.n;
     // The table-and-symbols head: fixed for the segment when every symbol column is constant.
@@ -288,4 +366,147 @@ function valueOf(col: Column | null, i: number): unknown {
   if ('a' in col) return col.a[i];
   if ('r' in col) return col.r + i;
   return col.c;
+}
+
+const EMPTY = new Uint8Array(0);
+const BYTES = 0;
+const HEAD = 1;
+const INT = 2;
+const DOUBLE = 3;
+const TIMESTAMP = 4;
+const TEXT = 5;
+
+/** One step of writing a segment's row (compileSegment). */
+type Step =
+  | { t: typeof BYTES; bytes: Uint8Array }
+  | { t: typeof HEAD; cols: (Column | null)[]; symbols: Plan['symbols']; table: string; prefix: string; cache: Map<string, Uint8Array>; varying: number[]; last: unknown[]; tree: Map<unknown, unknown> }
+  | { t: typeof INT; values: readonly unknown[] | null; run: number }
+  | { t: typeof DOUBLE; values: readonly unknown[] | null }
+  | { t: typeof TIMESTAMP; values: readonly unknown[] | null; suffix: string }
+  | { t: typeof TEXT; kind: ColumnKind; values: readonly unknown[] | null };
+
+/** Heads of rows by their symbol values, shared by segments (a collector's next batch repeats them). */
+const headCache = new Map<string, Uint8Array>();
+
+/**
+ * The steps that write each row of a segment, or null when a field column has nulls (its row's
+ * field separators then differ row by row: the row writer takes it). Runs of constant text (a
+ * constant field with its name, the separators, a constant ts) are merged into one byte string.
+ */
+function compileSegment(plan: Plan, seg: Segment, table: string): Step[] | null {
+  const steps: Step[] = [];
+  let pending: Buffer[] = [];
+  let text = '';
+  const flushText = () => {
+    if (text !== '') pending.push(Buffer.from(text, 'utf8'));
+    text = '';
+  };
+  const flush = () => {
+    flushText();
+    if (pending.length > 0) steps.push({ t: BYTES, bytes: new Uint8Array(Buffer.concat(pending)) });
+    pending = [];
+  };
+  const symbolCols = plan.symbols.map((s) => seg.cols[s.col] ?? null);
+  if (symbolCols.some(isVarying)) {
+    // The constant symbols are part of the key: the same metric names another row elsewhere.
+    let prefix = keyPart(table);
+    for (let k = 0; k < symbolCols.length; k++) prefix += keyPart(constOf(symbolCols[k]!));
+    const varying = symbolCols.flatMap((c, k) => (isVarying(c) ? [k] : []));
+    steps.push({ t: HEAD, cols: symbolCols, symbols: plan.symbols, table, prefix, cache: headCache, varying, last: varying.map(() => NaN), tree: new Map() });
+  } else {
+    text = table;
+    for (let k = 0; k < symbolCols.length; k++) {
+      const v = constOf(symbolCols[k]!);
+      if (v !== null && v !== undefined) text += plan.symbols[k]!.prefix + escapedSymbol(v as string);
+    }
+  }
+  let first = true;
+  for (const f of plan.fields) {
+    const col = seg.cols[f.col] ?? null;
+    if (col === null || ('c' in col && (col.c === null || col.c === undefined))) continue;
+    if ('a' in col) for (const v of col.a) if (v === null || v === undefined) return null;
+    text += first ? f.first : f.next;
+    first = false;
+    if ('c' in col) {
+      if (f.kind !== 'double') text += fieldText(f.kind, col.c);
+      else {
+        flushText();
+        const b = Buffer.allocUnsafe(10);
+        b[0] = 0x3d;
+        b[1] = 16;
+        b.writeDoubleLE(col.c as number, 2);
+        pending.push(b);
+      }
+      continue;
+    }
+    const values = 'a' in col ? col.a : null;
+    flush();
+    if (f.kind === 'int' || f.kind === 'long') steps.push({ t: INT, values, run: 'r' in col ? col.r : 0 });
+    else if ('r' in col) return null; // a run of a non-integer column: not ours to guess
+    else if (f.kind === 'double') steps.push({ t: DOUBLE, values });
+    else if (f.kind === 'timestamp') steps.push({ t: TIMESTAMP, values, suffix: 'n' });
+    else steps.push({ t: TEXT, kind: f.kind, values });
+  }
+  const ts = seg.cols[plan.ts] ?? null;
+  if (ts === null || 'r' in ts) return null;
+  if ('c' in ts) text += ` ${ts.c as bigint}n\n`;
+  else {
+    for (const v of ts.a) if (typeof v !== 'bigint') return null;
+    text += ' ';
+    flush();
+    steps.push({ t: TIMESTAMP, values: ts.a, suffix: 'n\n' });
+  }
+  flush();
+  return steps;
+}
+
+/** A row's key into the head cache: the segment's constant symbols and the row's varying ones. */
+function headKey(st: Extract<Step, { t: typeof HEAD }>, i: number): string {
+  let key = st.prefix;
+  for (let k = 0; k < st.varying.length; k++) key += keyPart(valueOf(st.cols[st.varying[k]!]!, i));
+  return key;
+}
+
+/** A value's part of a head key, length-prefixed so no two lists of values give the same key. */
+function keyPart(v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  const text = v as string;
+  return `${text.length}:${text}`;
+}
+
+function headBytes(st: Extract<Step, { t: typeof HEAD }>, key: string, i: number): Uint8Array {
+  let bytes = st.cache.get(key);
+  if (bytes === undefined) {
+    let head = st.table;
+    for (let k = 0; k < st.cols.length; k++) {
+      const v = valueOf(st.cols[k]!, i);
+      if (v !== null && v !== undefined) head += st.symbols[k]!.prefix + escapedSymbol(v as string);
+    }
+    bytes = new Uint8Array(Buffer.from(head, 'utf8'));
+    if (st.cache.size >= SYMBOL_CACHE_MAX) st.cache.clear();
+    st.cache.set(key, bytes);
+  }
+  return bytes;
+}
+
+/** Writes an integer (|v| < 2^53) as ASCII digits at `pos`; returns the position after it. */
+function writeInt(buf: Buffer, pos: number, v: number): number {
+  if (v < 0) {
+    buf[pos++] = 0x2d;
+    v = -v;
+  }
+  if (v < 10) {
+    buf[pos++] = 0x30 + v;
+    return pos;
+  }
+  let digits = 0;
+  for (let x = v; x >= 1; x = Math.floor(x / 10)) digits++;
+  let at = pos + digits;
+  const end = at;
+  while (at > pos) {
+    const q = Math.floor(v / 10);
+    buf[--at] = 0x30 + (v - q * 10);
+    v = q;
+  }
+  return end;
 }
