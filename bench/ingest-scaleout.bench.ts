@@ -1,12 +1,15 @@
 /**
  * Scale-out: the same pre-filled 4-partition samples topic drained by one ingest instance, then by
  * two in one consumer group, each instance a process of its own (bench/ingest-member.ts) so that
- * CPU time is per instance. Printed per run: rows/s until every row is visible, CPU-seconds per
- * million samples summed over the instances, which partitions each instance handled; then the
- * two-instance CPU per row against the one-instance one (goal: within ± 10 %), and the projection
- * for 2 M samples/s from the measured CPU per row: cores, instances (an instance is one event loop:
- * at most one core, planned at 70 % of it so it can catch up after an outage) and partitions.
- * QuestDB's and Kafka's own CPU are not in these figures.
+ * CPU time is per instance. The same processes drain twice: cold (fresh: JIT and heap growth
+ * included) and warm (as a long-running instance). Printed per drain: rows/s until every row is
+ * visible, CPU-seconds per million samples summed over the instances, the batches and partitions
+ * each instance handled; then, cold and warm, the two-instance CPU per row against the one-instance
+ * one (goal: within ± 10 %) and the CPU split into a part per instance and drain (two instances' CPU
+ * − one's) and a part per row; an idle instance's CPU over the drain's duration; and the projection
+ * for 2 M samples/s from the warm two-instance CPU per row: cores, instances (an instance is one
+ * event loop: at most one core, planned at 70 % of it so it can catch up after an outage) and
+ * partitions. QuestDB's and Kafka's own CPU are not in these figures.
  *
  *   npm run build && node dist/bench/ingest-scaleout.bench.js [--samples 500000] [--repeat 2] [--partitions-in-flight 2]
  */
@@ -37,7 +40,7 @@ interface MemberResult {
   startCpuSeconds: number;
 }
 
-function member(s: ServicesState, group: string, inFlight: number, fromEnd = false): { started: Promise<void>; go: () => void; stop: () => Promise<MemberResult> } {
+function member(s: ServicesState, group: string, inFlight: number, fromEnd = false): { started: Promise<void>; go: () => void; mark: () => Promise<MemberResult>; stop: () => Promise<MemberResult> } {
   const child = spawn(process.execPath, [MEMBER, s.kafka.brokers.join(','), s.questdb.http, s.questdb.pg, group, String(inFlight), ...(fromEnd ? ['from-end'] : [])], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, ISOSCOPE_LOG_LEVEL: 'warn' },
@@ -55,6 +58,10 @@ function member(s: ServicesState, group: string, inFlight: number, fromEnd = fal
   return {
     started,
     go: () => void child.stdin!.write('go\n'),
+    mark: async () => {
+      child.stdin!.write('mark\n');
+      return JSON.parse(await next()) as MemberResult;
+    },
     stop: async () => {
       child.stdin!.write('stop\n');
       const result = JSON.parse(await next()) as MemberResult;
@@ -66,6 +73,8 @@ function member(s: ServicesState, group: string, inFlight: number, fromEnd = fal
 
 interface Run {
   instances: number;
+  /** The second drain of the same processes. */
+  warm: boolean;
   rate: number;
   seconds: number;
   cpuPerM: number;
@@ -92,25 +101,32 @@ async function stable(s: ServicesState, group: string, n: number): Promise<void>
 /**
  * The members join first (the group stable, each owning partitions), then the topic is filled: every
  * instance works from the first message on. Rate: from the start of the fill until all is visible.
+ * Two drains of `total` samples in a row by the same processes: the first is cold (fresh processes:
+ * the JIT compiles the hot path, the heap grows to its working size), the second warm, as a
+ * long-running instance is.
  */
-async function drainWith(s: ServicesState, db: pg.Client, instances: number, total: number, inFlight: number): Promise<Run> {
+async function drainWith(s: ServicesState, db: pg.Client, instances: number, total: number, inFlight: number): Promise<[Run, Run]> {
   await truncate(s).catch(() => undefined);
   const group = `scaleout-${instances}x-${Date.now().toString(36)}`;
   const members = Array.from({ length: instances }, () => member(s, group, inFlight));
   await Promise.all(members.map((m) => m.started));
   await stable(s, group, instances);
   for (const m of members) m.go();
-  const t0 = performance.now();
-  const filled = await prefill(s, total, `so${instances}x`, PARTITIONS, false);
-  await visible(db, filled.prefix, total);
-  const secs = (performance.now() - t0) / 1000;
-  const results = await Promise.all(members.map((m) => m.stop()));
-  const where = `collector LIKE '${filled.prefix}-%'`;
-  const n = Number((await db.query(`SELECT count() n FROM samples WHERE ${where}`)).rows[0].n);
-  const d = Number((await db.query(`SELECT count() n FROM (SELECT DISTINCT collector, seq, idx FROM samples WHERE ${where})`)).rows[0].n);
-  if (n !== total || d !== total) throw new Error(`${instances} instance(s): QuestDB holds ${n} rows (${d} distinct) for ${total} samples`);
-  const cpu = results.reduce((sum, r) => sum + r.cpuSeconds, 0);
-  return { instances, rate: total / secs, seconds: secs, cpuPerM: cpu / (total / 1e6), members: results };
+  const drain = async (warm: boolean): Promise<Run> => {
+    const t0 = performance.now();
+    const filled = await prefill(s, total, `so${instances}x${warm ? 'w' : 'c'}`, PARTITIONS, false);
+    await visible(db, filled.prefix, total);
+    const secs = (performance.now() - t0) / 1000;
+    const results = await Promise.all(members.map((m) => (warm ? m.stop() : m.mark())));
+    const where = `collector LIKE '${filled.prefix}-%'`;
+    const n = Number((await db.query(`SELECT count() n FROM samples WHERE ${where}`)).rows[0].n);
+    const d = Number((await db.query(`SELECT count() n FROM (SELECT DISTINCT collector, seq, idx FROM samples WHERE ${where})`)).rows[0].n);
+    if (n !== total || d !== total) throw new Error(`${instances} instance(s): QuestDB holds ${n} rows (${d} distinct) for ${total} samples`);
+    const cpu = results.reduce((sum, r) => sum + r.cpuSeconds, 0);
+    return { instances, warm, rate: total / secs, seconds: secs, cpuPerM: cpu / (total / 1e6), members: results };
+  };
+  const cold = await drain(false);
+  return [cold, await drain(true)];
 }
 
 function sumCpu(run: Run): number {
@@ -153,32 +169,36 @@ export async function main(): Promise<void> {
     const runs: Run[] = [];
     for (let r = 0; r < repeat; r++) {
       for (const instances of [1, 2]) {
-        const run = await drainWith(state, db, instances, total, inFlight);
-        runs.push(run);
-        const per = run.members.map((m, i) => `#${i + 1} ${fmt(m.rows)} rows in ${m.batches} batches, partitions ${m.partitions.join(',')}, ${m.cpuSeconds.toFixed(2)} CPU-s (start-up ${m.startCpuSeconds.toFixed(2)} not counted)`).join('; ');
-        console.log(`  #${r + 1}  ${instances} instance${instances > 1 ? 's' : ''}: ${fmt(run.rate)} rows/s (${run.seconds.toFixed(1)} s), ${run.cpuPerM.toFixed(2)} CPU-s per M samples (${per}; ${load()}); every sample exactly once`);
+        for (const run of await drainWith(state, db, instances, total, inFlight)) {
+          runs.push(run);
+          const per = run.members.map((m, i) => `#${i + 1} ${fmt(m.rows)} rows in ${m.batches} batches, partitions ${m.partitions.join(',')}, ${m.cpuSeconds.toFixed(2)} CPU-s`).join('; ');
+          const start = run.warm ? '' : `; start-up ${run.members.map((m) => m.startCpuSeconds.toFixed(2)).join(' + ')} CPU-s not counted`;
+          console.log(`  #${r + 1}  ${instances} instance${instances > 1 ? 's' : ''}, ${run.warm ? 'warm' : 'cold'}: ${fmt(run.rate)} rows/s (${run.seconds.toFixed(1)} s), ${run.cpuPerM.toFixed(2)} CPU-s per M samples (${per}${start}; ${load()}); every sample exactly once`);
+        }
       }
     }
-    const one = runs.filter((x) => x.instances === 1).map((x) => x.cpuPerM);
-    const two = runs.filter((x) => x.instances === 2).map((x) => x.cpuPerM);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const span = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
-    const ratio = mean(two) / mean(one);
-    console.log(`  CPU per M samples: one instance ${span(one)}, two instances ${span(two)}; two / one = ${ratio.toFixed(2)} (goal 0.90–1.10${ratio >= 0.9 && ratio <= 1.1 ? ', met' : ', not met'})`);
-    // One instance: F + m·N CPU-s; two: 2F + m·N. The difference is what an instance costs whatever
-    // the rows (F), the rest the CPU per row (m), from the means of the same runs.
-    const cpu1 = mean(runs.filter((x) => x.instances === 1).map((x) => sumCpu(x)));
-    const cpu2 = mean(runs.filter((x) => x.instances === 2).map((x) => sumCpu(x)));
-    const fixed = cpu2 - cpu1;
-    const marginal = (cpu1 - fixed) / (total / 1e6);
+    const pick = (instances: number, warm: boolean) => runs.filter((x) => x.instances === instances && x.warm === warm);
+    for (const warm of [false, true]) {
+      const one = pick(1, warm).map((x) => x.cpuPerM);
+      const two = pick(2, warm).map((x) => x.cpuPerM);
+      const ratio = mean(two) / mean(one);
+      // One instance: F + m·N CPU-s; two: 2F + m·N. The difference is what an instance costs whatever
+      // the rows (F), the rest the CPU per row (m), from the means of the same runs.
+      const cpu1 = mean(pick(1, warm).map(sumCpu));
+      const cpu2 = mean(pick(2, warm).map(sumCpu));
+      const fixed = cpu2 - cpu1;
+      console.log(`  ${warm ? 'warm (second drain of the same processes)' : 'cold (fresh processes)'}: CPU per M samples one instance ${span(one)}, two instances ${span(two)}; two / one = ${ratio.toFixed(2)} (goal 0.90–1.10${ratio >= 0.9 && ratio <= 1.1 ? ', met' : ', not met'}); not following the rows: ${fixed.toFixed(2)} CPU-s per instance and drain (two instances' CPU − one's), per row ${((cpu1 - fixed) / (total / 1e6)).toFixed(2)} CPU-s per M samples`);
+    }
     // What an instance uses with nothing to do, over the two-instance drain's duration.
-    const idleSeconds = mean(runs.filter((x) => x.instances === 2).map((x) => x.seconds));
+    const idleSeconds = mean(pick(2, false).map((x) => x.seconds));
     const idle = await idleMember(state, inFlight, idleSeconds);
-    console.log(`  per instance and drain: ${fixed.toFixed(2)} CPU-s that do not follow the rows (two instances' CPU − one's); per row: ${marginal.toFixed(2)} CPU-s per M samples (one instance's CPU less that); an instance with nothing to do used ${idle.toFixed(2)} CPU-s over ${idleSeconds.toFixed(1)} s (the two-instance drain's duration); ${load()}`);
-    const perM = mean(two);
+    console.log(`  an instance with nothing to do used ${idle.toFixed(2)} CPU-s over ${idleSeconds.toFixed(1)} s (the two-instance drain's duration; ${load()})`);
+    const perM = mean(pick(2, true).map((x) => x.cpuPerM));
     const cores = (TARGET / 1e6) * perM;
     const instances = Math.ceil(cores / PLANNED_CORE_SHARE);
-    console.log(`  projection for ${fmt(TARGET)} samples/s at ${perM.toFixed(2)} CPU-s per M samples: ${cores.toFixed(1)} cores of ingest, ${instances} instances at ${PLANNED_CORE_SHARE * 100}% of a core each, a samples topic of ≥ ${instances} partitions (Kafka's and QuestDB's own CPU not included)`);
+    console.log(`  projection for ${fmt(TARGET)} samples/s at ${perM.toFixed(2)} CPU-s per M samples (two warm instances: long-running ones): ${cores.toFixed(1)} cores of ingest, ${instances} instances at ${PLANNED_CORE_SHARE * 100}% of a core each, a samples topic of ≥ ${instances} partitions (Kafka's and QuestDB's own CPU not included)`);
   } finally {
     await db.end();
     await stop();
