@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedBus } from '../bus/embedded/embedded-bus.js';
 import { readAll } from '../bus/embedded/testing.js';
+import { SampleBatch } from '../collectors/sample-batch.js';
 import { SyntheticSource } from '../collectors/synthetic/synthetic-source.js';
 import { decode } from '../schema/codec.js';
 import type { Sample } from '../schema/records.js';
@@ -46,6 +47,23 @@ describe('SyntheticSource', () => {
     expect(reads[2]![1]).toEqual({ metric: 'loadgen_1', value: 9, cpu: 1 });
     expect(source.produced).toBe(10);
     expect(source.valueSum).toBe(45);
+  });
+
+  it('writes the same samples straight into a batch (readInto, what the agent calls) as read returns', async () => {
+    const viaRead = new SyntheticSource({ total: 10, batchSize: 4 });
+    const viaInto = new SyntheticSource({ total: 10, batchSize: 4 });
+    for (let tick = 0; tick < 3; tick++) {
+      const a = new SampleBatch('n', 'n/loadgen');
+      a.begin(5n, tick);
+      a.source('loadgen');
+      for (const x of await viaRead.read()) a.addFields(x);
+      const b = new SampleBatch('n', 'n/loadgen');
+      b.begin(5n, tick);
+      b.source('loadgen');
+      viaInto.readInto(b);
+      expect(decode(b.finish(), 'samples').records).toEqual(decode(a.finish(), 'samples').records);
+    }
+    expect([viaInto.produced, viaInto.valueSum]).toEqual([10, 45]);
   });
 });
 

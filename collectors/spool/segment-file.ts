@@ -1,10 +1,14 @@
 /**
- * The bytes of one spool segment: the batches one group commit made durable, back to back, each a
- * 13-byte header (body length u32, key length u16 or 0xffff for no key, topic length u8, seq u48)
- * then topic, key and body. A segment is written to `.tmp`, fdatasync'ed and renamed, so a segment
- * file is whole or absent; no checksum is needed. Also reads the one-batch files of older versions
- * (`<position>.<topic>.<seq>.batch`: has-key u8, key length u32, key, body).
+ * The bytes of the spool. A group commit's batches are one frame appended to a log file: an 18-byte
+ * frame header (payload length u32, CRC-32 u32 of the rest, position of the first batch u48, batch
+ * count u32), then the batches back to back, each a 13-byte header (body length u32, key length u16
+ * or 0xffff for no key, topic length u8, seq u48) then topic, key and body. A frame cut short or
+ * failing its CRC ends what is read of its file: it was never acknowledged (appends resolve after
+ * the frame's fdatasync, and a file that saw a failed write is not appended to again).
+ * Also reads what earlier versions left: segment files (the batches without a frame header) and
+ * one-batch files (`<position>.<topic>.<seq>.batch`: has-key u8, key length u32, key, body).
  */
+import * as zlib from 'node:zlib';
 
 /** One batch as it is spooled and forwarded. */
 export interface SpooledBatch {
@@ -80,3 +84,69 @@ export function decodeLegacyBatch(raw: Buffer, topic: string, seq: number): Spoo
   const keyLength = raw.readUInt32BE(1);
   return { topic, seq, key: hasKey ? raw.subarray(5, 5 + keyLength).toString('utf8') : null, body: raw.subarray(5 + keyLength) };
 }
+
+export const FRAME_HEADER = 18;
+
+/** The header of a frame holding `payload` (batches `position` … `position + count - 1`). */
+export function frameHeader(payload: readonly Buffer[], position: number, count: number): Buffer {
+  const header = Buffer.allocUnsafe(FRAME_HEADER);
+  let length = 0;
+  for (const b of payload) length += b.length;
+  header.writeUInt32BE(length, 0);
+  header.writeUIntBE(position, 8, 6);
+  header.writeUInt32BE(count, 14);
+  let crc = crc32(header.subarray(8), 0);
+  for (const b of payload) crc = crc32(b, crc);
+  header.writeUInt32BE(crc, 4);
+  return header;
+}
+
+export interface Frame {
+  /** Byte offset of the frame in its file, and its length with the header. */
+  offset: number;
+  length: number;
+  position: number;
+  count: number;
+}
+
+/**
+ * The whole frames at the start of a log file's bytes; `end` is where the first torn or corrupt one
+ * starts (the file's length when there is none).
+ */
+export function scanFrames(raw: Buffer): { frames: Frame[]; end: number } {
+  const frames: Frame[] = [];
+  let at = 0;
+  while (at < raw.length) {
+    if (raw.length - at < FRAME_HEADER) break;
+    const length = raw.readUInt32BE(at);
+    const end = at + FRAME_HEADER + length;
+    if (end > raw.length) break;
+    const crc = crc32(raw.subarray(at + FRAME_HEADER, end), crc32(raw.subarray(at + 8, at + FRAME_HEADER), 0));
+    if (crc !== raw.readUInt32BE(at + 4)) break;
+    frames.push({ offset: at, length: FRAME_HEADER + length, position: raw.readUIntBE(at + 8, 6), count: raw.readUInt32BE(at + 14) });
+    at = end;
+  }
+  return { frames, end: at };
+}
+
+/** CRC-32 (the zlib one): node:zlib's where it has it (Node ≥ 20.15), else a table in JavaScript. */
+const crc32: (data: Buffer, initial: number) => number =
+  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (zlib as unknown as { crc32: (d: Buffer, i: number) => number }).crc32 : crc32Js;
+
+let table: Uint32Array | null = null;
+function crc32Js(data: Buffer, initial: number): number {
+  if (!table) {
+    table = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[n] = c >>> 0;
+    }
+  }
+  let crc = ~initial >>> 0;
+  for (let i = 0; i < data.length; i++) crc = table[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+  return ~crc >>> 0;
+}
+
+/** Exported for the test that checks both implementations agree. */
+export const crc32Impl = { native: crc32, js: crc32Js };

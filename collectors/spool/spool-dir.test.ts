@@ -1,6 +1,7 @@
-import { readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { crc32Impl, encodeSegment } from './segment-file.js';
 import { SpoolDir } from './spool-dir.js';
 import { tempDirs } from '../../test/temp-dirs.js';
 
@@ -21,6 +22,7 @@ describe('SpoolDir', () => {
     await spool.remove(b!);
     expect(await spool.oldest()).toBeNull();
     expect(spool.stats).toMatchObject({ batches: 0, bytes: 0 });
+    await spool.close();
   });
 
   it('finds what a previous run left, in order, and discards a torn write', async () => {
@@ -29,6 +31,7 @@ describe('SpoolDir', () => {
     await first.open();
     for (let seq = 0; seq < 5; seq++) await first.append('samples', seq, 'n', Buffer.from(`batch ${seq}`));
     writeFileSync(join(dir, '0000000000000099.samples.99.batch.tmp'), 'half');
+    await first.close();
     const second = new SpoolDir(dir, 1 << 20);
     await second.open();
     expect(second.stats.batches).toBe(5);
@@ -38,9 +41,10 @@ describe('SpoolDir', () => {
       await second.remove(e);
     }
     expect(seqs).toEqual([0, 1, 2, 3, 4]);
-    expect(readdirSync(dir)).toEqual([]);
+    expect(readdirSync(dir)).toEqual(['forwarded']); // the log file went with its last batch
     await second.append('samples', 5, 'n', Buffer.from('after restart'));
     expect((await second.oldest())!.body.toString()).toBe('after restart');
+    await second.close();
   });
 
   it('drops the oldest batches only past its bound, and says which', async () => {
@@ -51,28 +55,30 @@ describe('SpoolDir', () => {
     expect(spool.stats.batches + spool.stats.droppedBatches).toBe(10);
     expect(spool.stats.dropped.map((d) => d.seq)).toEqual(Array.from({ length: spool.stats.droppedBatches }, (_, i) => i));
     expect((await spool.oldest())!.seq).toBe(spool.stats.droppedBatches);
+    await spool.close();
   });
 
-  it('makes the batches of one moment durable together: one segment file, every append resolved only once it is named', async () => {
+  it('makes the batches of one moment durable together: one frame and one fdatasync, every append resolved after it', async () => {
     const dir = tempDir();
     const spool = new SpoolDir(dir, 1 << 20);
     await spool.open();
-    const seen: string[][] = [];
+    const sizes: number[] = [];
     const appends = Array.from({ length: 50 }, (_, seq) =>
-      spool.append('samples', seq, 'n', Buffer.from(`batch ${seq}`)).then(() => void seen.push(readdirSync(dir))),
+      spool.append('samples', seq, 'n', Buffer.from(`batch ${seq}`)).then(() => void sizes.push(statSync(join(dir, '0000000000000000.log')).size)),
     );
     await Promise.all(appends);
     expect(spool.stats).toMatchObject({ batches: 50, commits: 1, committedBatches: 50 });
-    // Each append resolved after the segment had its final name (written, fdatasync'ed, renamed).
-    expect(new Set(seen.map((names) => names.join()))).toEqual(new Set(['0000000000000000.50.seg']));
-    // Appends made while a group is being written go into the next one.
+    // Each append resolved once the whole frame was in the file.
+    expect(new Set(sizes)).toEqual(new Set([spool.stats.diskBytes]));
+    // Appends made while a frame is being written go into the next one, in the same file.
     const first = spool.append('events', 0, null, Buffer.from('a'));
     await Promise.resolve();
     const later = [spool.append('events', 1, null, Buffer.from('b')), spool.append('events', 2, null, Buffer.from('c'))];
     await Promise.all([first, ...later]);
     expect(spool.stats.commits).toBe(3);
-    expect(readdirSync(dir).sort()).toEqual(['0000000000000000.50.seg', '0000000000000050.1.seg', '0000000000000051.2.seg']);
+    expect(readdirSync(dir)).toEqual(['0000000000000000.log']);
 
+    // A crash (nothing closed): the next run finds all of it, in order, and writes a log of its own.
     const again = new SpoolDir(dir, 1 << 20);
     await again.open();
     const all = await again.next(1 << 20);
@@ -81,26 +87,62 @@ describe('SpoolDir', () => {
       'events:0:null:a', 'events:1:null:b', 'events:2:null:c',
     ]);
     await again.remove(all);
-    expect(readdirSync(dir)).toEqual([]);
-    expect(again.stats).toMatchObject({ batches: 0, bytes: 0 });
+    await again.append('samples', 50, 'n', Buffer.from('next run'));
+    expect(readdirSync(dir).sort()).toEqual(['0000000000000001.log', 'forwarded']);
+    expect(again.stats).toMatchObject({ batches: 1, commits: 1 });
+    await again.close();
+    await spool.close();
   });
 
-  it('hands out whole segments up to the byte bound, and splits a group larger than a segment', async () => {
+  it('after a crash sends only what the bus had not taken, and ignores a torn last frame', async () => {
+    const dir = tempDir();
+    const spool = new SpoolDir(dir, 1 << 20);
+    await spool.open();
+    for (let seq = 0; seq < 6; seq++) await spool.append('samples', seq, 'n', Buffer.from(`batch ${seq}`));
+    await spool.remove((await spool.next(1 << 20)).slice(0, 4)); // the bus took 0–3, then the process died
+    const log = join(dir, '0000000000000000.log');
+    const whole = statSync(log).size;
+    appendFileSync(log, Buffer.from([0, 0, 1, 0, 9, 9, 9])); // a frame header cut short, as a crash mid-write leaves it
+    const again = new SpoolDir(dir, 1 << 20);
+    await again.open();
+    expect((await again.next(1 << 20)).map((e) => e.seq)).toEqual([4, 5]);
+    // A frame whose bytes are all there but wrong (CRC) ends the file the same way.
+    const raw = readFileSync(log).subarray(0, whole);
+    raw[raw.length - 1] = raw[raw.length - 1]! ^ 0xff;
+    writeFileSync(log, raw);
+    const third = new SpoolDir(dir, 1 << 20);
+    await third.open();
+    expect((await third.next(1 << 20)).map((e) => e.seq)).toEqual([4]);
+    for (const s of [spool, again, third]) await s.close();
+  });
+
+  it('hands out whole frames up to the byte bound, and splits a group larger than a frame', async () => {
     const dir = tempDir();
     const spool = new SpoolDir(dir, 1 << 20, { segmentMaxBytes: 4000 });
     await spool.open();
-    // 10 batches of ~1 kB at once: three segments of at most 4000 bytes (3, 3, 3 and 1 batches).
+    // 10 batches of ~1 kB at once: frames of at most 4000 bytes (3, 3, 3 and 1 batches).
     await Promise.all(Array.from({ length: 10 }, (_, seq) => spool.append('samples', seq, 'n', Buffer.alloc(1000, seq))));
-    expect(readdirSync(dir).sort()).toEqual(['0000000000000000.3.seg', '0000000000000003.3.seg', '0000000000000006.3.seg', '0000000000000009.1.seg']);
+    expect(spool.stats).toMatchObject({ commits: 4, committedBatches: 10 });
     const unit = await spool.next(7000);
-    expect(unit.map((e) => e.seq)).toEqual([0, 1, 2, 3, 4, 5]); // two whole segments; the third would pass 7000
+    expect(unit.map((e) => e.seq)).toEqual([0, 1, 2, 3, 4, 5]); // two whole frames; the third would pass 7000
     expect(unit.every((e, i) => e.body.length === 1000 && e.body[0] === i)).toBe(true);
     await spool.remove(unit);
     expect((await spool.next(0)).map((e) => e.seq)).toEqual([6]); // at least one batch, whatever the bound
     expect((await spool.next(1 << 20)).map((e) => e.seq)).toEqual([6, 7, 8, 9]);
+    await spool.close();
   });
 
-  it('sends batch files of the previous version first, in order', async () => {
+  it('reads frames back from disk past its memory budget', async () => {
+    const dir = tempDir();
+    const spool = new SpoolDir(dir, 1 << 20, { memoryBytes: 2500 });
+    await spool.open();
+    for (let seq = 0; seq < 5; seq++) await spool.append('samples', seq, 'n', Buffer.alloc(1000, seq));
+    const all = await spool.next(1 << 20); // two held in memory, three read from the file being written
+    expect(all.map((e) => [e.seq, e.body.length, e.body[999]])).toEqual([0, 1, 2, 3, 4].map((s) => [s, 1000, s]));
+    await spool.close();
+  });
+
+  it('sends what earlier versions left first, in order: one-batch files, then segment files', async () => {
     const dir = tempDir();
     const legacy = (position: number, topic: string, seq: number, key: string | null, body: string) => {
       const k = Buffer.from(key ?? '');
@@ -111,17 +153,34 @@ describe('SpoolDir', () => {
     };
     legacy(0, 'samples', 41, 'old-node', 'old 41');
     legacy(1, 'events', 9, null, 'old events 9');
+    writeFileSync(join(dir, '0000000000000002.2.seg'), Buffer.concat(encodeSegment([
+      { topic: 'samples', seq: 42, key: 'old-node', body: Buffer.from('seg 42') },
+      { topic: 'samples', seq: 43, key: 'old-node', body: Buffer.from('seg 43') },
+    ])));
     const spool = new SpoolDir(dir, 1 << 20);
     await spool.open();
-    expect(spool.stats.batches).toBe(2);
-    await spool.append('samples', 42, 'old-node', Buffer.from('new 42'));
+    expect(spool.stats.batches).toBe(4);
+    await spool.append('samples', 44, 'old-node', Buffer.from('new 44'));
     const all = await spool.next(1 << 20);
     expect(all.map((e) => [e.topic, e.seq, e.key, e.body.toString()])).toEqual([
       ['samples', 41, 'old-node', 'old 41'],
       ['events', 9, null, 'old events 9'],
-      ['samples', 42, 'old-node', 'new 42'],
+      ['samples', 42, 'old-node', 'seg 42'],
+      ['samples', 43, 'old-node', 'seg 43'],
+      ['samples', 44, 'old-node', 'new 44'],
     ]);
+    expect(all.map((e) => e.position)).toEqual([0, 1, 2, 3, 4]);
     await spool.remove(all);
-    expect(readdirSync(dir)).toEqual([]);
+    await spool.close();
+    expect(readdirSync(dir)).toEqual(['forwarded']);
+  });
+});
+
+describe('the spool\'s CRC-32', () => {
+  it('is zlib\'s, from node:zlib or the table in JavaScript alike', () => {
+    const data = Buffer.from('The quick brown fox jumps over the lazy dog');
+    expect(crc32Impl.js(data, 0)).toBe(0x414fa339);
+    expect(crc32Impl.native(data, 0)).toBe(0x414fa339);
+    expect(crc32Impl.js(data.subarray(10), crc32Impl.js(data.subarray(0, 10), 0))).toBe(0x414fa339);
   });
 });

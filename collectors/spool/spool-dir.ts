@@ -1,36 +1,43 @@
 /**
- * The collector's on-disk spool. Batches appended at the same moment are made durable together
- * (group commit): one segment file `<position>.<count>.seg` per group, written to `.tmp`,
- * fdatasync'ed, renamed and the directory fsync'ed, and every `append` of the group resolves only
- * after that. A segment file goes once every batch in it was taken by the bus (or dropped). A crashed
- * or restarted collector finds its unsent segments here and sends them first, in order. The spool
- * is bounded in bytes: only when the bound is hit are the oldest segments dropped, and each batch in
- * them is counted and reported with its topic and seq, so the gap downstream is explained.
+ * The collector's on-disk spool, a log. Batches appended at the same moment are made durable
+ * together (group commit): one frame appended to the current log file `<n>.log` and fdatasync'ed,
+ * and every `append` of the group resolves only after that. Creating a file costs about 400 µs of
+ * kernel CPU on the machines measured (docs/DECISIONS.md), so a log file takes frames until it
+ * reaches an eighth of the bound (at most 8 MiB); a new one is created and its directory entry
+ * fsync'ed before anything is written to it. A log file goes once every batch in it was taken by the
+ * bus (or dropped) and it is no longer written. `forwarded` holds the position up to which the bus
+ * took everything; it is written after each forward without fsync, so after a crash of the process
+ * nothing is sent twice but the batches in flight, and after a power loss at most the rest of a log
+ * file. A restarted collector sends its unsent batches first, in order. The spool is bounded in
+ * bytes: only when the bound is hit are the oldest log files dropped, and each batch in them is
+ * counted and reported with its topic and seq, so the gap downstream is explained.
  *
- * Bodies of segments written by this process stay in memory (up to `memoryBytes`), so forwarding
- * does not read back what it just wrote; older segments are read from disk when their turn comes.
- * Batch files of older versions (`<position>.<topic>.<seq>.batch`, one batch each) are still read.
+ * Bodies written by this process stay in memory (up to `memoryBytes`), so forwarding does not read
+ * back what it just wrote. What earlier versions left (segment files, one-batch files) is read and
+ * sent first.
  */
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { componentLogger } from '../../core/logger.js';
-import { decodeLegacyBatch, decodeSegment, encodeSegment, spooledSize, type SpooledBatch } from './segment-file.js';
+import { decodeLegacyBatch, decodeSegment, encodeSegment, FRAME_HEADER, frameHeader, scanFrames, spooledSize, type SpooledBatch } from './segment-file.js';
 
 /** A spooled batch handed to the forwarder; give it back to `remove` once the bus took it. */
 export interface SpoolEntry extends SpooledBatch {
   position: number;
-  /** Bytes it takes in its segment. */
+  /** Bytes it takes in its frame. */
   bytes: number;
 }
 
 export interface SpoolStats {
   batches: number;
-  /** Bytes of the segment files on disk. */
+  /** Bytes of the frames holding unsent batches. */
   bytes: number;
+  /** Bytes of the spool's files (with sent frames of files still in use); the bound applies to these. */
+  diskBytes: number;
   droppedBatches: number;
   /** topic → seq numbers dropped because the bound was hit (most recent 1000 kept). */
   dropped: { topic: string; seq: number }[];
-  /** Group commits (segment files written) so far, and the batches they held. */
+  /** Group commits (fdatasync'ed frames) so far, and the batches they held. */
   commits: number;
   committedBatches: number;
 }
@@ -38,7 +45,7 @@ export interface SpoolStats {
 export interface SpoolDirOptions {
   /** Bodies kept in memory for forwarding, in bytes. @default 16 MiB */
   memoryBytes?: number;
-  /** Largest segment: a group above it is split into several. @default 512 KiB */
+  /** Largest frame: a group above it is written as several. @default 512 KiB */
   segmentMaxBytes?: number;
 }
 
@@ -48,13 +55,27 @@ interface BatchMeta {
   bytes: number;
 }
 
-interface Segment {
+interface SpoolFile {
+  path: string;
+  kind: 'log' | 'segment' | 'batch';
+  /** Its size on disk. */
+  bytes: number;
+  /** Frames in it with batches not yet taken. */
+  liveFrames: number;
+  /** Appended to by this process (the last log file). */
+  writing: boolean;
+  /** Its bytes, once read for forwarding (files of earlier runs). */
+  cache: Buffer | null;
+}
+
+interface Frame {
+  file: SpoolFile;
+  offset: number;
+  /** Bytes on disk, with the frame header. */
+  length: number;
   position: number;
   count: number;
-  file: string;
-  /** Size of the file. */
-  bytes: number;
-  /** Topic, seq and size of each batch; null for a segment of an earlier run not read yet. */
+  /** Topic, seq and size of each batch; null until read. */
   meta: BatchMeta[] | null;
   /** The batches with their bodies, while in memory. */
   batches: SpooledBatch[] | null;
@@ -63,8 +84,6 @@ interface Segment {
   /** Batches the bus took (or that were dropped), by index. */
   done: Uint8Array;
   live: number;
-  /** One-batch file of an older version. */
-  legacy: boolean;
 }
 
 interface Group {
@@ -76,58 +95,102 @@ interface Group {
   done: Promise<void>;
 }
 
+const LOG = /^(\d{16})\.log$/;
 const SEGMENT = /^(\d{16})\.(\d+)\.seg$/;
 const LEGACY = /^(\d{16})\.([A-Za-z0-9._-]+)\.(\d+)\.batch$/;
+const FORWARDED = 'forwarded';
 
 export class SpoolDir {
-  private readonly segments: Segment[] = [];
+  private readonly frames: Frame[] = [];
+  private readonly files: SpoolFile[] = [];
   private nextPosition = 0;
+  /** Positions below it are in written frames (or were given up). */
+  private writtenThrough = 0;
+  private nextLog = 0;
+  private active: { file: SpoolFile; handle: FileHandle; broken: boolean } | null = null;
+  private marker: FileHandle | null = null;
+  private markerValue = -1;
   private readonly log = componentLogger('collector.spool');
   private collecting: Group | null = null;
   private readonly queued: Group[] = [];
   private writing: Promise<void> | null = null;
   private opened = false;
+  private closed = false;
   private heldBytes = 0;
   private readonly memoryBytes: number;
   private readonly segmentMaxBytes: number;
-  readonly stats: SpoolStats = { batches: 0, bytes: 0, droppedBatches: 0, dropped: [], commits: 0, committedBatches: 0 };
+  private readonly fileMaxBytes: number;
+  readonly stats: SpoolStats = { batches: 0, bytes: 0, diskBytes: 0, droppedBatches: 0, dropped: [], commits: 0, committedBatches: 0 };
 
   /** @param maxBytes bound of the spool on disk. */
   constructor(readonly dir: string, private readonly maxBytes: number, o: SpoolDirOptions = {}) {
     this.memoryBytes = o.memoryBytes ?? 16 * 1024 * 1024;
     this.segmentMaxBytes = o.segmentMaxBytes ?? 512 * 1024;
+    this.fileMaxBytes = Math.max(1, Math.min(8 * 1024 * 1024, Math.floor(maxBytes / 8)));
   }
 
-  /** Finds the segments a previous run left behind (they are sent first). */
+  /** Finds what a previous run left behind (it is sent first). */
   async open(): Promise<void> {
     if (this.opened) return; // once: a second look would index the same files twice
     this.opened = true;
     await mkdir(this.dir, { recursive: true });
-    for (const name of (await readdir(this.dir)).sort()) {
-      if (name.endsWith('.tmp')) {
-        await rm(join(this.dir, name), { force: true }); // torn write of a crash: its appends never resolved
-        continue;
-      }
+    const names = (await readdir(this.dir)).sort();
+    let forwarded = 0;
+    if (names.includes(FORWARDED)) {
+      const raw = await readFile(join(this.dir, FORWARDED));
+      if (raw.length >= 8) forwarded = Number(raw.readBigUInt64BE(0));
+    }
+    // Earlier versions' files first (they are older than any log), then the logs in order.
+    for (const name of names) {
+      if (name.endsWith('.tmp')) await rm(join(this.dir, name), { force: true }); // torn write of a crash: never acknowledged
       const seg = SEGMENT.exec(name);
       const legacy = seg ? null : LEGACY.exec(name);
       if (!seg && !legacy) continue;
-      const file = join(this.dir, name);
-      const bytes = (await stat(file)).size;
+      const path = join(this.dir, name);
+      const bytes = (await stat(path)).size;
       const count = seg ? Number(seg[2]) : 1;
+      const file: SpoolFile = { path, kind: seg ? 'segment' : 'batch', bytes, liveFrames: 0, writing: false, cache: null };
       const meta = legacy ? [{ topic: legacy[2]!, seq: Number(legacy[3]), bytes }] : null;
-      this.segments.push({ position: Number((seg ?? legacy)![1]), count, file, bytes, meta, batches: null, held: false, done: new Uint8Array(count), live: count, legacy: !!legacy });
-      this.stats.bytes += bytes;
-      this.stats.batches += count;
+      this.addFile(file, [{ file, offset: 0, length: bytes, position: Number((seg ?? legacy)![1]), count, meta, batches: null, held: false, done: new Uint8Array(count), live: count }], forwarded);
     }
-    const last = this.segments.at(-1);
-    this.nextPosition = last ? last.position + last.count : 0;
-    if (this.segments.length > 0) this.log.info({ batches: this.stats.batches, bytes: this.stats.bytes }, `Found ${this.stats.batches} unsent batches in the spool ${this.dir}; they are sent first.`);
+    for (const name of names) {
+      const m = LOG.exec(name);
+      if (!m) continue;
+      this.nextLog = Math.max(this.nextLog, Number(m[1]) + 1);
+      const path = join(this.dir, name);
+      const raw = await readFile(path);
+      const { frames, end } = scanFrames(raw);
+      if (end < raw.length) this.log.warn({ file: path, bytes: raw.length - end }, `The spool log ${path} ends in ${raw.length - end} bytes of a write that was never acknowledged; they are ignored.`);
+      const file: SpoolFile = { path, kind: 'log', bytes: raw.length, liveFrames: 0, writing: false, cache: null };
+      this.addFile(file, frames.map((f) => ({ file, ...f, meta: null, batches: null, held: false, done: new Uint8Array(f.count), live: f.count })), forwarded);
+    }
+    const last = this.frames.at(-1);
+    this.nextPosition = this.writtenThrough = Math.max(forwarded, last ? last.position + last.count : 0);
+    if (this.stats.batches > 0) this.log.info({ batches: this.stats.batches, bytes: this.stats.bytes }, `Found ${this.stats.batches} unsent batches in the spool ${this.dir}; they are sent first.`);
+  }
+
+  /** Indexes a file found at open: its frames past `forwarded`; a file with none left goes. */
+  private addFile(file: SpoolFile, frames: Frame[], forwarded: number): void {
+    this.files.push(file);
+    this.stats.diskBytes += file.bytes;
+    for (const f of frames) {
+      for (let i = 0; i < f.count && f.position + i < forwarded; i++) {
+        f.done[i] = 1;
+        f.live--;
+      }
+      if (f.live === 0) continue;
+      this.frames.push(f);
+      file.liveFrames++;
+      this.stats.batches += f.live;
+      this.stats.bytes += f.length;
+    }
+    if (file.liveFrames === 0) void this.removeFile(file);
   }
 
   /**
-   * Stores a batch durably: resolves once the segment holding it is fdatasync'ed and named. Batches
-   * appended before the current write finishes share the next one. Drops the oldest segments if the
-   * spool would exceed its bound.
+   * Stores a batch durably: resolves once the frame holding it is fdatasync'ed. Batches appended
+   * before the current write finishes share the next one. Drops the oldest log files if the spool
+   * would exceed its bound.
    */
   append(topic: string, seq: number, key: string | null, body: Buffer): Promise<void> {
     const bytes = spooledSize(Buffer.byteLength(topic), key === null ? 0 : Buffer.byteLength(key), body.length);
@@ -162,9 +225,11 @@ export class SpoolDir {
         await this.write(g);
       } catch (err) {
         // Later groups were appended after this one: writing them would put them ahead of its retry.
-        for (const later of [g, ...this.queued.splice(0), ...(this.collecting ? [this.collecting] : [])]) later.settle.reject(err);
+        const failed = [g, ...this.queued.splice(0), ...(this.collecting ? [this.collecting] : [])];
         this.collecting = null;
+        this.writtenThrough = this.nextPosition; // their positions are given up
         this.writing = null;
+        for (const later of failed) later.settle.reject(err);
         return;
       }
       g.settle.resolve();
@@ -173,51 +238,87 @@ export class SpoolDir {
 
   private async write(g: Group): Promise<void> {
     const count = g.batches.length;
-    const file = join(this.dir, `${String(g.position).padStart(16, '0')}.${count}.seg`);
-    const buffers = encodeSegment(g.batches);
-    const handle = await open(`${file}.tmp`, 'w');
+    const payload = encodeSegment(g.batches);
+    const header = frameHeader(payload, g.position, count);
+    const length = FRAME_HEADER + g.bytes;
+    if (!this.active || this.active.broken || (this.active.file.bytes > 0 && this.active.file.bytes + length > this.fileMaxBytes)) await this.roll();
+    const active = this.active!;
+    const file = active.file;
+    const offset = file.bytes;
     try {
-      const { bytesWritten } = await handle.writev(buffers);
-      if (bytesWritten !== g.bytes) throw new Error(`spool: wrote ${bytesWritten} of ${g.bytes} bytes to ${file}.tmp`);
-      await handle.datasync();
+      const { bytesWritten } = await active.handle.writev([header, ...payload], offset);
+      if (bytesWritten !== length) throw new Error(`spool: wrote ${bytesWritten} of ${length} bytes to ${file.path}`);
+      await active.handle.datasync();
+    } catch (err) {
+      active.broken = true; // nothing acknowledged may follow a torn frame in the same file
+      throw err;
     } finally {
-      await handle.close();
+      // What was written counts on disk even if it failed, until the file goes.
+      const grown = Math.max(file.bytes, offset + length);
+      this.stats.diskBytes += grown - file.bytes;
+      file.bytes = grown;
     }
-    await rename(`${file}.tmp`, file);
-    await this.syncDir();
+    this.writtenThrough = g.position + count;
     const held = this.heldBytes + g.bytes <= this.memoryBytes;
     if (held) this.heldBytes += g.bytes;
-    this.segments.push({ position: g.position, count, file, bytes: g.bytes, meta: g.meta, batches: held ? g.batches : null, held, done: new Uint8Array(count), live: count, legacy: false });
+    this.frames.push({ file, offset, length, position: g.position, count, meta: g.meta, batches: held ? g.batches : null, held, done: new Uint8Array(count), live: count });
+    file.liveFrames++;
     this.stats.batches += count;
-    this.stats.bytes += g.bytes;
+    this.stats.bytes += length;
     this.stats.commits++;
     this.stats.committedBatches += count;
-    while (this.stats.bytes > this.maxBytes && this.segments.length > 1) await this.dropOldest();
+    while (this.stats.diskBytes > this.maxBytes && this.files.length > 1 && this.files[0] !== file) await this.dropOldest();
+  }
+
+  /** Starts a new log file; its directory entry is durable before anything is written to it. */
+  private async roll(): Promise<void> {
+    const old = this.active;
+    this.active = null;
+    if (old) {
+      old.file.writing = false;
+      await old.handle.close().catch(() => undefined);
+      if (old.file.liveFrames === 0) await this.removeFile(old.file);
+    }
+    const path = join(this.dir, `${String(this.nextLog++).padStart(16, '0')}.log`);
+    const handle = await open(path, 'wx+');
+    try {
+      await this.syncDir();
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      await unlink(path).catch(() => undefined);
+      throw err;
+    }
+    const file: SpoolFile = { path, kind: 'log', bytes: 0, liveFrames: 0, writing: true, cache: null };
+    this.files.push(file);
+    this.active = { file, handle, broken: false };
   }
 
   /**
-   * The oldest batches not yet taken, in order: whole segments while they fit in `maxBytes`, else
-   * the first segment's remaining batches up to it; at least one batch, or none when the spool is empty.
+   * The oldest batches not yet taken, in order: whole frames while they fit in `maxBytes`, else the
+   * first frame's remaining batches up to it; at least one batch, or none when the spool is empty.
    */
   async next(maxBytes: number): Promise<SpoolEntry[]> {
     const out: SpoolEntry[] = [];
     let bytes = 0;
-    for (let s = 0; s < this.segments.length; s++) {
-      const seg = this.segments[s]!;
-      if (seg.live === 0) continue;
-      let segBytes = seg.bytes; // a segment of an earlier run not read yet: its file size
-      if (seg.meta) {
-        segBytes = 0;
-        for (let i = 0; i < seg.count; i++) if (!seg.done[i]) segBytes += seg.meta[i]!.bytes;
+    for (let s = 0; s < this.frames.length; s++) {
+      const frame = this.frames[s]!;
+      let frameBytes = frame.length; // a frame of an earlier run not read yet: its whole length
+      if (frame.meta) {
+        frameBytes = 0;
+        for (let i = 0; i < frame.count; i++) if (!frame.done[i]) frameBytes += frame.meta[i]!.bytes;
       }
-      if (out.length > 0 && bytes + segBytes > maxBytes) break;
-      const batches = await this.batchesOf(seg);
-      if (this.segments[s] !== seg) return this.next(maxBytes); // the bound dropped the head while it was read: start again
-      const meta = seg.meta!;
-      for (let i = 0; i < seg.count; i++) {
-        if (seg.done[i]) continue;
+      if (out.length > 0 && bytes + frameBytes > maxBytes) break;
+      const batches = await this.batchesOf(frame);
+      if (this.frames[s] !== frame) return this.next(maxBytes); // the bound dropped the head while it was read: start again
+      if (!batches) {
+        s--; // unreadable: counted as dropped and taken out of the list
+        continue;
+      }
+      const meta = frame.meta!;
+      for (let i = 0; i < frame.count; i++) {
+        if (frame.done[i]) continue;
         if (out.length > 0 && bytes + meta[i]!.bytes > maxBytes) return out;
-        out.push({ ...batches[i]!, position: seg.position + i, bytes: meta[i]!.bytes });
+        out.push({ ...batches[i]!, position: frame.position + i, bytes: meta[i]!.bytes });
         bytes += meta[i]!.bytes;
       }
     }
@@ -229,63 +330,136 @@ export class SpoolDir {
     return (await this.next(0))[0] ?? null;
   }
 
-  /** Forgets batches the bus has taken; a segment file goes with its last batch. */
+  /** Forgets batches the bus has taken; a log file goes with its last batch once it is not written. */
   async remove(entries: { position: number } | readonly { position: number }[]): Promise<void> {
     for (const e of Array.isArray(entries) ? entries : [entries]) {
-      const seg = this.segmentOf(e.position);
-      if (!seg) continue; // dropped meanwhile
-      const i = e.position - seg.position;
-      if (seg.done[i]) continue;
-      seg.done[i] = 1;
-      seg.live--;
+      const frame = this.frameOf(e.position);
+      if (!frame) continue; // dropped meanwhile
+      const i = e.position - frame.position;
+      if (frame.done[i]) continue;
+      frame.done[i] = 1;
+      frame.live--;
       this.stats.batches--;
-      if (seg.live === 0) await this.forget(seg);
+      if (frame.live === 0) await this.forget(frame);
     }
+    await this.writeMarker();
   }
 
-  private segmentOf(position: number): Segment | undefined {
-    // Removals come from the head: look there first.
-    for (const seg of this.segments) if (position >= seg.position && position < seg.position + seg.count) return seg;
+  private frameOf(position: number): Frame | undefined {
+    // Removals come from the head: the loop ends there.
+    for (const f of this.frames) if (position >= f.position && position < f.position + f.count) return f;
     return undefined;
   }
 
-  /** The batches of a segment, read from its file if they are not in memory. */
-  private async batchesOf(seg: Segment): Promise<SpooledBatch[]> {
-    if (seg.batches) return seg.batches;
-    const raw = await readFile(seg.file);
-    const batches = seg.legacy ? [decodeLegacyBatch(raw, seg.meta![0]!.topic, seg.meta![0]!.seq)] : decodeSegment(raw, seg.file);
-    if (batches.length !== seg.count) throw new Error(`spool segment ${seg.file} holds ${batches.length} batches, its name says ${seg.count}`);
-    seg.meta ??= batches.map((b) => ({ topic: b.topic, seq: b.seq, bytes: spooledSize(Buffer.byteLength(b.topic), b.key === null ? 0 : Buffer.byteLength(b.key), b.body.length) }));
-    seg.batches = batches; // read once: it is about to be forwarded (not counted in the budget)
+  /** The batches of a frame, read from its file if they are not in memory; null if it cannot be read. */
+  private async batchesOf(frame: Frame): Promise<SpooledBatch[] | null> {
+    if (frame.batches) return frame.batches;
+    const file = frame.file;
+    let batches: SpooledBatch[];
+    try {
+      let raw: Buffer;
+      if (file.writing && this.active?.file === file) {
+        // Still growing (its frames were past the memory budget): read just this frame.
+        raw = Buffer.allocUnsafe(frame.length);
+        const { bytesRead } = await this.active.handle.read(raw, 0, frame.length, frame.offset);
+        if (bytesRead !== frame.length) throw new Error(`read ${bytesRead} of ${frame.length} bytes at ${frame.offset}`);
+      } else {
+        file.cache ??= await readFile(file.path); // a finished file: its frames go out one after another
+        raw = file.cache.subarray(frame.offset, frame.offset + frame.length);
+      }
+      if (file.kind === 'batch') batches = [decodeLegacyBatch(raw, frame.meta![0]!.topic, frame.meta![0]!.seq)];
+      else batches = decodeSegment(file.kind === 'log' ? raw.subarray(FRAME_HEADER) : raw, file.path);
+      if (batches.length !== frame.count) throw new Error(`spool file ${file.path} holds ${batches.length} batches at byte ${frame.offset}, ${frame.count} were expected`);
+    } catch (err) {
+      if (!this.frames.includes(frame)) return null;
+      this.log.error({ err, file: file.path }, `Cannot read ${frame.live} spooled batches from ${file.path}; they are dropped (counted in collector.dropped_batches).`);
+      this.stats.droppedBatches += frame.live;
+      this.stats.batches -= frame.live;
+      frame.live = 0;
+      await this.forget(frame);
+      return null;
+    }
+    frame.meta ??= batches.map((b) => ({ topic: b.topic, seq: b.seq, bytes: spooledSize(Buffer.byteLength(b.topic), b.key === null ? 0 : Buffer.byteLength(b.key), b.body.length) }));
+    frame.batches = batches; // about to be forwarded (not counted in the budget: the file's bytes are)
     return batches;
   }
 
-  private async forget(seg: Segment): Promise<void> {
-    const i = this.segments.indexOf(seg);
+  private async forget(frame: Frame): Promise<void> {
+    const i = this.frames.indexOf(frame);
     if (i < 0) return;
-    this.segments.splice(i, 1);
-    this.stats.bytes -= seg.bytes;
-    if (seg.held) this.heldBytes -= seg.bytes;
-    seg.batches = null;
+    this.frames.splice(i, 1);
+    this.stats.bytes -= frame.length;
+    if (frame.held) this.heldBytes -= frame.length - FRAME_HEADER;
+    frame.batches = null;
+    if (--frame.file.liveFrames === 0 && !frame.file.writing) await this.removeFile(frame.file);
+  }
+
+  private async removeFile(file: SpoolFile): Promise<void> {
+    const i = this.files.indexOf(file);
+    if (i < 0) return;
+    this.files.splice(i, 1);
+    this.stats.diskBytes -= file.bytes;
+    file.cache = null;
     // unlink, not rm: rm stats first, and each file-system call costs a trip through libuv's pool.
-    await unlink(seg.file).catch((err: NodeJS.ErrnoException) => {
+    await unlink(file.path).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
   }
 
+  /** Records how far the bus took everything (no fsync: losing it only means sending some again). */
+  private async writeMarker(): Promise<void> {
+    if (this.closed) return;
+    const value = this.frames[0] ? this.frames[0].position + this.frames[0].done.indexOf(0) : this.writtenThrough;
+    if (value <= this.markerValue) return;
+    this.markerValue = value;
+    this.marker ??= await open(join(this.dir, FORWARDED), 'w');
+    const buf = Buffer.allocUnsafe(8);
+    buf.writeBigUInt64BE(BigInt(value), 0);
+    await this.marker.write(buf, 0, 8, 0);
+  }
+
+  /** Drops the oldest file: every batch in it not yet taken is counted and logged. */
   private async dropOldest(): Promise<void> {
-    const seg = this.segments[0]!;
-    if (!seg.meta) await this.batchesOf(seg).catch(() => undefined); // to say which seqs go
-    const lost = (seg.meta ?? []).filter((_, i) => !seg.done[i]);
-    this.stats.batches -= seg.live;
-    this.stats.droppedBatches += seg.live;
-    for (const b of lost) this.stats.dropped.push({ topic: b.topic, seq: b.seq });
+    const file = this.files[0]!;
+    const frames = this.frames.filter((f) => f.file === file);
+    const lost: { topic: string; seq: number }[] = [];
+    let unknown = 0;
+    for (const f of frames) {
+      if (!f.meta && (await this.batchesOf(f)) === null) continue; // to say which seqs go (an unreadable one is counted there)
+      if (!this.frames.includes(f)) continue;
+      if (f.meta) {
+        for (let i = 0; i < f.count; i++) if (!f.done[i]) lost.push({ topic: f.meta[i]!.topic, seq: f.meta[i]!.seq });
+      } else unknown += f.live;
+      this.stats.batches -= f.live;
+      this.stats.droppedBatches += f.live;
+      f.live = 0;
+      const i = this.frames.indexOf(f);
+      this.frames.splice(i, 1);
+      this.stats.bytes -= f.length;
+      if (f.held) this.heldBytes -= f.length - FRAME_HEADER;
+    }
+    for (const b of lost) this.stats.dropped.push(b);
     if (this.stats.dropped.length > 1000) this.stats.dropped.splice(0, this.stats.dropped.length - 1000);
-    seg.live = 0;
-    seg.done.fill(1);
-    await this.forget(seg);
-    const seqs = lost.length > 0 ? `${lost[0]!.topic} seq ${lost[0]!.seq}${lost.length > 1 ? ` to ${lost.at(-1)!.topic} seq ${lost.at(-1)!.seq}` : ''}` : `${seg.count} batches of an unreadable segment`;
-    this.log.error({ batches: lost.length, first: lost[0], last: lost.at(-1), maxBytes: this.maxBytes }, `The spool reached its bound of ${this.maxBytes} bytes; dropped the oldest ${lost.length === 1 ? 'batch' : `${lost.length} batches`} (${seqs}).`);
+    await this.removeFile(file);
+    if (lost.length + unknown === 0) return;
+    const seqs = lost.length > 0 ? `${lost[0]!.topic} seq ${lost[0]!.seq}${lost.length > 1 ? ` to ${lost.at(-1)!.topic} seq ${lost.at(-1)!.seq}` : ''}` : 'seqs unknown';
+    const n = lost.length + unknown;
+    this.log.error({ batches: n, first: lost[0], last: lost.at(-1), maxBytes: this.maxBytes }, `The spool reached its bound of ${this.maxBytes} bytes; dropped the oldest ${n === 1 ? 'batch' : `${n} batches`} (${seqs}).`);
+  }
+
+  /** Closes the files it keeps open (the spool can be opened again by a new SpoolDir). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.writing?.catch(() => undefined);
+    const active = this.active;
+    this.active = null;
+    if (active) {
+      active.file.writing = false;
+      await active.handle.close().catch(() => undefined);
+      if (active.file.liveFrames === 0) await this.removeFile(active.file);
+    }
+    await this.marker?.close().catch(() => undefined);
+    this.marker = null;
   }
 
   private async syncDir(): Promise<void> {

@@ -43,6 +43,7 @@ describe('SpoolingProducer', () => {
     const earlier = new SpoolDir(join(dir, 'spool'), 1 << 30);
     await earlier.open();
     await Promise.all(Array.from({ length: 300 }, (_, seq) => earlier.append('samples', seq, 'n', body(seq))));
+    await earlier.close();
 
     const bus = new EmbeddedBus({ dir: join(dir, 'bus') });
     await bus.ensureTopics(['samples']);

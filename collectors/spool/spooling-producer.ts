@@ -129,5 +129,6 @@ export class SpoolingProducer implements BusProducer {
       this.log.warn({ batches: this.spool.stats.batches }, `${this.spool.stats.batches} batches stay in the spool ${this.spool.dir}; the next collector start sends them first.`);
     }
     await Promise.race([this.target.shutdown(Math.max(0, end - Date.now())).catch(() => undefined), sleep(Math.max(200, end - Date.now()))]);
+    await this.spool.close();
   }
 }

@@ -4,6 +4,7 @@
  * `k mod cpus`, so a store holding one source's samples exactly once has count = total, sum(value) =
  * total·(total−1)/2, min 0, max total−1 and total distinct values: the chaos tests check exactly that.
  */
+import type { SampleBatch } from '../sample-batch.js';
 import type { Source, SourceSample } from '../source.js';
 
 export interface SyntheticSourceOptions {
@@ -37,6 +38,23 @@ export class SyntheticSource implements Source {
   }
 
   async start(): Promise<void> {}
+
+  /**
+   * The same samples as `read`, written straight into the batch as the hot sources (procfs, perf)
+   * write theirs: pre-encoded names, no object per sample. This is what the agent calls.
+   */
+  readInto(batch: SampleBatch): void {
+    const n = Math.min(this.o.batchSize, this.o.total - this.next);
+    const names = (this.names ??= Array.from({ length: this.o.metrics ?? 8 }, (_, m) => JSON.stringify(`loadgen_${m}`)));
+    const metrics = names.length;
+    const cpus = this.o.cpus ?? 4;
+    for (let i = 0; i < n; i++) {
+      const k = this.next + i;
+      batch.addEncoded(names[k % metrics]!, k, k % cpus, 1, '');
+    }
+    this.next += n;
+  }
+  private names: string[] | null = null;
 
   async read(): Promise<SourceSample[]> {
     const n = Math.min(this.o.batchSize, this.o.total - this.next);
