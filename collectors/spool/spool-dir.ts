@@ -184,7 +184,8 @@ export class SpoolDir {
       this.stats.batches += f.live;
       this.stats.bytes += f.length;
     }
-    if (file.liveFrames === 0) void this.removeFile(file);
+    // Everything in it was taken: it goes (if that fails, it is only looked at again next start).
+    if (file.liveFrames === 0) void this.removeFile(file).catch(() => undefined);
   }
 
   /**
