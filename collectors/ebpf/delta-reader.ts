@@ -12,7 +12,7 @@ import type { SampleBatch } from '../sample-batch.js';
 import type { SourceSample } from '../source.js';
 import { BPF_DELTA_BYTES } from '../sampler/native-sampler.js';
 import type { Decoders } from './decoders.js';
-import { formatLe, toSample } from './metric-reader.js';
+import { decodeLabels, formatLe, toSample } from './metric-reader.js';
 import { bucketBounds, type CounterConfig, type HistogramConfig, type LabelConfig } from './metrics-config.js';
 
 /** One label set of the metric: its sample (without value), and what the current read added to it. */
@@ -208,24 +208,10 @@ export class DeltaReader {
     return s;
   }
 
-  /** Decoded [name, value] pairs of the key's labels, or null when a decoder drops the set (as MetricReader's). */
+  /** Decoded labels of the key, or null (counted as dropped) when a decoder drops the set, as MetricReader's. */
   private labels(key: Buffer): [string, string][] | null {
-    const out: [string, string][] = [];
-    let at = 0;
-    try {
-      for (const l of this.own) {
-        const v = this.decoders.decode(key.subarray(at, at + l.size), l.decoders);
-        at += l.size;
-        if (v === null) {
-          this.dropped++;
-          return null;
-        }
-        out.push([l.name, v]);
-      }
-    } catch {
-      this.dropped++;
-      return null;
-    }
+    const out = decodeLabels(this.decoders, this.own, key);
+    if (out === null) this.dropped++;
     return out;
   }
 }

@@ -98,26 +98,33 @@ export class MetricReader {
     return out;
   }
 
-  /** Decoded [name, value] pairs of the key's labels, or null when a decoder drops the set. */
+  /** Decoded labels of a key, or null (counted as dropped) when a decoder drops the set or fails. */
   private labels(labels: LabelConfig[], key: Buffer): [string, string][] | null {
-    const out: [string, string][] = [];
-    let at = 0;
-    try {
-      for (const l of labels) {
-        const v = this.decoders.decode(key.subarray(at, at + l.size), l.decoders);
-        at += l.size;
-        if (v === null) {
-          this.dropped++;
-          return null;
-        }
-        out.push([l.name, v]);
-      }
-    } catch {
-      this.dropped++;
-      return null;
-    }
+    const out = decodeLabels(this.decoders, labels, key);
+    if (out === null) this.dropped++;
     return out;
   }
+}
+
+/**
+ * Decoded [name, value] pairs of a map key's labels, in the order configured, or null when a decoder
+ * drops the set (returns null) or cannot read its bytes (throws). Shared by MetricReader and the
+ * delta reader so both drop the same keys.
+ */
+export function decodeLabels(decoders: Decoders, labels: readonly LabelConfig[], key: Buffer): [string, string][] | null {
+  const out: [string, string][] = [];
+  let at = 0;
+  try {
+    for (const l of labels) {
+      const v = decoders.decode(key.subarray(at, at + l.size), l.decoders);
+      at += l.size;
+      if (v === null) return null;
+      out.push([l.name, v]);
+    }
+  } catch {
+    return null;
+  }
+  return out;
 }
 
 /** A sample of the metric with these decoded labels: column labels in their columns, others in the name. */
