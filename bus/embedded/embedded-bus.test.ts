@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { BusMessage, DeliveredMessage } from '../bus.js';
 import { busConformance } from '../bus.case.js';
 import { EmbeddedBus } from './embedded-bus.js';
-import { crc32, tableCrc32 } from './segment.js';
+import { crc32, tableCrc32 } from '../../core/crc32.js';
 import { tempDirs } from '../../test/temp-dirs.js';
 import { readAll } from './testing.js';
 

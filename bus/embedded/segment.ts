@@ -9,7 +9,7 @@
  * All integers are big-endian. The CRC lets recovery tell a complete record from one torn by a
  * crash in the middle of a write; a frame whose bytes run past the end of the file is torn too.
  */
-import * as zlib from 'node:zlib';
+import { crc32 } from '../../core/crc32.js';
 import type { BusMessage } from '../bus.js';
 
 /** One record as stored in a segment. */
@@ -145,23 +145,3 @@ function decodeBody(body: Buffer): StoredRecord {
   return { offset, timestampMs, key, headers, value: body.subarray(p, p + valueLength) };
 }
 
-/** CRC-32 (IEEE): Node's own where it has one (20.15+), else a table-driven fallback. */
-export const crc32: (data: Uint8Array) => number =
-  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (data) => (zlib as unknown as { crc32: (d: Uint8Array) => number }).crc32(data) : tableCrc32;
-
-let table: Uint32Array | null = null;
-
-/** Table-driven CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320). Exported for tests. */
-export function tableCrc32(data: Uint8Array): number {
-  if (!table) {
-    table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c >>> 0;
-    }
-  }
-  let crc = 0xffffffff;
-  for (let i = 0; i < data.length; i++) crc = table[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}

@@ -8,7 +8,7 @@
  * Also reads what earlier versions left: segment files (the batches without a frame header) and
  * one-batch files (`<position>.<topic>.<seq>.batch`: has-key u8, key length u32, key, body).
  */
-import * as zlib from 'node:zlib';
+import { crc32 } from '../../core/crc32.js';
 
 /** One batch as it is spooled and forwarded. */
 export interface SpooledBatch {
@@ -129,24 +129,3 @@ export function scanFrames(raw: Buffer): { frames: Frame[]; end: number } {
   return { frames, end: at };
 }
 
-/** CRC-32 (the zlib one): node:zlib's where it has it (Node ≥ 20.15), else a table in JavaScript. */
-const crc32: (data: Buffer, initial: number) => number =
-  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (zlib as unknown as { crc32: (d: Buffer, i: number) => number }).crc32 : crc32Js;
-
-let table: Uint32Array | null = null;
-function crc32Js(data: Buffer, initial: number): number {
-  if (!table) {
-    table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c >>> 0;
-    }
-  }
-  let crc = ~initial >>> 0;
-  for (let i = 0; i < data.length; i++) crc = table[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
-  return ~crc >>> 0;
-}
-
-/** Exported for the test that checks both implementations agree. */
-export const crc32Impl = { native: crc32, js: crc32Js };
