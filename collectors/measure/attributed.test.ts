@@ -69,9 +69,10 @@ describe('eBPF samples attributed to partitions in the batch', () => {
       const ours = ebpf.filter((s) => s.cgroup === `/${name}`);
       const others = ebpf.filter((s) => s.cgroup !== `/${name}`);
       expect(ours.length).toBeGreaterThan(0);
-      expect(ours.every((s) => s.partition === 'app' && s.run === 'r1')).toBe(true);
+      expect(ours.filter((s) => s.partition !== 'app' || s.run !== 'r1').map((s) => ({ cgroup: s.cgroup, cpu: s.cpu, partition: s.partition, run: s.run }))).toEqual([]);
       expect(others.length).toBeGreaterThan(0);
-      expect(others.every((s) => s.partition === null && s.run === null)).toBe(true);
+      // A tick read before the scope was acked has no partition column at all: its samples decode without the field.
+      expect(others.filter((s) => (s.partition ?? null) !== null || (s.run ?? null) !== null).map((s) => ({ cgroup: s.cgroup, cpu: s.cpu, partition: s.partition, run: s.run }))).toEqual([]);
       // The scope's perf counters carry it too (stamped per range, as before).
       expect(records.filter((s) => s.source === 'perf').every((s) => s.partition === 'app')).toBe(true);
     }, 30_000);
