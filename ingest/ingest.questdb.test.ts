@@ -88,10 +88,14 @@ describe('ingest: Kafka → QuestDB', () => {
     await reader.run(async (b) => void letters.push(...b.messages.filter((m) => m.key === key)));
     await pollUntil(async () => letters.length, (n) => n > 0, 30_000);
     await reader.shutdown();
-    expect(letters).toHaveLength(1);
-    expect(letters[0]!.value.equals(bad)).toBe(true);
-    expect(letters[0]!.headers?.['isoscope-topic']).toBe('samples');
-    expect(letters[0]!.headers?.['isoscope-reason']).toMatch(/records\[0\]\.collector: /);
+    // Dead letters are at-least-once: a batch redelivered (its commit lost while the group
+    // coordinator was loading, seen once in CI) is dead-lettered again, identically.
+    expect(letters.length).toBeGreaterThanOrEqual(1);
+    for (const letter of letters) {
+      expect(letter.value.equals(bad)).toBe(true);
+      expect(letter.headers?.['isoscope-topic']).toBe('samples');
+      expect(letter.headers?.['isoscope-reason']).toMatch(/records\[0\]\.collector: /);
+    }
   });
 
   it('commits nothing until the store acknowledged: failed writes are retried and the rows arrive once', async () => {
