@@ -1,0 +1,152 @@
+/**
+ * A column segment compiled into the steps that write each of its rows (ilp-text.ts runs them):
+ * runs of constant bytes merged once per segment, then per row only the columns that vary: a row's
+ * head (table and symbols) looked up by its varying symbol values, integers as ASCII digits, doubles
+ * in binary.
+ */
+import type { Column, Segment } from '../../schema/column-batch.js';
+import type { ColumnKind } from '../../schema/columns.js';
+import { constOf, escapedSymbol, fieldText, isVarying, SYMBOL_CACHE_MAX, valueOf, type Plan } from './ilp-plan.js';
+
+export const EMPTY = new Uint8Array(0);
+export const BYTES = 0;
+export const HEAD = 1;
+export const INT = 2;
+export const DOUBLE = 3;
+export const TIMESTAMP = 4;
+export const TEXT = 5;
+
+/** One step of writing a segment's row (compileSegment). */
+export type Step =
+  | { t: typeof BYTES; bytes: Uint8Array }
+  | { t: typeof HEAD; cols: (Column | null)[]; symbols: Plan['symbols']; table: string; prefix: string; cache: Map<string, Uint8Array>; varying: number[]; last: unknown[]; tree: Map<unknown, unknown> }
+  | { t: typeof INT; values: readonly unknown[] | null; run: number }
+  | { t: typeof DOUBLE; values: readonly unknown[] | null }
+  | { t: typeof TIMESTAMP; values: readonly unknown[] | null; suffix: string }
+  | { t: typeof TEXT; kind: ColumnKind; values: readonly unknown[] | null };
+
+/** Heads of rows by their symbol values, shared by segments (a collector's next batch repeats them). */
+const headCache = new Map<string, Uint8Array>();
+
+/**
+ * The steps that write each row of a segment, or null when a field column has nulls (its row's
+ * field separators then differ row by row: the row writer takes it). Runs of constant text (a
+ * constant field with its name, the separators, a constant ts) are merged into one byte string.
+ */
+export function compileSegment(plan: Plan, seg: Segment, table: string): Step[] | null {
+  const steps: Step[] = [];
+  let pending: Buffer[] = [];
+  let text = '';
+  const flushText = () => {
+    if (text !== '') pending.push(Buffer.from(text, 'utf8'));
+    text = '';
+  };
+  const flush = () => {
+    flushText();
+    if (pending.length > 0) steps.push({ t: BYTES, bytes: new Uint8Array(Buffer.concat(pending)) });
+    pending = [];
+  };
+  const symbolCols = plan.symbols.map((s) => seg.cols[s.col] ?? null);
+  if (symbolCols.some(isVarying)) {
+    // The constant symbols are part of the key: the same metric names another row elsewhere.
+    let prefix = keyPart(table);
+    for (let k = 0; k < symbolCols.length; k++) prefix += keyPart(constOf(symbolCols[k]!));
+    const varying = symbolCols.flatMap((c, k) => (isVarying(c) ? [k] : []));
+    steps.push({ t: HEAD, cols: symbolCols, symbols: plan.symbols, table, prefix, cache: headCache, varying, last: varying.map(() => NaN), tree: new Map() });
+  } else {
+    text = table;
+    for (let k = 0; k < symbolCols.length; k++) {
+      const v = constOf(symbolCols[k]!);
+      if (v !== null && v !== undefined) text += plan.symbols[k]!.prefix + escapedSymbol(v as string);
+    }
+  }
+  let first = true;
+  for (const f of plan.fields) {
+    const col = seg.cols[f.col] ?? null;
+    if (col === null || ('c' in col && (col.c === null || col.c === undefined))) continue;
+    if ('a' in col) for (const v of col.a) if (v === null || v === undefined) return null;
+    text += first ? f.first : f.next;
+    first = false;
+    if ('c' in col) {
+      if (f.kind !== 'double') text += fieldText(f.kind, col.c);
+      else {
+        flushText();
+        const b = Buffer.allocUnsafe(10);
+        b[0] = 0x3d;
+        b[1] = 16;
+        b.writeDoubleLE(col.c as number, 2);
+        pending.push(b);
+      }
+      continue;
+    }
+    const values = 'a' in col ? col.a : null;
+    flush();
+    if (f.kind === 'int' || f.kind === 'long') steps.push({ t: INT, values, run: 'r' in col ? col.r : 0 });
+    else if ('r' in col) return null; // a run of a non-integer column: not ours to guess
+    else if (f.kind === 'double') steps.push({ t: DOUBLE, values });
+    else if (f.kind === 'timestamp') steps.push({ t: TIMESTAMP, values, suffix: 'n' });
+    else steps.push({ t: TEXT, kind: f.kind, values });
+  }
+  const ts = seg.cols[plan.ts] ?? null;
+  if (ts === null || 'r' in ts) return null;
+  if ('c' in ts) text += ` ${ts.c as bigint}n\n`;
+  else {
+    for (const v of ts.a) if (typeof v !== 'bigint') return null;
+    text += ' ';
+    flush();
+    steps.push({ t: TIMESTAMP, values: ts.a, suffix: 'n\n' });
+  }
+  flush();
+  return steps;
+}
+
+/** A row's key into the head cache: the segment's constant symbols and the row's varying ones. */
+export function headKey(st: Extract<Step, { t: typeof HEAD }>, i: number): string {
+  let key = st.prefix;
+  for (let k = 0; k < st.varying.length; k++) key += keyPart(valueOf(st.cols[st.varying[k]!]!, i));
+  return key;
+}
+
+/** A value's part of a head key, length-prefixed so no two lists of values give the same key. */
+function keyPart(v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  const text = v as string;
+  return `${text.length}:${text}`;
+}
+
+export function headBytes(st: Extract<Step, { t: typeof HEAD }>, key: string, i: number): Uint8Array {
+  let bytes = st.cache.get(key);
+  if (bytes === undefined) {
+    let head = st.table;
+    for (let k = 0; k < st.cols.length; k++) {
+      const v = valueOf(st.cols[k]!, i);
+      if (v !== null && v !== undefined) head += st.symbols[k]!.prefix + escapedSymbol(v as string);
+    }
+    bytes = new Uint8Array(Buffer.from(head, 'utf8'));
+    if (st.cache.size >= SYMBOL_CACHE_MAX) st.cache.clear();
+    st.cache.set(key, bytes);
+  }
+  return bytes;
+}
+
+/** Writes an integer (|v| < 2^53) as ASCII digits at `pos`; returns the position after it. */
+export function writeInt(buf: Buffer, pos: number, v: number): number {
+  if (v < 0) {
+    buf[pos++] = 0x2d;
+    v = -v;
+  }
+  if (v < 10) {
+    buf[pos++] = 0x30 + v;
+    return pos;
+  }
+  let digits = 0;
+  for (let x = v; x >= 1; x = Math.floor(x / 10)) digits++;
+  let at = pos + digits;
+  const end = at;
+  while (at > pos) {
+    const q = Math.floor(v / 10);
+    buf[--at] = 0x30 + (v - q * 10);
+    v = q;
+  }
+  return end;
+}
