@@ -15,11 +15,16 @@
  * Bodies written by this process stay in memory (up to `memoryBytes`), so forwarding does not read
  * back what it just wrote. What earlier versions left (segment files, one-batch files) is read and
  * sent first.
+ *
+ * Grouping appends into writes is group-commit.ts; rebuilding the index at start is spool-scan.ts;
+ * the bytes of a frame are segment-file.ts.
  */
-import { mkdir, open, readdir, readFile, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { componentLogger } from '../../core/logger.js';
-import { decodeLegacyBatch, decodeSegment, encodeSegment, FRAME_HEADER, frameHeader, scanFrames, spooledSize, type SpooledBatch } from './segment-file.js';
+import { GroupCommit, type Group } from './group-commit.js';
+import { decodeLegacyBatch, decodeSegment, encodeSegment, FRAME_HEADER, frameHeader, spooledSize, type SpooledBatch } from './segment-file.js';
+import { FORWARDED, logName, scanSpoolDir, type Frame, type SpoolFile } from './spool-scan.js';
 
 /** A spooled batch handed to the forwarder; give it back to `remove` once the bus took it. */
 export interface SpoolEntry extends SpooledBatch {
@@ -49,61 +54,9 @@ export interface SpoolDirOptions {
   segmentMaxBytes?: number;
 }
 
-interface BatchMeta {
-  topic: string;
-  seq: number;
-  bytes: number;
-}
-
-interface SpoolFile {
-  path: string;
-  kind: 'log' | 'segment' | 'batch';
-  /** Its size on disk. */
-  bytes: number;
-  /** Frames in it with batches not yet taken. */
-  liveFrames: number;
-  /** Appended to by this process (the last log file). */
-  writing: boolean;
-  /** Its bytes, once read for forwarding (files of earlier runs). */
-  cache: Buffer | null;
-}
-
-interface Frame {
-  file: SpoolFile;
-  offset: number;
-  /** Bytes on disk, with the frame header. */
-  length: number;
-  position: number;
-  count: number;
-  /** Topic, seq and size of each batch; null until read. */
-  meta: BatchMeta[] | null;
-  /** The batches with their bodies, while in memory. */
-  batches: SpooledBatch[] | null;
-  /** Whether `batches` counts against the memory budget. */
-  held: boolean;
-  /** Batches the bus took (or that were dropped), by index. */
-  done: Uint8Array;
-  live: number;
-}
-
-interface Group {
-  position: number;
-  batches: SpooledBatch[];
-  meta: BatchMeta[];
-  bytes: number;
-  settle: { resolve: () => void; reject: (err: unknown) => void };
-  done: Promise<void>;
-}
-
-const LOG = /^(\d{16})\.log$/;
-const SEGMENT = /^(\d{16})\.(\d+)\.seg$/;
-const LEGACY = /^(\d{16})\.([A-Za-z0-9._-]+)\.(\d+)\.batch$/;
-const FORWARDED = 'forwarded';
-
 export class SpoolDir {
   private readonly frames: Frame[] = [];
   private readonly files: SpoolFile[] = [];
-  private nextPosition = 0;
   /** Positions below it are in written frames (or were given up). */
   private writtenThrough = 0;
   private nextLog = 0;
@@ -111,22 +64,23 @@ export class SpoolDir {
   private marker: FileHandle | null = null;
   private markerValue = -1;
   private readonly log = componentLogger('collector.spool');
-  private collecting: Group | null = null;
-  private readonly queued: Group[] = [];
-  private writing: Promise<void> | null = null;
+  private readonly commits: GroupCommit;
   private opened = false;
   private closed = false;
   private heldBytes = 0;
   private readonly memoryBytes: number;
-  private readonly segmentMaxBytes: number;
   private readonly fileMaxBytes: number;
   readonly stats: SpoolStats = { batches: 0, bytes: 0, diskBytes: 0, droppedBatches: 0, dropped: [], commits: 0, committedBatches: 0 };
 
   /** @param maxBytes bound of the spool on disk. */
   constructor(readonly dir: string, private readonly maxBytes: number, o: SpoolDirOptions = {}) {
     this.memoryBytes = o.memoryBytes ?? 16 * 1024 * 1024;
-    this.segmentMaxBytes = o.segmentMaxBytes ?? 512 * 1024;
     this.fileMaxBytes = Math.max(1, Math.min(8 * 1024 * 1024, Math.floor(maxBytes / 8)));
+    this.commits = new GroupCommit(
+      o.segmentMaxBytes ?? 512 * 1024,
+      (g) => this.write(g),
+      () => (this.writtenThrough = this.commits.nextPosition), // the failed groups' positions are given up
+    );
   }
 
   /** Finds what a previous run left behind (it is sent first). */
@@ -134,38 +88,11 @@ export class SpoolDir {
     if (this.opened) return; // once: a second look would index the same files twice
     this.opened = true;
     await mkdir(this.dir, { recursive: true });
-    const names = (await readdir(this.dir)).sort();
-    let forwarded = 0;
-    if (names.includes(FORWARDED)) {
-      const raw = await readFile(join(this.dir, FORWARDED));
-      if (raw.length >= 8) forwarded = Number(raw.readBigUInt64BE(0));
-    }
-    // Earlier versions' files first (they are older than any log), then the logs in order.
-    for (const name of names) {
-      if (name.endsWith('.tmp')) await rm(join(this.dir, name), { force: true }); // torn write of a crash: never acknowledged
-      const seg = SEGMENT.exec(name);
-      const legacy = seg ? null : LEGACY.exec(name);
-      if (!seg && !legacy) continue;
-      const path = join(this.dir, name);
-      const bytes = (await stat(path)).size;
-      const count = seg ? Number(seg[2]) : 1;
-      const file: SpoolFile = { path, kind: seg ? 'segment' : 'batch', bytes, liveFrames: 0, writing: false, cache: null };
-      const meta = legacy ? [{ topic: legacy[2]!, seq: Number(legacy[3]), bytes }] : null;
-      this.addFile(file, [{ file, offset: 0, length: bytes, position: Number((seg ?? legacy)![1]), count, meta, batches: null, held: false, done: new Uint8Array(count), live: count }], forwarded);
-    }
-    for (const name of names) {
-      const m = LOG.exec(name);
-      if (!m) continue;
-      this.nextLog = Math.max(this.nextLog, Number(m[1]) + 1);
-      const path = join(this.dir, name);
-      const raw = await readFile(path);
-      const { frames, end } = scanFrames(raw);
-      if (end < raw.length) this.log.warn({ file: path, bytes: raw.length - end }, `The spool log ${path} ends in ${raw.length - end} bytes of a write that was never acknowledged; they are ignored.`);
-      const file: SpoolFile = { path, kind: 'log', bytes: raw.length, liveFrames: 0, writing: false, cache: null };
-      this.addFile(file, frames.map((f) => ({ file, ...f, meta: null, batches: null, held: false, done: new Uint8Array(f.count), live: f.count })), forwarded);
-    }
+    const found = await scanSpoolDir(this.dir, this.log);
+    this.nextLog = found.nextLog;
+    for (const { file, frames } of found.files) this.addFile(file, frames, found.forwarded);
     const last = this.frames.at(-1);
-    this.nextPosition = this.writtenThrough = Math.max(forwarded, last ? last.position + last.count : 0);
+    this.commits.nextPosition = this.writtenThrough = Math.max(found.forwarded, last ? last.position + last.count : 0);
     if (this.stats.batches > 0) this.log.info({ batches: this.stats.batches, bytes: this.stats.bytes }, `Found ${this.stats.batches} unsent batches in the spool ${this.dir}; they are sent first.`);
   }
 
@@ -195,46 +122,7 @@ export class SpoolDir {
    */
   append(topic: string, seq: number, key: string | null, body: Buffer): Promise<void> {
     const bytes = spooledSize(Buffer.byteLength(topic), key === null ? 0 : Buffer.byteLength(key), body.length);
-    let g = this.collecting;
-    if (g && g.bytes + bytes > this.segmentMaxBytes) {
-      this.queued.push(g);
-      g = null;
-    }
-    if (!g) {
-      let settle!: Group['settle'];
-      const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-      g = this.collecting = { position: this.nextPosition, batches: [], meta: [], bytes: 0, settle, done };
-    }
-    this.nextPosition++;
-    g.batches.push({ topic, seq, key, body });
-    g.meta.push({ topic, seq, bytes });
-    g.bytes += bytes;
-    this.writing ??= this.writeGroups();
-    return g.done;
-  }
-
-  private async writeGroups(): Promise<void> {
-    await null; // every append of the current synchronous run joins the first group
-    for (;;) {
-      const g = this.queued.shift() ?? this.collecting;
-      if (!g) {
-        this.writing = null; // in the same synchronous step as the check, so no append is left waiting
-        return;
-      }
-      if (g === this.collecting) this.collecting = null;
-      try {
-        await this.write(g);
-      } catch (err) {
-        // Later groups were appended after this one: writing them would put them ahead of its retry.
-        const failed = [g, ...this.queued.splice(0), ...(this.collecting ? [this.collecting] : [])];
-        this.collecting = null;
-        this.writtenThrough = this.nextPosition; // their positions are given up
-        this.writing = null;
-        for (const later of failed) later.settle.reject(err);
-        return;
-      }
-      g.settle.resolve();
-    }
+    return this.commits.add({ topic, seq, key, body }, bytes);
   }
 
   private async write(g: Group): Promise<void> {
@@ -280,7 +168,7 @@ export class SpoolDir {
       await old.handle.close().catch(() => undefined);
       if (old.file.liveFrames === 0) await this.removeFile(old.file);
     }
-    const path = join(this.dir, `${String(this.nextLog++).padStart(16, '0')}.log`);
+    const path = join(this.dir, logName(this.nextLog++));
     const handle = await open(path, 'wx+');
     try {
       await this.syncDir();
@@ -451,7 +339,7 @@ export class SpoolDir {
   /** Closes the files it keeps open (the spool can be opened again by a new SpoolDir). */
   async close(): Promise<void> {
     this.closed = true;
-    await this.writing?.catch(() => undefined);
+    await this.commits.settled();
     const active = this.active;
     this.active = null;
     if (active) {
