@@ -1,0 +1,106 @@
+/**
+ * The observer-effect bench's collector: a process of its own with the default measurement set of
+ * an experiment (perf events on every CPU, procfs, the default eBPF programs; whatever of it this
+ * machine allows) that throws its batches away. It stays up for the whole bench (its JIT warm, the
+ * eBPF objects built once) and starts and stops sampling on command: "alone" means no perf event
+ * open and no BPF program attached, not a paused collector.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Child mode: starts the collector (default measurement set at the given rate) on "start <hz>",
+ * stops it on "stop", answering each line when done; exits on end of input.
+ */
+async function collectorChild(): Promise<void> {
+  const { CollectorAgent } = await import('../collectors/agent.js');
+  const { buildSources } = await import('../collectors/build.js');
+  const { SequenceFile } = await import('../collectors/sequence.js');
+  const { DEFAULT_EBPF_PROGRAMS, DEFAULT_PERF_EVENTS } = await import('../collectors/measure/schema.js');
+  const dir = mkdtempSync(join(tmpdir(), 'isoscope-observer-'));
+  const options = { perf: { events: [...DEFAULT_PERF_EVENTS] }, ebpf: { programs: [...DEFAULT_EBPF_PROGRAMS] } };
+  // Which sources run here, found once.
+  const usable: string[] = [];
+  for (const name of ['perf', 'ebpf', 'procfs']) {
+    const probe = buildSources([name], options, { stateDir: dir }).sources[0]!;
+    try {
+      await probe.start();
+      usable.push(name);
+    } catch (err) {
+      process.stderr.write(`observer-effect: the ${name} source cannot run here (${(err as Error).message}); measuring without it\n`);
+    } finally {
+      await probe.shutdown();
+    }
+  }
+  type Agent = InstanceType<typeof CollectorAgent>;
+  let agent: Agent | null = null;
+  const reply = (line: string) => process.stdout.write(`${line}\n`);
+  for await (const line of createInterface({ input: process.stdin })) {
+    const [command, rate] = line.trim().split(' ');
+    if (command === 'start' && agent === null) {
+      agent = new CollectorAgent({
+        node: 'bench', collectorId: 'bench/observer', sources: buildSources(usable, options, { stateDir: dir }).sources, intervalMs: Math.round(1000 / Number(rate)),
+        producer: { start: async () => {}, shutdown: async () => {}, send: async () => {} },
+        sequence: SequenceFile.forCollector(dir, 'bench/observer'),
+      });
+      await agent.start();
+      reply(`started ${usable.join('+')} ${agent.mode}`);
+    } else if (command === 'stop' && agent !== null) {
+      await agent.shutdown();
+      agent = null;
+      reply('stopped');
+    } else reply(`error: unexpected "${line}"`);
+  }
+  if (agent) await agent.shutdown();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** The collector process, driven line by line. */
+export class Collector {
+  private readonly child: ChildProcess;
+  private readonly lines: AsyncIterator<string>;
+  /** The rate it samples at now, or null when stopped. */
+  running: number | null = null;
+  constructor() {
+    this.child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--collector'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.lines = createInterface({ input: this.child.stdout! })[Symbol.asyncIterator]();
+  }
+  private async ask(line: string): Promise<string> {
+    this.child.stdin!.write(`${line}\n`);
+    const r = await this.lines.next();
+    if (r.done) throw new Error(`the collector process ended before answering "${line}"`);
+    if (r.value.startsWith('error')) throw new Error(`the collector process answered "${r.value}" to "${line}"`);
+    return r.value;
+  }
+  /** Starts sampling at `hz`: the sources used and the agent's mode. */
+  async start(hz: number): Promise<string> {
+    const answer = await this.ask(`start ${hz}`);
+    this.running = hz;
+    return answer;
+  }
+  async stop(): Promise<void> {
+    await this.ask('stop');
+    this.running = null;
+  }
+  /** Brings the collector to `hz` (null: stopped); false when it already was there. */
+  async set(hz: number | null): Promise<boolean> {
+    if (this.running === hz) return false;
+    if (this.running !== null) await this.stop();
+    if (hz !== null) await this.start(hz);
+    return true;
+  }
+  async close(): Promise<void> {
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.stdin!.end();
+    await exited;
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes('--collector')) {
+  process.env.ISOSCOPE_LOG_LEVEL ??= 'error';
+  await collectorChild();
+}

@@ -1,0 +1,166 @@
+/**
+ * The observer effect on a memory-bound workload, measured inside one long run.
+ *
+ * Why not separate runs: this VM's memory bandwidth drifts with its host, ±20 % between 2 s runs of
+ * `sysbench memory`, so paired 2 s runs gave intervals of ±2–4 % at best. Here one workload process
+ * (bench/stream-triad.c: STREAM's triad over three arrays each twice the last-level cache, pinned to
+ * CPU 0) runs for the whole part and reports its progress after every pass (10–30 ms), while the
+ * collector is switched between alone, 10 Hz and 100 Hz in short adjacent windows, in a random
+ * order per block. After every switch a settle time is dropped (the collector's start-up: perf
+ * events opened, BPF programs loaded and attached; or its shutdown), then the bandwidth is measured
+ * over a window from the workload's own reports. Each block gives one paired ratio per rate, from
+ * windows a few seconds apart, so the host's drift over minutes cancels out of it.
+ *
+ * Why a small C loop and not sysbench memory / stress-ng / hpcc: none of them reports progress more
+ * often than once a second, and a window must be short for the drift to cancel. The triad is
+ * STREAM's own kernel; the arrays (3 × `mib` MiB) are compared with the last-level cache and the
+ * bandwidth is printed, so its being memory-bound can be checked in the output.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../collectors/ebpf/locate.js';
+import type { Collector } from './observer-collector.js';
+import { mean, slowdownLine } from './observer-stats.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const MiB = 1024 * 1024;
+
+/** One progress line of the workload: monotonic time (ns), its own CPU time (ns), bytes moved so far. */
+export interface Report {
+  t: number;
+  cpu: number;
+  bytes: number;
+}
+
+export function parseReports(text: string): Report[] {
+  const out: Report[] = [];
+  for (const line of text.split('\n')) {
+    const [t, cpu, bytes] = line.split(' ').map(Number);
+    if (bytes !== undefined && Number.isFinite(bytes)) out.push({ t: t!, cpu: cpu!, bytes });
+  }
+  return out;
+}
+
+/**
+ * The workload's bandwidth inside [from, to] (monotonic ns): bytes between its first and last report
+ * in the window over the wall time and over its own CPU time between them; null with fewer than
+ * three reports in the window (too short to measure).
+ */
+export function windowRate(reports: readonly Report[], from: number, to: number): { perSecond: number; perCpuSecond: number } | null {
+  let first: Report | undefined;
+  let last: Report | undefined;
+  let n = 0;
+  for (const r of reports) {
+    if (r.t < from) continue;
+    if (r.t > to) break;
+    first ??= r;
+    last = r;
+    n++;
+  }
+  if (n < 3 || !first || !last || last.cpu <= first.cpu) return null;
+  const bytes = last.bytes - first.bytes;
+  return { perSecond: (bytes / (last.t - first.t)) * 1e9, perCpuSecond: (bytes / (last.cpu - first.cpu)) * 1e9 };
+}
+
+/** The last-level cache of CPU 0 in bytes, from sysfs (null when it does not say). */
+function lastLevelCache(): number | null {
+  const base = '/sys/devices/system/cpu/cpu0/cache';
+  let best: number | null = null;
+  for (let i = 0; existsSync(join(base, `index${i}`)); i++) {
+    const size = readFileSync(join(base, `index${i}`, 'size'), 'utf8').trim();
+    const m = /^(\d+)([KMG]?)$/.exec(size);
+    if (!m) continue;
+    const bytes = Number(m[1]) * ({ '': 1, K: 1024, M: MiB, G: 1024 * MiB } as Record<string, number>)[m[2]!]!;
+    best = Math.max(best ?? 0, bytes);
+  }
+  return best;
+}
+
+type Condition = 'alone' | number;
+
+export interface MemoryOptions {
+  /** Seconds to spend on blocks. */
+  budget: number;
+  /** Seconds measured per window. */
+  window: number;
+  /** Seconds dropped after each switch of the collector. */
+  settle: number;
+  /** MiB per array (three arrays). */
+  mib: number;
+  rates: readonly number[];
+}
+
+/** Runs the memory-bound part and prints its figures. */
+export async function memoryPart(collector: Collector, o: MemoryOptions): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'isoscope-triad-'));
+  try {
+    const binary = join(dir, 'stream-triad');
+    execFileSync(process.env.CC ?? 'cc', ['-O2', '-o', binary, join(packageRoot(), 'bench', 'stream-triad.c')]);
+    const llc = lastLevelCache();
+    const load0 = loadavg();
+    console.log(`  STREAM triad (memory-bound), one run pinned to CPU 0: 3 arrays × ${o.mib} MiB against a last-level cache of ${llc === null ? 'unknown size' : `${(llc / MiB).toFixed(0)} MiB`}; windows of ${o.window} s after ${o.settle} s of settle per switch, blocks (alone, ${o.rates.join(' Hz, ')} Hz in random order) for ${o.budget} s; load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}`);
+    const out = join(dir, 'progress');
+    const fd = openSync(out, 'w');
+    // Its progress goes to a file, read at the end: this process does not wake up per report.
+    const workload = spawn('taskset', ['-c', '0', binary, String(o.mib)], { stdio: ['ignore', fd, 'inherit'] });
+    closeSync(fd);
+    const exited = new Promise<void>((r) => workload.once('exit', () => r()));
+    try {
+      while (statSync(out).size === 0) {
+        if (workload.exitCode !== null) throw new Error(`stream-triad exited with ${workload.exitCode} before its first pass`);
+        await sleep(50);
+      }
+      await sleep(1000); // past its first passes
+      const windows: { block: number; condition: Condition; from: number; to: number }[] = [];
+      const started = performance.now();
+      for (let block = 0; (performance.now() - started) / 1000 < o.budget; block++) {
+        const order: Condition[] = ['alone', ...o.rates];
+        for (let i = order.length - 1; i > 0; i--) {
+          const j = Math.floor(Math.random() * (i + 1));
+          [order[i], order[j]] = [order[j]!, order[i]!];
+        }
+        for (const condition of order) {
+          await collector.set(condition === 'alone' ? null : condition);
+          await sleep(o.settle * 1000);
+          const from = Number(process.hrtime.bigint()); // CLOCK_MONOTONIC, as the workload's reports
+          await sleep(o.window * 1000);
+          windows.push({ block, condition, from, to: Number(process.hrtime.bigint()) });
+        }
+      }
+      await collector.set(null);
+      workload.kill();
+      await exited;
+      const reports = parseReports(readFileSync(out, 'utf8'));
+      const blocks = new Map<number, Map<Condition, { perSecond: number; perCpuSecond: number }>>();
+      let unusable = 0;
+      for (const w of windows) {
+        const rate = windowRate(reports, w.from, w.to);
+        if (rate === null) unusable++;
+        else {
+          const b = blocks.get(w.block) ?? new Map();
+          b.set(w.condition, rate);
+          blocks.set(w.block, b);
+        }
+      }
+      const complete = [...blocks.values()].filter((b) => b.size === o.rates.length + 1);
+      const alone = complete.map((b) => b.get('alone')!);
+      const gib = (x: number) => (x / (1024 * MiB)).toFixed(2);
+      const perSecond = alone.map((r) => r.perSecond);
+      console.log(`    ${complete.length} blocks (${unusable} windows with too few reports dropped); alone ${gib(mean(perSecond))} GiB/s (windows ${gib(Math.min(...perSecond))}–${gib(Math.max(...perSecond))}), ${gib(mean(alone.map((r) => r.perCpuSecond)))} GiB per CPU second; the workload got ${((mean(alone.map((r) => r.perSecond / r.perCpuSecond))) * 100).toFixed(1)} % of CPU 0`);
+      for (const [label, pick] of [
+        ['per second (what the experiment sees)', (r: { perSecond: number }) => r.perSecond],
+        ['per CPU second of the workload (its share of CPU 0 left out)', (r: { perCpuSecond: number }) => r.perCpuSecond],
+      ] as const) {
+        console.log(`    ${label}:`);
+        for (const hz of o.rates) console.log(`      ${slowdownLine(hz, complete.map((b) => pick(b.get('alone')!) / pick(b.get(hz)!)))}`);
+      }
+      console.log(`    ${((performance.now() - started) / 1000).toFixed(0)} s; load average at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    } finally {
+      if (workload.exitCode === null) workload.kill();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,33 @@
+/** The observer-effect bench's statistics: a paired slowdown with a bootstrap interval, and the verdict. */
+
+export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** Geometric mean of paired ratios and its 95 % percentile-bootstrap interval (resampling pairs). */
+export function pairedSlowdown(ratios: number[], resamples = 10_000): { ratio: number; lo: number; hi: number } {
+  const logs = ratios.map(Math.log);
+  const draws: number[] = [];
+  for (let i = 0; i < resamples; i++) {
+    let s = 0;
+    for (let j = 0; j < logs.length; j++) s += logs[Math.floor(Math.random() * logs.length)]!;
+    draws.push(s / logs.length);
+  }
+  draws.sort((a, b) => a - b);
+  return { ratio: Math.exp(mean(logs)), lo: Math.exp(draws[Math.floor(0.025 * resamples)]!), hi: Math.exp(draws[Math.floor(0.975 * resamples)]!) };
+}
+
+/** Fewer pairs than this give no verdict: a bootstrap over a handful of pairs understates the spread. */
+export const MIN_PAIRS = 10;
+
+/** The verdict the goal asks for: only when the interval is narrower than ±1 % (and from enough pairs). */
+export function verdict(s: { lo: number; hi: number }, pairs = MIN_PAIRS): string {
+  if (pairs < MIN_PAIRS) return `cannot judge: fewer than ${MIN_PAIRS} pairs`;
+  if ((s.hi - s.lo) / 2 > 0.01) return 'cannot judge: interval wider than ±1 %';
+  return s.lo <= 1 && s.hi >= 1 ? 'not distinguishable from no effect (goal met)' : 'distinguishable from no effect (goal not met)';
+}
+
+/** One printed line: the slowdown at `hz`, its interval, the pairs and the verdict. */
+export function slowdownLine(hz: number, ratios: number[]): string {
+  const s = pairedSlowdown(ratios);
+  const line = `collector ${String(hz).padStart(3)} Hz: slowdown ${s.ratio.toFixed(4)}×, 95 % CI [${s.lo.toFixed(4)}, ${s.hi.toFixed(4)}] (±${(((s.hi - s.lo) / 2) * 100).toFixed(2)} %), ${ratios.length} pairs`;
+  return `${line}: ${verdict(s, ratios.length)}${hz === 10 ? '  ← the goal' : ''}`;
+}
