@@ -134,7 +134,8 @@ export class Decoders {
   }
 }
 
-function scanCgroups(root: string): Map<bigint, string> {
+/** Every cgroup below `root` by id (its directory's inode), as its path below the root. */
+export function scanCgroups(root: string): Map<bigint, string> {
   const out = new Map<bigint, string>();
   const walk = (dir: string, rel: string) => {
     try {

@@ -6,7 +6,9 @@
  * but a key's labels are decoded once, when its index is first met, into a series whose metric name
  * and labels are kept as the batch's JSON text: a read costs a loop over the keys that moved and one
  * append per sample. A key whose decode looked something up and missed (a cgroup or disk not found
- * yet) is decoded again each time it moves, until it is found.
+ * yet) is decoded again each time it moves, until it is found. Keys of cgroups that are gone are
+ * forgotten (`forget`, gone-cgroups.ts) before the native state hands their indices out again, so an
+ * index met after that is learned anew.
  */
 import type { SampleBatch } from '../sample-batch.js';
 import type { SourceSample } from '../source.js';
@@ -17,9 +19,13 @@ import { bucketBounds, type CounterConfig, type HistogramConfig, type LabelConfi
 
 /** One label set of the metric: its sample (without value), and what the current read added to it. */
 interface Series {
+  /** Its key in the series map: the labels as JSON. */
+  id: string;
   sample: SourceSample;
   /** Histograms: the metric of the sum sample (`<name>_sum`, with the labels that are not columns). */
   sumMetric: string;
+  /** Keys that map to it: it is dropped when the last is forgotten. */
+  refs: number;
   /** The read that last touched it. */
   read: number;
   /** Counters: the delta of this read. */
@@ -48,7 +54,8 @@ interface KeyInfo {
 export type KeySource = (from: number, out: Buffer) => number;
 
 export class DeltaReader {
-  private readonly keys: KeyInfo[] = [];
+  /** By key index; a hole where a key was forgotten (its index may be handed out again). */
+  private readonly keys: (KeyInfo | undefined)[] = [];
   private readonly series = new Map<string, Series>();
   private readonly touched: Series[] = [];
   private reads = 0;
@@ -142,7 +149,10 @@ export class DeltaReader {
       const delta = data.readUInt32LE(p + 8) + data.readUInt32LE(p + 12) * 4294967296;
       let info = this.keys[index];
       if (info === undefined) info = this.learn(index);
-      else if (info.retry !== null) info = this.keys[index] = this.decodeKey(info.retry);
+      else if (info.retry !== null) {
+        this.unref(info);
+        info = this.keys[index] = this.decodeKey(info.retry);
+      }
       const s = info.series;
       if (s === null) continue;
       if (s.read !== read) {
@@ -162,8 +172,39 @@ export class DeltaReader {
     }
   }
 
-  /** Decodes the keys up to `index` (they are met in order of their index, but a read may skip some). */
+  /** Series of label sets held now (forgotten keys' sets left out). */
+  get seriesCount(): number {
+    return this.series.size;
+  }
+
+  /**
+   * Forgets the keys at these indices (their cgroups are gone and the native state forgot them):
+   * a series no other key maps to is dropped, and an index met again is learned anew.
+   */
+  forget(indices: Iterable<number>): void {
+    for (const i of indices) {
+      const info = this.keys[i];
+      if (info === undefined) continue;
+      this.unref(info);
+      this.keys[i] = undefined;
+    }
+  }
+
+  private unref(info: KeyInfo): void {
+    const s = info.series;
+    if (s !== null && --s.refs === 0) this.series.delete(s.id);
+  }
+
+  /**
+   * Decodes the keys up to `index` (they are met in order of their index, but a read may skip some),
+   * or the one key at a forgotten index handed out again.
+   */
   private learn(index: number): KeyInfo {
+    if (index < this.keys.length) {
+      const one = this.keyBuf.subarray(0, this.keySize);
+      if (this.keySource(index, one) !== 1) throw new Error(`BPF map ${this.name}: key ${index} is not known to the native state`);
+      return (this.keys[index] = this.decodeKey(one));
+    }
     while (this.keys.length <= index) {
       const got = this.keySource(this.keys.length, this.keyBuf);
       if (got <= 0) throw new Error(`BPF map ${this.name}: key ${index} is not known to the native state (it knows ${this.keys.length})`);
@@ -197,6 +238,8 @@ export class DeltaReader {
     if (s === undefined) {
       const { value: _value, ...sample } = toSample(this.metric.config.name, labels, 0);
       s = {
+        id,
+        refs: 0,
         sample: sample as SourceSample,
         sumMetric: toSample(`${this.metric.config.name}_sum`, labels, 0).metric,
         read: 0, value: 0, sum: 0, hasSum: false,
@@ -205,6 +248,7 @@ export class DeltaReader {
       };
       this.series.set(id, s);
     }
+    s.refs++;
     return s;
   }
 

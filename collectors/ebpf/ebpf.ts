@@ -12,7 +12,8 @@ import type { SampleBatch } from '../sample-batch.js';
 import { BPF_DELTA_BYTES, loadSampler, type NativeBpfMap, type SampledTick, type SamplerResult, type SamplerSlot } from '../sampler/native-sampler.js';
 import type { Source, SourceSample } from '../source.js';
 import type { EbpfConfig } from './config.js';
-import { Decoders, findCgroup2Root } from './decoders.js';
+import { Decoders, findCgroup2Root, scanCgroups } from './decoders.js';
+import { cgroupLabel, GoneCgroups, type CgroupKeyedMap, type PruneResult } from './gone-cgroups.js';
 import { defaultConfigDir, defaultObjectDir } from './locate.js';
 import { assertKnownPrograms, buildShippedPrograms } from './on-demand.js';
 import { DeltaReader } from './delta-reader.js';
@@ -38,6 +39,9 @@ interface LoadedMetric {
   why: string | null;
 }
 
+/** How often the keys of cgroups that are gone are deleted from the maps (gone-cgroups.ts). */
+export const PRUNE_EVERY_MS = 60_000;
+
 /** Errnos of a batch lookup the kernel or map type does not have: EINVAL, EOPNOTSUPP, ENOTSUPP. */
 const NO_BATCH = new Set([22, 95, 524]);
 
@@ -47,6 +51,11 @@ export class EbpfSource implements Source {
   private metrics: LoadedMetric[] = [];
   private readonly log = componentLogger('ebpf');
   private dropped: DroppedKeys | null = null;
+  private cgroupRoot: string | null = null;
+  private gone = new GoneCgroups();
+  private pruneTimer: NodeJS.Timeout | null = null;
+  /** Wall time (ns) of the last read decoded: a tick's time, or now on the JS timer. */
+  private decodedUntil = 0n;
 
   /** Where the native differencing writes a read's deltas on the JS timer. */
   private deltas: Buffer = Buffer.alloc(0);
@@ -76,7 +85,7 @@ export class EbpfSource implements Source {
     if (!r.ok) throw new Error(`The ebpf source is not available here: ${r.reason}.`);
     // The package's own build folder is filled on first use; a configured objectDir is the user's to fill.
     if (this.config.objectDir === undefined) await buildShippedPrograms(this.config.programs, objectDir);
-    const cgroupRoot = safeCgroupRoot(this.config.mountinfo);
+    const cgroupRoot = (this.cgroupRoot = safeCgroupRoot(this.config.mountinfo));
     const decoders = new Decoders({ kallsyms: this.config.kallsyms, partitions: this.config.partitions, cgroupRoot });
     const needs: MapNeeds = { cpus: r.native.possibleCpus(), cgroups: countCgroups(cgroupRoot) };
     this.dropped = new DroppedKeys(r.native);
@@ -135,11 +144,45 @@ export class EbpfSource implements Source {
     }
     const most = Math.max(0, ...this.metrics.map((m) => (m.native ? m.map.maxEntries * BPF_DELTA_BYTES : 0)));
     this.deltas = Buffer.alloc(most);
+    if (cgroupRoot !== null && this.metrics.some((m) => cgroupLabel(m.metric.config.labels) !== null)) {
+      this.pruneTimer = setInterval(() => {
+        try {
+          this.pruneGoneCgroups();
+        } catch (err) {
+          this.log.warn({ err }, 'Deleting the BPF map keys of cgroups that are gone failed; trying again later.');
+        }
+      }, PRUNE_EVERY_MS);
+      this.pruneTimer.unref();
+    }
+  }
+
+  /**
+   * Deletes the map keys of cgroups missing from this walk of the cgroup tree and the one before
+   * (gone-cgroups.ts); null when there is no cgroup v2 tree or nothing is loaded. Done once a minute.
+   */
+  pruneGoneCgroups(): PruneResult | null {
+    const r = this.nativeResult;
+    const root = this.cgroupRoot;
+    if (!r.ok || root === null || this.objects.length === 0) return null;
+    const maps: CgroupKeyedMap[] = [];
+    for (const m of this.metrics) {
+      const at = cgroupLabel(m.metric.config.labels);
+      if (at !== null) maps.push({ map: m.map, ...at, native: m.native });
+    }
+    const result = this.gone.prune(maps, r.native, () => new Set(scanCgroups(root).keys()), this.decodedUntil);
+    if (result.deleted > 0) this.log.debug({ deleted: result.deleted }, `Deleted ${result.deleted} BPF map keys of cgroups that are gone.`);
+    return result;
+  }
+
+  /** Per metric map: key indices handed out by its native state, and keys it holds now (forgotten ones left out). */
+  get nativeKeys(): Record<string, { indices: number; live: number; series: number }> {
+    return Object.fromEntries(this.metrics.filter((m) => m.native).map((m) => [m.map.name, { indices: m.native!.state.count(), live: m.native!.state.live(), series: m.native!.reader.seriesCount }]));
   }
 
   async read(): Promise<SourceSample[]> {
     const r = this.nativeResult;
     if (!r.ok) return [];
+    this.decodedUntil = BigInt(Date.now()) * 1_000_000n;
     const out: SourceSample[] = [];
     for (const m of this.metrics) {
       try {
@@ -156,6 +199,7 @@ export class EbpfSource implements Source {
   readInto(batch: SampleBatch): void {
     const r = this.nativeResult;
     if (!r.ok) return;
+    this.decodedUntil = BigInt(Date.now()) * 1_000_000n;
     for (const m of this.metrics) {
       const mark = batch.mark();
       try {
@@ -193,6 +237,7 @@ export class EbpfSource implements Source {
 
   /** `readInto` for one tick the native sampler read: each map's deltas from its bytes. */
   readSampledInto(batch: SampleBatch, tick: SampledTick, first: number): void {
+    this.decodedUntil = tick.ts;
     for (let i = 0; i < this.metrics.length; i++) {
       const m = this.metrics[i]!;
       const length = tick.length[first + i]!;
@@ -206,6 +251,7 @@ export class EbpfSource implements Source {
 
   /** The samples of one tick the native sampler read, as objects (for wrappers that stamp fields on them). */
   readSampled(tick: SampledTick, first: number): SourceSample[] {
+    this.decodedUntil = tick.ts;
     const out: SourceSample[] = [];
     for (let i = 0; i < this.metrics.length; i++) {
       const m = this.metrics[i]!;
@@ -230,6 +276,9 @@ export class EbpfSource implements Source {
   }
 
   async shutdown(): Promise<void> {
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.pruneTimer = null;
+    this.gone = new GoneCgroups(); // keyed by map fd, which the next start's maps may reuse
     this.dropped?.clear();
     // The agent stops the sampler thread before its sources shut down, so no thread reads these states.
     for (const m of this.metrics) m.native?.state.free();

@@ -25,8 +25,9 @@ export const MAX_ENTRIES = 1 << 20;
 
 /**
  * Cgroup ids a map keyed by cgroup must hold: four times the cgroups there are at load time, and at
- * least 512. The maps never drop a key, so the ids of cgroups made while the collector runs (a
- * partition per run, containers) add up: the margin is for them.
+ * least 512. Keys of cgroups that are gone leave the maps only a minute or two later
+ * (gone-cgroups.ts), and cgroups made while the collector runs (a partition per run, containers)
+ * add up meanwhile: the margin is for them.
  */
 export function cgroupSlots(cgroupsNow: number): number {
   return Math.max(512, 4 * cgroupsNow);

@@ -37,6 +37,8 @@ export interface BpfNative {
   nextKey(fd: number, key: Buffer | null, next: Buffer): boolean;
   /** Value at `key` into `value`: true, or false when the key is gone. */
   lookup(fd: number, key: Buffer, value: Buffer): boolean;
+  /** Deletes `key`: true, or false when it was not there. @throws Error on other errors. */
+  deleteKey(fd: number, key: Buffer): boolean;
   /**
    * BPF_MAP_LOOKUP_BATCH: up to `count` entries after the position in `inBatch` (null: the start)
    * into `keys`/`values`, the next position into `outBatch` (both at least 8 bytes).
@@ -101,6 +103,7 @@ function load(): BpfNativeResult {
     valueSize: fn('uint32_t bpf_map__value_size(const bpf_map *map)'),
     getNextKey: fn('int bpf_map_get_next_key(int fd, const void *key, void *next_key)'),
     lookup: fn('int bpf_map_lookup_elem(int fd, const void *key, void *value)'),
+    deleteElem: fn('int bpf_map_delete_elem(int fd, const void *key)'),
     maxEntries: fn('uint32_t bpf_map__max_entries(const bpf_map *map)'),
     setMaxEntries: fn('int bpf_map__set_max_entries(bpf_map *map, uint32_t max_entries)'),
     lookupBatch: fn('int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, uint32_t *count, const void *opts)'),
@@ -189,6 +192,12 @@ function load(): BpfNativeResult {
       if (r === 0) return true;
       if (errno(r) === ENOENT) return false;
       throw new Error(`bpf_map_lookup_elem on map fd ${fd} failed with errno ${errno(r)}`);
+    },
+    deleteKey(fd, key) {
+      const r = c.deleteElem(fd, key) as number;
+      if (r === 0) return true;
+      if (errno(r) === ENOENT) return false;
+      throw new Error(`bpf_map_delete_elem on map fd ${fd} failed with errno ${errno(r)}`);
     },
     lookupBatch(fd, inBatch, outBatch, keys, values, count) {
       countBox[0] = count;

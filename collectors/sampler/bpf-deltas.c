@@ -11,6 +11,12 @@
  * left out, and a read that fails changes nothing (the next read's deltas cover both intervals).
  * The state lives outside the sampler thread, so a sampler that stops and starts again (partition
  * scopes changing) continues the same deltas, and the JS timer can read through it too.
+ *
+ * Keys of cgroups that are gone are deleted (isoscope_bpfmap_forget, asked by JavaScript on a
+ * periodic rescan of the cgroup tree): from the BPF map and from this table. Their indices are not
+ * handed out again until JavaScript releases them (isoscope_bpfmap_release), which it does only once
+ * it has decoded every tick read before the forget, so an index in a tick always means the key
+ * JavaScript has for it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,6 +51,9 @@ struct isoscope_bpfmap {
   uint32_t ntouched;
   uint32_t attempt;
   uint32_t count, cap;
+  uint8_t *dead;    /* 0 a key; 1 forgotten, its index in quarantine; 2 released, its index on the free list */
+  uint32_t *freed;  /* released indices, reused before new ones */
+  uint32_t nfreed;
   uint32_t *slots; /* open addressing on the key bytes: index + 1, 0 empty */
   uint32_t nslots;
   uint32_t ok_gen; /* generation of the last successful read (0: none yet) */
@@ -60,6 +69,7 @@ static int grow_slots(struct isoscope_bpfmap *m, uint32_t nslots) {
   uint32_t *slots = calloc(nslots, sizeof *slots);
   if (!slots) return -1;
   for (uint32_t i = 0; i < m->count; i++) {
+    if (m->dead[i]) continue;
     uint32_t h = hash_key(m->keys + (size_t)i * m->ksz, m->ksz) & (nslots - 1);
     while (slots[h]) h = (h + 1) & (nslots - 1);
     slots[h] = i + 1;
@@ -90,6 +100,12 @@ static int grow_keys(struct isoscope_bpfmap *m) {
   uint32_t *tried = realloc(m->tried, cap * sizeof *tried);
   if (!tried) return -1;
   m->tried = tried;
+  uint8_t *dead = realloc(m->dead, cap);
+  if (!dead) return -1;
+  m->dead = dead;
+  uint32_t *freed = realloc(m->freed, cap * sizeof *freed);
+  if (!freed) return -1;
+  m->freed = freed;
   m->cap = cap;
   return 0;
 }
@@ -99,14 +115,19 @@ static uint32_t index_of(struct isoscope_bpfmap *m, const uint8_t *key) {
   uint32_t h = hash_key(key, m->ksz) & (m->nslots - 1);
   for (uint32_t s; (s = m->slots[h]) != 0; h = (h + 1) & (m->nslots - 1))
     if (memcmp(m->keys + (size_t)(s - 1) * m->ksz, key, m->ksz) == 0) return s - 1;
-  if (m->count == m->cap && grow_keys(m) < 0) return UINT32_MAX;
-  uint32_t i = m->count++;
+  uint32_t i;
+  if (m->nfreed > 0) i = m->freed[--m->nfreed]; /* a released index: JavaScript learns its new key */
+  else {
+    if (m->count == m->cap && grow_keys(m) < 0) return UINT32_MAX;
+    i = m->count++;
+  }
+  m->dead[i] = 0;
   memcpy(m->keys + (size_t)i * m->ksz, key, m->ksz);
   m->seen[i] = 0;
   m->last[i] = 0;
   m->tried[i] = 0;
   m->slots[h] = i + 1;
-  if ((uint64_t)m->count * 2 > m->nslots && grow_slots(m, m->nslots * 2) < 0) return UINT32_MAX;
+  if ((uint64_t)(m->count - m->nfreed) * 2 > m->nslots && grow_slots(m, m->nslots * 2) < 0) return UINT32_MAX;
   return i;
 }
 
@@ -235,7 +256,67 @@ int64_t isoscope_bpfmap_keys(struct isoscope_bpfmap *m, uint32_t from, uint8_t *
   return n;
 }
 
-/* Keys known so far (the next new key gets this index). */
+/*
+ * Deletes the keys at these indices from the BPF map (a key already gone from it is fine) and from
+ * the table, so a key with the same bytes seen later gets a new index and counts from 0. `keys`
+ * holds the bytes the caller saw at each index: an index that holds other bytes now (handed out
+ * again meanwhile), is out of range or already forgotten is skipped, and its entry of idx set to
+ * UINT32_MAX. The indices stay in quarantine (not reused) until released. Returns how many keys
+ * were forgotten, or -errno of a failed delete (that index and the ones after it are skipped).
+ */
+int64_t isoscope_bpfmap_forget(struct isoscope_bpfmap *m, uint32_t *idx, const uint8_t *keys, uint32_t n) {
+  pthread_mutex_lock(&m->mu);
+  int64_t done = 0;
+  int err = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t i = idx[k];
+    if (err || i >= m->count || m->dead[i] || memcmp(m->keys + (size_t)i * m->ksz, keys + (size_t)k * m->ksz, m->ksz) != 0) {
+      idx[k] = UINT32_MAX;
+      continue;
+    }
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.map_fd = (uint32_t)m->fd;
+    attr.key = (uint64_t)(uintptr_t)(m->keys + (size_t)i * m->ksz);
+    if (syscall(__NR_bpf, BPF_MAP_DELETE_ELEM, &attr, sizeof attr) < 0 && errno != ENOENT) {
+      err = errno;
+      idx[k] = UINT32_MAX;
+      continue;
+    }
+    m->dead[i] = 1;
+    done++;
+  }
+  /* Rebuilt without the forgotten keys (open addressing has no cheap delete); indices unchanged. */
+  if (done != 0 && grow_slots(m, m->nslots) < 0) err = ENOMEM;
+  pthread_mutex_unlock(&m->mu);
+  return err ? -(int64_t)err : done;
+}
+
+/* Hands forgotten indices out again (to keys seen from now on); others are skipped. Returns how many. */
+int64_t isoscope_bpfmap_release(struct isoscope_bpfmap *m, const uint32_t *idx, uint32_t n) {
+  pthread_mutex_lock(&m->mu);
+  int64_t done = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t i = idx[k];
+    if (i >= m->count || m->dead[i] != 1) continue;
+    m->dead[i] = 2;
+    m->freed[m->nfreed++] = i;
+    done++;
+  }
+  pthread_mutex_unlock(&m->mu);
+  return done;
+}
+
+/* Keys in the table now (forgotten ones left out). */
+int64_t isoscope_bpfmap_live(struct isoscope_bpfmap *m) {
+  pthread_mutex_lock(&m->mu);
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < m->count; i++) n += !m->dead[i];
+  pthread_mutex_unlock(&m->mu);
+  return n;
+}
+
+/* Indices handed out so far (the next new key gets this index when none was released). */
 int64_t isoscope_bpfmap_count(struct isoscope_bpfmap *m) {
   pthread_mutex_lock(&m->mu);
   uint32_t n = m->count;
@@ -248,6 +329,7 @@ void isoscope_bpfmap_free(struct isoscope_bpfmap *m) {
   pthread_mutex_destroy(&m->mu);
   free(m->kbuf), free(m->vbuf), free(m->in_batch), free(m->out_batch);
   free(m->keys), free(m->last), free(m->pend), free(m->seen), free(m->tried), free(m->touched), free(m->slots);
+  free(m->dead), free(m->freed);
   free(m);
 }
 

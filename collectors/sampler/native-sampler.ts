@@ -45,8 +45,20 @@ export interface NativeBpfMap {
   read(out: Buffer): number;
   /** The same differencing on entries read elsewhere (n keys, then their values as the kernel packs them): bytes or -errno. */
   feed(keys: Buffer, values: Buffer, n: number, out: Buffer): number;
-  /** Keys known so far. */
+  /** Indices handed out so far (the next new key gets this one when no index was released). */
   count(): number;
+  /** Keys in the state now (forgotten ones left out). */
+  live(): number;
+  /**
+   * Deletes the keys at these indices from the BPF map and the state (cgroups that are gone): a key
+   * seen again later counts from 0 under a new index. `keys` holds the bytes the caller saw at each
+   * index (packed): an index holding other bytes now, or already forgotten, is skipped and its entry
+   * set to 0xffffffff. The indices are not reused until `release`d.
+   * @returns how many were forgotten, or -errno of a failed delete (the rest skipped).
+   */
+  forget(indices: Uint32Array, keys: Buffer): number;
+  /** Lets forgotten indices be handed out to new keys (once no undecoded tick can hold them): how many. */
+  release(indices: Uint32Array): number;
   /** Bytes of keys from index `from` on, as many as fit in `out`: how many were copied. */
   keys(from: number, out: Buffer): number;
   free(): void;
@@ -161,6 +173,9 @@ export async function buildAndLoad(o: BuildOptions = {}): Promise<SamplerResult>
   const bpfFeed = lib.func('int64_t isoscope_bpfmap_feed(isoscope_bpfmap *m, const uint8_t *keys, const uint8_t *values, uint32_t n, _Out_ uint8_t *out, int64_t cap)');
   const bpfKeys = lib.func('int64_t isoscope_bpfmap_keys(isoscope_bpfmap *m, uint32_t from, _Out_ uint8_t *out, int64_t cap)');
   const bpfCount = lib.func('int64_t isoscope_bpfmap_count(isoscope_bpfmap *m)');
+  const bpfLive = lib.func('int64_t isoscope_bpfmap_live(isoscope_bpfmap *m)');
+  const bpfForget = lib.func('int64_t isoscope_bpfmap_forget(isoscope_bpfmap *m, _Inout_ uint32_t *idx, const uint8_t *keys, uint32_t n)');
+  const bpfRelease = lib.func('int64_t isoscope_bpfmap_release(isoscope_bpfmap *m, const uint32_t *idx, uint32_t n)');
   const bpfFree = lib.func('void isoscope_bpfmap_free(isoscope_bpfmap *m)');
   const drain = lib.func('int64_t isoscope_sampler_drain(isoscope_sampler *s, _Out_ uint8_t *out, int64_t cap)');
   const dropped = lib.func('int64_t isoscope_sampler_dropped(isoscope_sampler *s)');
@@ -242,6 +257,9 @@ export async function buildAndLoad(o: BuildOptions = {}): Promise<SamplerResult>
           read: (out) => Number(bpfRead(live(), out, out.length)),
           feed: (keys, values, n, out) => Number(bpfFeed(live(), keys, values, n, out, out.length)),
           count: () => Number(bpfCount(live())),
+          live: () => Number(bpfLive(live())),
+          forget: (indices, keys) => Number(bpfForget(live(), indices, keys, indices.length)),
+          release: (indices) => Number(bpfRelease(live(), indices, indices.length)),
           keys: (from, out) => Number(bpfKeys(live(), from, out, out.length)),
           free: () => {
             if (!freed) bpfFree(m);

@@ -1,0 +1,140 @@
+/**
+ * The keys of cgroups that are gone leave the BPF maps (gone-cgroups.ts), on the real kernel with
+ * the native differencing state: a cgroup that ran and was removed keeps its keys through one walk
+ * (its last counts read in between) and loses them on the next; the index the state forgot is handed
+ * out again only after the reader forgot its labels, so a new cgroup's samples carry its own path,
+ * never the removed one's; and the counts of cgroups alive throughout stay exact (the samples add
+ * up to the map's values).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { skipForMissingCapability } from '../perf/kernel-gate.js';
+import type { SourceSample } from '../source.js';
+import { loadSampler } from '../sampler/native-sampler.js';
+import { ebpfConfigSchema } from './config.js';
+import { findCgroup2Root } from './decoders.js';
+import { EbpfSource, readMap } from './ebpf.js';
+import { bpfCapability } from './kernel-gate.js';
+import type { BpfMapInfo, BpfNative, BpfObject } from './native.js';
+
+const capability = bpfCapability();
+
+/** A loop that switches out every 10 ms, in the cgroup `dir`. */
+function loopIn(dir: string): ChildProcess {
+  return spawn('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && exec sh -c 'while :; do sleep 0.01; done'`], { stdio: 'ignore' });
+}
+
+async function stopAndRemove(loop: ChildProcess | null, dir: string): Promise<void> {
+  if (loop && loop.exitCode === null && loop.signalCode === null) {
+    const exited = new Promise((r) => loop.once('exit', r));
+    loop.kill('SIGKILL');
+    await exited;
+  }
+  for (let t = 0; existsSync(dir); t++) {
+    try {
+      rmdirSync(dir);
+    } catch (err) {
+      if (t > 250) throw err;
+      await sleep(20); // the killed loop leaves the cgroup a moment later
+    }
+  }
+}
+
+describe('BPF map keys of cgroups that are gone', () => {
+  it('are deleted after two walks miss them, indices are reused with new labels, and live counts stay exact', async (ctx) => {
+    if (!capability.ok) skipForMissingCapability(ctx.skip, capability.why);
+    const sampler = await loadSampler();
+    if (!sampler.ok) skipForMissingCapability(ctx.skip, `no native sampler library: ${sampler.reason}`);
+    const root = findCgroup2Root('/proc/self/mountinfo');
+    if (root === null) skipForMissingCapability(ctx.skip, 'no cgroup v2 hierarchy to make cgroups in');
+    // The real libbpf adapter, noting the objects it opens so the test can read the maps itself.
+    const opened: BpfObject[] = [];
+    const native: BpfNative = { ...capability.native, openObject: (path, sizes) => { const o = capability.native.openObject(path, sizes); opened.push(o); return o; } };
+    const ebpf = new EbpfSource(ebpfConfigSchema.parse({ programs: ['sched_switch', 'runqlat'] }), { ok: true, native });
+    const dirs = ['a', 'b', 'c'].map((x) => join(root, `isoscope-gone-${process.pid}-${x}`));
+    const [a, b, c] = dirs as [string, string, string];
+    const loops: (ChildProcess | null)[] = [null, null, null];
+    const samples: SourceSample[] = [];
+    const readAll = async () => void samples.push(...(await ebpf.read()));
+    try {
+      await ebpf.start();
+      const map = (name: string): BpfMapInfo => opened.flatMap((o) => o.maps).find((m) => m.name === name)!;
+      const switches = map('sched_switches_total');
+      const runqlat = map('run_queue_latency_seconds');
+      /** The map's values of the cgroup's keys, summed (runqlat: its buckets, without the sum key 27). */
+      const raw = (m: BpfMapInfo, id: bigint) => readMap(native, m).filter((e) => e.key.readBigUInt64LE(0) === id && (m !== runqlat || e.key.readBigUInt64LE(8) < 27n)).reduce((s, e) => s + Number(e.value), 0);
+      const keysOf = (m: BpfMapInfo, id: bigint) => readMap(native, m).filter((e) => e.key.readBigUInt64LE(0) === id).length;
+      /** What the samples say of the cgroup: switches counted, run-queue latencies observed (labelled by id until the decoder's next walk finds a new cgroup). */
+      const counted = (dir: string, id: bigint) => {
+        const labels = [`/${dir.slice(root.length + 1)}`, `unknown_cgroup_id:${id}`];
+        const of = samples.filter((s) => labels.includes(s.cgroup ?? ''));
+        return {
+          switches: of.filter((s) => s.metric === 'sched_switches_total').reduce((x, s) => x + s.value, 0),
+          waits: of.filter((s) => s.metric === 'run_queue_latency_seconds' && s.le === '+Inf').reduce((x, s) => x + s.value, 0),
+        };
+      };
+      const exact = (dir: string, id: bigint) => expect(counted(dir, id)).toEqual({ switches: raw(switches, id), waits: raw(runqlat, id) });
+
+      mkdirSync(a);
+      mkdirSync(b);
+      const [idA, idB] = [a, b].map((d) => statSync(d, { bigint: true }).ino) as [bigint, bigint];
+      loops[0] = loopIn(a);
+      loops[1] = loopIn(b);
+      for (let i = 0; i < 5; i++) await sleep(100).then(readAll);
+      await stopAndRemove(loops[0], a);
+      await readAll(); // a's last counts
+      expect(keysOf(switches, idA)).toBeGreaterThan(0);
+      exact(a, idA); // everything a did was read
+
+      const first = ebpf.pruneGoneCgroups()!;
+      expect(first.deleted).toBe(0); // missing from one walk only: kept
+      expect(first.suspected).toBeGreaterThan(0);
+      expect(keysOf(switches, idA)).toBeGreaterThan(0);
+      const before = ebpf.nativeKeys;
+      await readAll();
+      const second = ebpf.pruneGoneCgroups()!;
+      const keysA = { switches: before.sched_switches_total!.live - ebpf.nativeKeys.sched_switches_total!.live, runqlat: before.run_queue_latency_seconds!.live - ebpf.nativeKeys.run_queue_latency_seconds!.live };
+      expect(keysOf(switches, idA)).toBe(0);
+      expect(keysOf(runqlat, idA)).toBe(0);
+      expect(second.deleted).toBeGreaterThanOrEqual(keysA.switches + keysA.runqlat);
+      expect(keysA.switches).toBeGreaterThan(0);
+      expect(keysA.runqlat).toBeGreaterThan(0);
+      expect(keysOf(switches, idB)).toBeGreaterThan(0); // b is alive: untouched
+
+      // The forgotten indices come back once a read after the forget was decoded.
+      await sleep(5);
+      await readAll();
+      const released = ebpf.nativeKeys;
+      ebpf.pruneGoneCgroups();
+      const afterA = samples.length;
+      mkdirSync(c);
+      const idC = statSync(c, { bigint: true }).ino;
+      loops[2] = loopIn(c);
+      for (let i = 0; i < 5; i++) await sleep(100).then(readAll);
+      await stopAndRemove(loops[2], c);
+      if (loops[1]) {
+        loops[1].kill('SIGKILL');
+        await new Promise((r) => loops[1]!.once('exit', r));
+      }
+      await sleep(100);
+      await readAll();
+      await readAll();
+      // Forgotten indices were handed out again: the table grew by fewer indices than keys were added.
+      const now = ebpf.nativeKeys.sched_switches_total!;
+      expect(now.indices - released.sched_switches_total!.indices).toBeLessThan(now.live - released.sched_switches_total!.live);
+      // …and no sample after that carries the removed cgroup's path (a stale index would).
+      const labelA = `/${a.slice(root.length + 1)}`;
+      expect(samples.slice(afterA).filter((s) => s.cgroup === labelA)).toEqual([]);
+      expect(counted(c, idC).switches).toBeGreaterThan(0);
+      exact(c, idC);
+      exact(b, idB); // alive through both walks: every count there
+      console.log(`keys of the removed cgroup: sched_switch ${keysA.switches}, runqlat ${keysA.runqlat}; second walk deleted ${second.deleted}; indices ${JSON.stringify(now)}`);
+    } finally {
+      for (const [i, dir] of dirs.entries()) await stopAndRemove(loops[i] ?? null, dir).catch(() => undefined);
+      await ebpf.shutdown();
+    }
+  }, 60_000);
+});
