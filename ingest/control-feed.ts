@@ -37,6 +37,10 @@ export class ControlFeed implements Lifecycle {
     this.consumer = this.bus.consumer({ group, topics: ['runs', 'partitions'], fromBeginning: true });
     await this.consumer.run((batch) => this.apply(batch));
     this.consumer.stopped().catch((err) => (this.failure = err ?? new Error('the control feed stopped')));
+    // A first look at the feed's lag now, while ingest's own first fetch is on its way: a backlog's
+    // first batch (watermark long passed) then finds the feed seen caught up instead of asking and
+    // waiting itself (a round trip to the group coordinator and the topics' ends).
+    void this.check();
   }
 
   private async apply(batch: DeliveredBatch): Promise<void> {

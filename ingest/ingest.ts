@@ -85,16 +85,28 @@ export class Ingest implements Lifecycle {
       await this.metricsServer.start();
     }
     this.dlq = this.bus.producer();
-    await this.dlq.start();
-    if (tagging) {
-      this.control = new ControlFeed(this.bus, this.group);
-      await this.control.start();
-    }
+    if (tagging) this.control = new ControlFeed(this.bus, this.group);
+    // The dead-letter producer, the control feed's group and ingest's own group start at once: each
+    // is a few round trips to Kafka (a group join, a producer id), which one after the other were a
+    // tenth to a third of a second of every start (docs/DECISIONS.md). A batch handed before the
+    // producer and the feed are up waits for them.
+    const ready = Promise.all([this.dlq.start(), this.control?.start()]);
+    ready.catch(() => undefined); // observed below
     // Every partition's batch is handed at once and the work slots bound the work: a batch held for
     // its watermark then holds up no other partition (it did with kafkajs' own limit: the other
     // partitions' batches queued behind it, 1.5 × the watermark on average, docs/DECISIONS.md).
     this.consumer = this.bus.consumer({ group: this.group, topics: this.topics, fromBeginning: this.options.fromBeginning ?? true, concurrency: 'all' });
-    await this.consumer.run((batch) => this.work.run(() => this.handle(batch)));
+    const consuming = this.consumer.run(async (batch) => {
+      await ready;
+      return this.work.run(() => this.handle(batch));
+    });
+    const started = await Promise.allSettled([ready, consuming]);
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) {
+      // Nothing is left running half-started (the caller may not shut a failed start down).
+      await this.shutdown().catch(() => undefined);
+      throw failed.reason;
+    }
     this.log.info({ topics: this.topics, group: this.group, tagging, metrics: this.metricsAddress }, 'Ingest is consuming.');
   }
 

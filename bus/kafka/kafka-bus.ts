@@ -2,6 +2,7 @@
 import { Kafka } from 'kafkajs';
 import type { Bus, BusConsumer, BusProducer, ConsumerOptions } from '../bus.js';
 import type { KafkaBusOptions } from './config.js';
+import { installGzipCodec } from './gzip-codec.js';
 import { KafkaConsumer } from './kafka-consumer.js';
 import { KafkaProducer } from './kafka-producer.js';
 import { KAFKAJS_LOG_LEVEL, kafkaLogCreator } from './logging.js';
@@ -9,6 +10,8 @@ import { fixKafkajsIdleLoop } from './request-queue-fix.js';
 
 // Before any connection exists: kafkajs' idle connections otherwise spin on a 1 ms timer.
 fixKafkajsIdleLoop();
+// Before any fetch: kafkajs' own gzip inflation is a stream of 16 KiB thread-pool round trips.
+installGzipCodec();
 
 export class KafkaBus implements Bus {
   readonly kind = 'kafka' as const;
