@@ -25,14 +25,14 @@
  * (without, the collector runs what it can, and says so).
  *
  *   npm run build && node dist/bench/observer-effect.js [--seconds 2] [--budget 120]
- *     [--memory-budget 180] [--window 1] [--settle 0.4] [--mib 64]
+ *     [--memory-budget 180] [--window 1] [--settle 0.4] [--mib 64] [--dump windows.jsonl]
  */
 process.env.ISOSCOPE_LOG_LEVEL ??= 'error';
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { Collector } from './observer-collector.js';
 import { memoryPart } from './observer-memory.js';
-import { mean, slowdownLine } from './observer-stats.js';
+import { mean, noiseLine, slowdownLine } from './observer-stats.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -99,6 +99,7 @@ async function cpuPart(collector: Collector, seconds: number, budget: number): P
   ] as const) {
     console.log(`    ${label}:`);
     for (const hz of RATES) console.log(`      ${slowdownLine(hz, blocks.map((b) => rate(b.get('alone')!) / rate(b.get(hz)!)))}`);
+    console.log(`      ${noiseLine(alone.map(rate))}`);
   }
   console.log(`    ${((performance.now() - started) / 1000).toFixed(0)} s; load average at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
@@ -107,6 +108,8 @@ export async function main(): Promise<void> {
   const seconds = arg('--seconds', 2);
   const budget = arg('--budget', 120);
   const memoryBudget = arg('--memory-budget', 180);
+  const dumpAt = process.argv.indexOf('--dump');
+  const dump = dumpAt > 0 ? process.argv[dumpAt + 1] : undefined;
   const started = performance.now();
   console.log(`observer effect: workloads pinned to CPU 0 of ${cpus().length}, collector on every CPU`);
   const collector = new Collector();
@@ -117,7 +120,7 @@ export async function main(): Promise<void> {
     await collector.stop();
     console.log(`  collector sources: ${sources}`);
     if (budget > 0) await cpuPart(collector, seconds, budget);
-    if (memoryBudget > 0) await memoryPart(collector, { budget: memoryBudget, window: arg('--window', 1), settle: arg('--settle', 0.4), mib: arg('--mib', 64), rates: RATES });
+    if (memoryBudget > 0) await memoryPart(collector, { budget: memoryBudget, window: arg('--window', 1), settle: arg('--settle', 0.4), mib: arg('--mib', 64), rates: RATES, ...(dump ? { dump } : {}) });
   } finally {
     await collector.set(null);
     await collector.close();

@@ -17,12 +17,12 @@
  * bandwidth is printed, so its being memory-bound can be checked in the output.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../collectors/ebpf/locate.js';
 import type { Collector } from './observer-collector.js';
-import { mean, slowdownLine } from './observer-stats.js';
+import { mean, noiseLine, slowdownLine } from './observer-stats.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MiB = 1024 * 1024;
@@ -90,6 +90,8 @@ export interface MemoryOptions {
   /** MiB per array (three arrays). */
   mib: number;
   rates: readonly number[];
+  /** A file to write every window to (JSON lines: block, condition, window and settle rates), for a closer look. */
+  dump?: string;
 }
 
 /** Runs the memory-bound part and prints its figures. */
@@ -113,7 +115,7 @@ export async function memoryPart(collector: Collector, o: MemoryOptions): Promis
         await sleep(50);
       }
       await sleep(1000); // past its first passes
-      const windows: { block: number; condition: Condition; from: number; to: number }[] = [];
+      const windows: { block: number; condition: Condition; switched: number; from: number; to: number }[] = [];
       const started = performance.now();
       for (let block = 0; (performance.now() - started) / 1000 < o.budget; block++) {
         const order: Condition[] = ['alone', ...o.rates];
@@ -122,17 +124,19 @@ export async function memoryPart(collector: Collector, o: MemoryOptions): Promis
           [order[i], order[j]] = [order[j]!, order[i]!];
         }
         for (const condition of order) {
+          const switched = Number(process.hrtime.bigint());
           await collector.set(condition === 'alone' ? null : condition);
           await sleep(o.settle * 1000);
           const from = Number(process.hrtime.bigint()); // CLOCK_MONOTONIC, as the workload's reports
           await sleep(o.window * 1000);
-          windows.push({ block, condition, from, to: Number(process.hrtime.bigint()) });
+          windows.push({ block, condition, switched, from, to: Number(process.hrtime.bigint()) });
         }
       }
       await collector.set(null);
       workload.kill();
       await exited;
       const reports = parseReports(readFileSync(out, 'utf8'));
+      if (o.dump) writeFileSync(o.dump, windows.map((w) => JSON.stringify({ ...w, rate: windowRate(reports, w.from, w.to), settle: windowRate(reports, w.switched, w.from) })).join('\n') + '\n');
       const blocks = new Map<number, Map<Condition, { perSecond: number; perCpuSecond: number }>>();
       let unusable = 0;
       for (const w of windows) {
@@ -155,7 +159,14 @@ export async function memoryPart(collector: Collector, o: MemoryOptions): Promis
       ] as const) {
         console.log(`    ${label}:`);
         for (const hz of o.rates) console.log(`      ${slowdownLine(hz, complete.map((b) => pick(b.get('alone')!) / pick(b.get(hz)!)))}`);
+        console.log(`      ${noiseLine(complete.map((b) => pick(b.get('alone')!)))}`);
       }
+      // What the settle time dropped: the rate during it against the window after it, per condition.
+      const settle = (c: Condition) => {
+        const r = windows.map((w) => [windowRate(reports, w.switched, w.from), windowRate(reports, w.from, w.to), w.condition] as const).filter(([a, b, cond]) => a && b && cond === c).map(([a, b]) => a!.perSecond / b!.perSecond).sort((x, y) => x - y);
+        return r.length > 0 ? r[Math.floor(r.length / 2)]!.toFixed(3) : '-';
+      };
+      console.log(`    transitions (dropped): median rate during the settle time / in the window after it, per second: switched to alone ${settle('alone')}, ${o.rates.map((hz) => `to ${hz} Hz ${settle(hz)}`).join(', ')}`);
       console.log(`    ${((performance.now() - started) / 1000).toFixed(0)} s; load average at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     } finally {
       if (workload.exitCode === null) workload.kill();

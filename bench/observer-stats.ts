@@ -31,3 +31,15 @@ export function slowdownLine(hz: number, ratios: number[]): string {
   const line = `collector ${String(hz).padStart(3)} Hz: slowdown ${s.ratio.toFixed(4)}×, 95 % CI [${s.lo.toFixed(4)}, ${s.hi.toFixed(4)}] (±${(((s.hi - s.lo) / 2) * 100).toFixed(2)} %), ${ratios.length} pairs`;
   return `${line}: ${verdict(s, ratios.length)}${hz === 10 ? '  ← the goal' : ''}`;
 }
+
+/**
+ * The machine's own noise between two alone measurements a block apart: the standard deviation of
+ * their log ratio, and the pairs an interval of ±1 % would need at that noise (1.96 σ / √n ≤ 1 %).
+ */
+export function noiseLine(alone: number[]): string {
+  const logs = alone.slice(1).map((x, i) => Math.log(alone[i]! / x));
+  if (logs.length < 2) return 'machine noise: too few blocks to tell';
+  const m = mean(logs);
+  const sd = Math.sqrt(logs.reduce((a, x) => a + (x - m) ** 2, 0) / (logs.length - 1));
+  return `machine noise: alone vs alone a block apart differ by σ ${(sd * 100).toFixed(2)} %; ±1 % needs about ${Math.ceil((1.96 * sd / 0.01) ** 2)} pairs at that noise`;
+}

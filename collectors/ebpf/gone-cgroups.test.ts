@@ -18,6 +18,7 @@ import { ebpfConfigSchema } from './config.js';
 import { findCgroup2Root } from './decoders.js';
 import { EbpfSource, readMap } from './ebpf.js';
 import { bpfCapability } from './kernel-gate.js';
+import { countCgroups } from './map-sizing.js';
 import type { BpfMapInfo, BpfNative, BpfObject } from './native.js';
 
 const capability = bpfCapability();
@@ -95,7 +96,9 @@ describe('BPF map keys of cgroups that are gone', () => {
       expect(keysOf(switches, idA)).toBeGreaterThan(0);
       const before = ebpf.nativeKeys;
       await readAll();
+      const t0 = process.cpuUsage();
       const second = ebpf.pruneGoneCgroups()!;
+      const cost = process.cpuUsage(t0);
       const keysA = { switches: before.sched_switches_total!.live - ebpf.nativeKeys.sched_switches_total!.live, runqlat: before.run_queue_latency_seconds!.live - ebpf.nativeKeys.run_queue_latency_seconds!.live };
       expect(keysOf(switches, idA)).toBe(0);
       expect(keysOf(runqlat, idA)).toBe(0);
@@ -131,7 +134,7 @@ describe('BPF map keys of cgroups that are gone', () => {
       expect(counted(c, idC).switches).toBeGreaterThan(0);
       exact(c, idC);
       exact(b, idB); // alive through both walks: every count there
-      console.log(`keys of the removed cgroup: sched_switch ${keysA.switches}, runqlat ${keysA.runqlat}; second walk deleted ${second.deleted}; indices ${JSON.stringify(now)}`);
+      console.log(`keys of the removed cgroup: sched_switch ${keysA.switches}, runqlat ${keysA.runqlat}; second walk deleted ${second.deleted} in ${((cost.user + cost.system) / 1000).toFixed(2)} ms CPU (${countCgroups(root)} cgroups); indices ${JSON.stringify(now)}`);
     } finally {
       for (const [i, dir] of dirs.entries()) await stopAndRemove(loops[i] ?? null, dir).catch(() => undefined);
       await ebpf.shutdown();
