@@ -140,4 +140,48 @@ describe('BPF map keys of cgroups that are gone', () => {
       await ebpf.shutdown();
     }
   }, 60_000);
+  it('are deleted from the map on the JS path too (no native state), live counts exact', async (ctx) => {
+    if (!capability.ok) skipForMissingCapability(ctx.skip, capability.why);
+    const root = findCgroup2Root('/proc/self/mountinfo');
+    if (root === null) skipForMissingCapability(ctx.skip, 'no cgroup v2 hierarchy to make cgroups in');
+    const opened: BpfObject[] = [];
+    const native: BpfNative = { ...capability.native, openObject: (path, sizes) => { const o = capability.native.openObject(path, sizes); opened.push(o); return o; } };
+    // Without the sampler library the maps are read and differenced in JS (MetricReader).
+    const ebpf = new EbpfSource(ebpfConfigSchema.parse({ programs: ['sched_switch'] }), { ok: true, native }, () => Promise.resolve({ ok: false, reason: 'this test reads on the JS path' }));
+    const [a, b] = ['a', 'b'].map((x) => join(root, `isoscope-gone-js-${process.pid}-${x}`)) as [string, string];
+    const loops: (ChildProcess | null)[] = [null, null];
+    const samples: SourceSample[] = [];
+    const readAll = async () => void samples.push(...(await ebpf.read()));
+    try {
+      await ebpf.start();
+      expect(ebpf.nativeKeys).toEqual({}); // no native state
+      const switches = opened.flatMap((o) => o.maps).find((m) => m.name === 'sched_switches_total')!;
+      const keysOf = (id: bigint) => readMap(native, switches).filter((e) => e.key.readBigUInt64LE(0) === id);
+      mkdirSync(a);
+      mkdirSync(b);
+      const [idA, idB] = [a, b].map((d) => statSync(d, { bigint: true }).ino) as [bigint, bigint];
+      loops[0] = loopIn(a);
+      loops[1] = loopIn(b);
+      for (let i = 0; i < 3; i++) await sleep(100).then(readAll);
+      await stopAndRemove(loops[0], a);
+      await readAll();
+      expect(keysOf(idA).length).toBeGreaterThan(0);
+      expect(ebpf.pruneGoneCgroups()!.deleted).toBe(0);
+      await readAll();
+      expect(ebpf.pruneGoneCgroups()!.deleted).toBeGreaterThanOrEqual(1);
+      expect(keysOf(idA)).toEqual([]);
+      for (let i = 0; i < 3; i++) await sleep(100).then(readAll);
+      loops[1].kill('SIGKILL');
+      await new Promise((r) => loops[1]!.once('exit', r));
+      await sleep(100);
+      await readAll();
+      const labelB = [`/${b.slice(root.length + 1)}`, `unknown_cgroup_id:${idB}`];
+      const counted = samples.filter((s) => s.metric === 'sched_switches_total' && labelB.includes(s.cgroup ?? '')).reduce((x, s) => x + s.value, 0);
+      expect(counted).toBeGreaterThan(0);
+      expect(counted).toBe(keysOf(idB).reduce((x, e) => x + Number(e.value), 0));
+    } finally {
+      for (const [i, dir] of [a, b].entries()) await stopAndRemove(loops[i] ?? null, dir).catch(() => undefined);
+      await ebpf.shutdown();
+    }
+  }, 60_000);
 });
