@@ -10,7 +10,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import type { BusMessage, BusProducer } from '../../bus/bus.js';
+import { decode } from '../../schema/codec.js';
+import { CollectorAgent } from '../agent.js';
+import { SequenceFile } from '../sequence.js';
 import { skipForMissingCapability } from '../perf/kernel-gate.js';
 import type { SourceSample } from '../source.js';
 import { loadSampler } from '../sampler/native-sampler.js';
@@ -111,7 +117,7 @@ describe('BPF map keys of cgroups that are gone', () => {
       await sleep(5);
       await readAll();
       const released = ebpf.nativeKeys;
-      ebpf.pruneGoneCgroups();
+      expect(ebpf.pruneGoneCgroups()!.released).toBeGreaterThan(0);
       const afterA = samples.length;
       mkdirSync(c);
       const idC = statSync(c, { bigint: true }).ino;
@@ -140,6 +146,79 @@ describe('BPF map keys of cgroups that are gone', () => {
       await ebpf.shutdown();
     }
   }, 60_000);
+  it('are deleted while the native sampler thread reads the maps: no tick decoded with another key\'s labels, counts exact', async (ctx) => {
+    if (!capability.ok) skipForMissingCapability(ctx.skip, capability.why);
+    const sampler = await loadSampler();
+    if (!sampler.ok) skipForMissingCapability(ctx.skip, `no native sampler library: ${sampler.reason}`);
+    const root = findCgroup2Root('/proc/self/mountinfo');
+    if (root === null) skipForMissingCapability(ctx.skip, 'no cgroup v2 hierarchy to make cgroups in');
+    const opened: BpfObject[] = [];
+    const native: BpfNative = { ...capability.native, openObject: (path, sizes) => { const o = capability.native.openObject(path, sizes); opened.push(o); return o; } };
+    const ebpf = new EbpfSource(ebpfConfigSchema.parse({ programs: ['sched_switch'] }), { ok: true, native });
+    const state = mkdtempSync(join(tmpdir(), 'isoscope-gone-'));
+    const sent: BusMessage[] = [];
+    const producer: BusProducer = { start: async () => {}, shutdown: async () => {}, send: async (_t, ms) => void sent.push(...ms) };
+    const agent = new CollectorAgent({ node: 'gone', collectorId: 'gone/test', sources: [ebpf], intervalMs: 20, nativeSampler: true, producer, sequence: SequenceFile.forCollector(state, 'gone/test') });
+    const [a, b, c] = ['a', 'b', 'c'].map((x) => join(root, `isoscope-gone-n-${process.pid}-${x}`)) as [string, string, string];
+    const loops: (ChildProcess | null)[] = [null, null, null];
+    let stopped = false;
+    try {
+      await agent.start();
+      expect(agent.mode).toBe('native');
+      const switches = opened.flatMap((o) => o.maps).find((m) => m.name === 'sched_switches_total')!;
+      const keysOf = (id: bigint) => readMap(native, switches).filter((e) => e.key.readBigUInt64LE(0) === id);
+      mkdirSync(a);
+      mkdirSync(b);
+      const [idA, idB] = [a, b].map((d) => statSync(d, { bigint: true }).ino) as [bigint, bigint];
+      loops[0] = loopIn(a);
+      loops[1] = loopIn(b);
+      await sleep(500);
+      await stopAndRemove(loops[0], a);
+      await sleep(300); // a's last counts read by the thread
+      expect(ebpf.pruneGoneCgroups()!.deleted).toBe(0);
+      await sleep(100);
+      const forgotAt = BigInt(Date.now()) * 1_000_000n;
+      expect(ebpf.pruneGoneCgroups()!.deleted).toBeGreaterThan(0);
+      expect(keysOf(idA)).toEqual([]);
+      // a's indices are handed out again once a drain (once a second) decoded a tick read after the forget.
+      const released = ebpf.nativeKeys.sched_switches_total!;
+      for (let t = 0; ebpf.pruneGoneCgroups()!.released === 0; t++) {
+        if (t > 100) throw new Error('the forgotten indices were never released');
+        await sleep(100);
+      }
+      mkdirSync(c);
+      const idC = statSync(c, { bigint: true }).ino;
+      loops[2] = loopIn(c);
+      await sleep(600);
+      await stopAndRemove(loops[2], c);
+      loops[1].kill('SIGKILL');
+      await new Promise((r) => loops[1]!.once('exit', r));
+      await sleep(300); // b and c idle: their values hold still
+      const now = ebpf.nativeKeys.sched_switches_total!;
+      expect(now.indices - released.indices).toBeLessThan(now.live - released.live); // indices were reused
+      const raw = (id: bigint) => keysOf(id).reduce((x, e) => x + Number(e.value), 0);
+      const [rawB, rawC] = [raw(idB), raw(idC)];
+      await agent.shutdown(); // sends the ticks not drained yet
+      stopped = true;
+      const records = sent.flatMap((m) => decode(m.value, 'samples').records).filter((r) => r.source === 'ebpf');
+      const counted = (dir: string, id: bigint) => {
+        const labels = [`/${dir.slice(root.length + 1)}`, `unknown_cgroup_id:${id}`];
+        return records.filter((r) => labels.includes(r.cgroup ?? '')).reduce((x, r) => x + r.value, 0);
+      };
+      // a's path only on samples read before its keys were forgotten: a reused index decoded with
+      // a's labels would put it on c's switches.
+      const labelsA = [`/${a.slice(root.length + 1)}`, `unknown_cgroup_id:${idA}`];
+      expect(records.filter((r) => labelsA.includes(r.cgroup ?? '') && BigInt(r.ts as unknown as string) > forgotAt)).toEqual([]);
+      expect(counted(c, idC)).toBeGreaterThan(0);
+      expect(counted(c, idC)).toBe(rawC);
+      expect(counted(b, idB)).toBe(rawB);
+    } finally {
+      for (const [i, dir] of [a, b, c].entries()) await stopAndRemove(loops[i] ?? null, dir).catch(() => undefined);
+      if (!stopped) await agent.shutdown();
+      rmSync(state, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('are deleted from the map on the JS path too (no native state), live counts exact', async (ctx) => {
     if (!capability.ok) skipForMissingCapability(ctx.skip, capability.why);
     const root = findCgroup2Root('/proc/self/mountinfo');

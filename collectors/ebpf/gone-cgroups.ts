@@ -50,6 +50,8 @@ export interface PruneResult {
   deleted: number;
   /** Cgroup ids seen missing for the first time (deleted on the next pass if still missing). */
   suspected: number;
+  /** Indices forgotten by an earlier pass and handed back to the native state by this one. */
+  released: number;
 }
 
 export class GoneCgroups {
@@ -64,16 +66,17 @@ export class GoneCgroups {
    */
   prune(maps: readonly CgroupKeyedMap[], native: BpfNative, liveCgroups: () => ReadonlySet<bigint>, decodedUntil: bigint): PruneResult {
     // Indices forgotten last time go back to the native state once every tick before the forget is decoded.
+    let released = 0;
     for (const m of maps) {
       const q = this.quarantine.get(m.map.fd);
       if (!m.native || !q || decodedUntil <= q.at) continue;
       m.native.reader.forget(q.indices);
-      m.native.state.release(Uint32Array.from(q.indices));
+      released += Math.max(0, m.native.state.release(Uint32Array.from(q.indices)));
       this.quarantine.delete(m.map.fd);
     }
     const listed = maps.map((m) => ({ m, keys: m.native ? listNative(m.native.state, m.map.keySize) : listMap(native, m.map) }));
     const live = liveCgroups();
-    if (live.size === 0) return { deleted: 0, suspected: 0 }; // the walk failed: the root itself is always there
+    if (live.size === 0) return { deleted: 0, suspected: 0, released }; // the walk failed: the root itself is always there
     let deleted = 0;
     let suspected = 0;
     for (const { m, keys } of listed) {
@@ -106,7 +109,7 @@ export class GoneCgroups {
         for (const k of doomed) if (native.deleteKey(m.map.fd, keys.bytes.subarray(k * m.map.keySize, (k + 1) * m.map.keySize))) deleted++;
       }
     }
-    return { deleted, suspected };
+    return { deleted, suspected, released };
   }
 }
 
