@@ -5,11 +5,14 @@
  * `sysbench memory`, so paired 2 s runs gave intervals of ±2–4 % at best. Here one workload process
  * (bench/stream-triad.c: STREAM's triad over three arrays each twice the last-level cache, pinned to
  * CPU 0) runs for the whole part and reports its progress after every pass (10–30 ms), while the
- * collector is switched between alone, 10 Hz and 100 Hz in short adjacent windows, in a random
- * order per block. After every switch a settle time is dropped (the collector's start-up: perf
- * events opened, BPF programs loaded and attached; or its shutdown), then the bandwidth is measured
- * over a window from the workload's own reports. Each block gives one paired ratio per rate, from
- * windows a few seconds apart, so the host's drift over minutes cancels out of it.
+ * collector is switched in short windows: alone, a rate, alone, the other rate, alone … (the rates
+ * in a random order per round). After every switch a settle time is dropped (the collector's
+ * start-up: perf events opened, BPF programs loaded and attached; or its shutdown), then the
+ * bandwidth is measured over a window from the workload's own reports. Each rate window is
+ * compared with the geometric mean of the alone windows just before and after it, which cancels a
+ * drift that is linear over those seconds (on a 40 s run alone, such a sandwich varied by σ 2.4 %
+ * against 4.1 % for adjacent pairs); neighbouring ratios share an alone window, so the interval is
+ * a moving-block bootstrap over runs of three ratios.
  *
  * Why a small C loop and not sysbench memory / stress-ng / hpcc: none of them reports progress more
  * often than once a second, and a window must be short for the drift to cancel. The triad is
@@ -102,7 +105,7 @@ export async function memoryPart(collector: Collector, o: MemoryOptions): Promis
     execFileSync(process.env.CC ?? 'cc', ['-O2', '-o', binary, join(packageRoot(), 'bench', 'stream-triad.c')]);
     const llc = lastLevelCache();
     const load0 = loadavg();
-    console.log(`  STREAM triad (memory-bound), one run pinned to CPU 0: 3 arrays × ${o.mib} MiB against a last-level cache of ${llc === null ? 'unknown size' : `${(llc / MiB).toFixed(0)} MiB`}; windows of ${o.window} s after ${o.settle} s of settle per switch, blocks (alone, ${o.rates.join(' Hz, ')} Hz in random order) for ${o.budget} s; load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(`  STREAM triad (memory-bound), one run pinned to CPU 0: 3 arrays × ${o.mib} MiB against a last-level cache of ${llc === null ? 'unknown size' : `${(llc / MiB).toFixed(0)} MiB`}; windows of ${o.window} s after ${o.settle} s of settle per switch, alone and each rate (${o.rates.join(' Hz, ')} Hz, random order per round) in turn, each rate window against the alone windows before and after it, for ${o.budget} s; load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}`);
     const out = join(dir, 'progress');
     const fd = openSync(out, 'w');
     // Its progress goes to a file, read at the end: this process does not wake up per report.
@@ -115,21 +118,28 @@ export async function memoryPart(collector: Collector, o: MemoryOptions): Promis
         await sleep(50);
       }
       await sleep(1000); // past its first passes
-      const windows: { block: number; condition: Condition; switched: number; from: number; to: number }[] = [];
+      // Alone, then each rate in a random order per round, with an alone window after each:
+      // A r1 A r2 A r1 A … Each rate window is compared with the two alone windows around it.
+      const windows: { round: number; condition: Condition; switched: number; from: number; to: number }[] = [];
+      const measure = async (round: number, condition: Condition) => {
+        const switched = Number(process.hrtime.bigint());
+        await collector.set(condition === 'alone' ? null : condition);
+        await sleep(o.settle * 1000);
+        const from = Number(process.hrtime.bigint()); // CLOCK_MONOTONIC, as the workload's reports
+        await sleep(o.window * 1000);
+        windows.push({ round, condition, switched, from, to: Number(process.hrtime.bigint()) });
+      };
       const started = performance.now();
-      for (let block = 0; (performance.now() - started) / 1000 < o.budget; block++) {
-        const order: Condition[] = ['alone', ...o.rates];
+      await measure(0, 'alone');
+      for (let round = 0; (performance.now() - started) / 1000 < o.budget; round++) {
+        const order = [...o.rates];
         for (let i = order.length - 1; i > 0; i--) {
           const j = Math.floor(Math.random() * (i + 1));
           [order[i], order[j]] = [order[j]!, order[i]!];
         }
-        for (const condition of order) {
-          const switched = Number(process.hrtime.bigint());
-          await collector.set(condition === 'alone' ? null : condition);
-          await sleep(o.settle * 1000);
-          const from = Number(process.hrtime.bigint()); // CLOCK_MONOTONIC, as the workload's reports
-          await sleep(o.window * 1000);
-          windows.push({ block, condition, switched, from, to: Number(process.hrtime.bigint()) });
+        for (const hz of order) {
+          await measure(round, hz);
+          await measure(round, 'alone');
         }
       }
       await collector.set(null);
@@ -137,29 +147,28 @@ export async function memoryPart(collector: Collector, o: MemoryOptions): Promis
       await exited;
       const reports = parseReports(readFileSync(out, 'utf8'));
       if (o.dump) writeFileSync(o.dump, windows.map((w) => JSON.stringify({ ...w, rate: windowRate(reports, w.from, w.to), settle: windowRate(reports, w.switched, w.from) })).join('\n') + '\n');
-      const blocks = new Map<number, Map<Condition, { perSecond: number; perCpuSecond: number }>>();
-      let unusable = 0;
-      for (const w of windows) {
-        const rate = windowRate(reports, w.from, w.to);
-        if (rate === null) unusable++;
-        else {
-          const b = blocks.get(w.block) ?? new Map();
-          b.set(w.condition, rate);
-          blocks.set(w.block, b);
-        }
+      const rates = windows.map((w) => windowRate(reports, w.from, w.to));
+      const unusable = rates.filter((r) => r === null).length;
+      type Rate = { perSecond: number; perCpuSecond: number };
+      // Per rate, in time order: [alone before, with the collector, alone after].
+      const sandwiches = new Map<number, [Rate, Rate, Rate][]>(o.rates.map((hz) => [hz, []]));
+      for (let i = 1; i + 1 < windows.length; i++) {
+        const c = windows[i]!.condition;
+        const [before, during, after] = [rates[i - 1], rates[i], rates[i + 1]];
+        if (c !== 'alone' && before && during && after) sandwiches.get(c)!.push([before, during, after]);
       }
-      const complete = [...blocks.values()].filter((b) => b.size === o.rates.length + 1);
-      const alone = complete.map((b) => b.get('alone')!);
+      const alone = windows.map((w, i) => (w.condition === 'alone' ? rates[i] : null)).filter((r): r is Rate => r !== null && r !== undefined);
       const gib = (x: number) => (x / (1024 * MiB)).toFixed(2);
       const perSecond = alone.map((r) => r.perSecond);
-      console.log(`    ${complete.length} blocks (${unusable} windows with too few reports dropped); alone ${gib(mean(perSecond))} GiB/s (windows ${gib(Math.min(...perSecond))}–${gib(Math.max(...perSecond))}), ${gib(mean(alone.map((r) => r.perCpuSecond)))} GiB per CPU second; the workload got ${((mean(alone.map((r) => r.perSecond / r.perCpuSecond))) * 100).toFixed(1)} % of CPU 0`);
+      console.log(`    ${windows.length} windows (${unusable} with too few reports dropped); alone ${gib(mean(perSecond))} GiB/s (windows ${gib(Math.min(...perSecond))}–${gib(Math.max(...perSecond))}), ${gib(mean(alone.map((r) => r.perCpuSecond)))} GiB per CPU second; the workload got ${((mean(alone.map((r) => r.perSecond / r.perCpuSecond))) * 100).toFixed(1)} % of CPU 0`);
       for (const [label, pick] of [
-        ['per second (what the experiment sees)', (r: { perSecond: number }) => r.perSecond],
-        ['per CPU second of the workload (its share of CPU 0 left out)', (r: { perCpuSecond: number }) => r.perCpuSecond],
+        ['per second (what the experiment sees)', (r: Rate) => r.perSecond],
+        ['per CPU second of the workload (its share of CPU 0 left out)', (r: Rate) => r.perCpuSecond],
       ] as const) {
         console.log(`    ${label}:`);
-        for (const hz of o.rates) console.log(`      ${slowdownLine(hz, complete.map((b) => pick(b.get('alone')!) / pick(b.get(hz)!)))}`);
-        console.log(`      ${noiseLine(complete.map((b) => pick(b.get('alone')!)))}`);
+        // Neighbouring ratios share an alone window: a moving-block bootstrap over runs of 3.
+        for (const hz of o.rates) console.log(`      ${slowdownLine(hz, sandwiches.get(hz)!.map(([a, x, b]) => Math.sqrt(pick(a) * pick(b)) / pick(x)), 3)}`);
+        console.log(`      ${noiseLine(alone.map(pick), 'one rate window apart')}`);
       }
       // What the settle time dropped: the rate during it against the window after it, per condition.
       const settle = (c: Condition) => {
