@@ -128,7 +128,7 @@ describe('InterruptCounters', () => {
 
 describe('ProcfsSource.readInto on this machine', () => {
   it('writes the samples read() would, straight into a batch', async () => {
-    const source = new ProcfsSource(procfsConfigSchema.parse({ interruptsEveryMs: 0 }));
+    const source = new ProcfsSource(procfsConfigSchema.parse({ interruptsEveryMs: 0, memoryEveryMs: 0 }));
     await source.start();
     await sleep(200);
     const batch = new SampleBatch('n', 'n/procfs');
@@ -161,5 +161,26 @@ describe('ProcfsSource interruptsEveryMs', () => {
     const reads = irqs.filter((n) => n > 0).length;
     expect(reads).toBeGreaterThanOrEqual(1); // a timer interrupt at least, somewhere, in 400 ms
     expect(reads).toBeLessThanOrEqual(3); // ~1 s of 100 ms intervals, every 400 ms
+  });
+});
+
+describe('ProcfsSource memoryEveryMs', () => {
+  it('reads the meminfo files at most that often: mem.* and numa.mem.* only in the intervals that read them, the first included', async () => {
+    const source = new ProcfsSource(procfsConfigSchema.parse({ interruptsPath: null, memoryEveryMs: 400 }));
+    await source.start();
+    const reads: string[][] = [];
+    for (let i = 0; i < 10; i++) {
+      reads.push((await source.read()).map((s) => s.metric));
+      await sleep(100);
+    }
+    await source.shutdown();
+    const withMemory = reads.map((r, i) => (r.includes('mem.total') ? i : -1)).filter((i) => i >= 0);
+    expect(withMemory[0]).toBe(0);
+    expect(withMemory.length).toBeGreaterThanOrEqual(2); // ~1 s of 100 ms intervals, every 400 ms
+    expect(withMemory.length).toBeLessThanOrEqual(4);
+    for (const [i, r] of reads.entries()) {
+      expect(r.includes('numa.mem.total')).toBe(withMemory.includes(i)); // this machine has node0: read with /proc/meminfo
+      expect(r.filter((m) => m.startsWith('cpu.')).length).toBeGreaterThan(0); // /proc/stat every interval
+    }
   });
 });

@@ -51,11 +51,15 @@ export class ProcfsSource implements Source {
   private meminfo: { file: ProcFile; fields: MeminfoFields } | null = null;
   private numa: NumaFile[] = [];
   private interrupts: { file: ProcFile; counters: InterruptCounters } | null = null;
-  /** performance.now() of the last collect and of the last /proc/interrupts reading. */
+  /** performance.now() of the last collect, of the last /proc/interrupts reading and of the last memory reading (the JS timer's path). */
   private lastCollect = 0;
   private lastInterrupts = 0;
-  /** JSON label fragments (`,"irq":"…"`, `,"device":"…"`) by label, for readInto. */
-  private readonly labelJson = new Map<string, string>();
+  private lastMemory = Number.NEGATIVE_INFINITY;
+  /** Hugepagesize from the last /proc/meminfo reading (bytes; NaN: unknown), which converts the NUMA nodes' huge page counts. */
+  private hugePageBytes = Number.NaN;
+  /** JSON label fragments (`,"irq":"…"`, `,"device":"…"`) by label, for readInto (a map per column: no key string built per sample). */
+  private readonly irqJson = new Map<string, string>();
+  private readonly deviceJson = new Map<string, string>();
 
   constructor(private readonly config: ProcfsConfig) {
     this.statCounters = new StatCounters(config.ticksPerSecond);
@@ -72,6 +76,7 @@ export class ProcfsSource implements Source {
       fields.parse(file.read(), file.length);
       if (Number.isNaN(fields.values[MEMTOTAL]!)) throw new Error(`${this.config.meminfoPath}: no MemTotal line found; expected the format of /proc/meminfo`);
       this.meminfo = { file, fields };
+      this.hugePageBytes = fields.values[HUGEPAGESIZE]!;
     }
     // NUMA nodes are listed once: memory hot-plug adding a node is rare enough to need a restart.
     if (this.config.numaDir !== null) this.numa = numaNodeDirs(this.config.numaDir).map((n) => ({ file: new ProcFile(`${this.config.numaDir}/${n}/meminfo`), fields: new MeminfoFields() }));
@@ -81,6 +86,7 @@ export class ProcfsSource implements Source {
       this.readInterrupts(null);
     }
     this.lastCollect = performance.now();
+    this.lastMemory = Number.NEGATIVE_INFINITY;
   }
 
   async read(): Promise<SourceSample[]> {
@@ -102,11 +108,11 @@ export class ProcfsSource implements Source {
     return (metric, value, cpu, column, label) => {
       let labels = '';
       if (column !== undefined) {
-        const key = `${column}\0${label!}`;
-        labels = this.labelJson.get(key) ?? '';
+        const cache = column === 'irq' ? this.irqJson : this.deviceJson;
+        labels = cache.get(label!) ?? '';
         if (labels === '') {
-          if (this.labelJson.size > 10_000) this.labelJson.clear();
-          this.labelJson.set(key, (labels = `,"${column}":${JSON.stringify(label)}`));
+          if (cache.size > 10_000) cache.clear();
+          cache.set(label!, (labels = `,"${column}":${JSON.stringify(label)}`));
         }
       }
       batch.addEncoded(batch.json(metric), value, cpu, 1, labels);
@@ -121,7 +127,8 @@ export class ProcfsSource implements Source {
 
   /**
    * Every file, pread at offset 0 by the native sampler; /proc/interrupts on every
-   * `interruptsEveryMs / intervalMs`-th tick only (its first reading in the first tick).
+   * `interruptsEveryMs / intervalMs`-th tick only, the meminfo files on every
+   * `memoryEveryMs / intervalMs`-th (each first read in the first tick).
    */
   sampledSlots(intervalMs: number): { slots: SamplerSlot[] } {
     if (this.stat === null) throw new Error('the procfs source was not started');
@@ -133,7 +140,7 @@ export class ProcfsSource implements Source {
         fd: f.fd,
         pread: true,
         size: this.sampledSizes[i]!,
-        every: f === this.interrupts?.file ? Math.max(1, Math.round(this.config.interruptsEveryMs / intervalMs)) : 1,
+        every: f === this.interrupts?.file ? everyTicks(this.config.interruptsEveryMs, intervalMs) : f === this.stat ? 1 : everyTicks(this.config.memoryEveryMs, intervalMs),
       })),
     };
   }
@@ -166,32 +173,42 @@ export class ProcfsSource implements Source {
     if (this.stat === null) throw new Error('the procfs source was not started');
     const stat = read(this.stat)!;
     this.statCounters.update(stat.buf, stat.length, emit);
-    let hugePageBytes = Number.NaN;
-    if (this.meminfo !== null) {
-      const { file, fields } = this.meminfo;
-      const r = read(file)!;
-      fields.parse(r.buf, r.length);
-      hugePageBytes = fields.values[HUGEPAGESIZE]!;
-      emitMemory(fields.values, hugePageBytes, MEM_NAMES, HUGE_NAMES, emit);
-    }
-    for (const { file, fields } of this.numa) {
-      const r = read(file)!;
-      fields.parse(r.buf, r.length);
-      if (fields.node < 0) continue;
-      emitMemory(fields.values, hugePageBytes, NUMA_NAMES, NUMA_HUGE_NAMES, emit, `node${fields.node}`);
+    // On the JS timer, the files read less often are due when the next interval would be later than
+    // due by more than it would be early now; on the sampler, it read them on its own schedule
+    // (every k-th tick), and a file not read this tick has no reading.
+    const timer = read === readNow;
+    const now = timer ? performance.now() : 0;
+    const gap = now - this.lastCollect;
+    if (timer) this.lastCollect = now;
+    if (!timer || now - this.lastMemory + gap / 2 >= this.config.memoryEveryMs) {
+      if (timer) this.lastMemory = now;
+      this.collectMemory(emit, read);
     }
     if (this.interrupts === null) return;
-    if (read !== readNow) {
-      // The sampler read it on its own schedule (every k-th tick), or not this tick.
+    if (!timer) {
       const r = read(this.interrupts.file);
       if (r !== null) this.readInterrupts(emit, r);
-      return;
+    } else if (now - this.lastInterrupts + gap / 2 >= this.config.interruptsEveryMs) this.readInterrupts(emit);
+  }
+
+  /** mem.* and numa.mem.* from the meminfo files' readings (none for a file not read this tick). */
+  private collectMemory(emit: Emit, read: Read): void {
+    if (this.meminfo !== null) {
+      const { file, fields } = this.meminfo;
+      const r = read(file);
+      if (r !== null) {
+        fields.parse(r.buf, r.length);
+        this.hugePageBytes = fields.values[HUGEPAGESIZE]!;
+        emitMemory(fields.values, this.hugePageBytes, MEM_NAMES, HUGE_NAMES, emit);
+      }
     }
-    const now = performance.now();
-    const gap = now - this.lastCollect;
-    this.lastCollect = now;
-    // Due when the next interval would be later than due by more than it would be early now.
-    if (now - this.lastInterrupts + gap / 2 >= this.config.interruptsEveryMs) this.readInterrupts(emit);
+    for (const { file, fields } of this.numa) {
+      const r = read(file);
+      if (r === null) continue;
+      fields.parse(r.buf, r.length);
+      if (fields.node < 0) continue;
+      emitMemory(fields.values, this.hugePageBytes, NUMA_NAMES, NUMA_HUGE_NAMES, emit, `node${fields.node}`);
+    }
   }
 
   private readInterrupts(emit: Emit | null, reading?: Reading): void {
@@ -214,6 +231,11 @@ export class ProcfsSource implements Source {
     this.interrupts?.file.close();
     this.interrupts = null;
   }
+}
+
+/** Ticks between readings of a file read at most every `everyMs` (1: every tick). */
+function everyTicks(everyMs: number, intervalMs: number): number {
+  return Math.max(1, Math.round(everyMs / intervalMs));
 }
 
 function readNow(file: ProcFile): Reading {

@@ -101,14 +101,15 @@ describe('native sampler', () => {
     }
   }, 30_000);
 
-  it('reads procfs files and eBPF maps too (the default set): the same samples, /proc/interrupts once a second, all read at the same instant', async (ctx) => {
+  it('reads procfs files and eBPF maps too (the default set): the same samples, /proc/interrupts and memory once a second, all read at the same instant', async (ctx) => {
     if (!capability.ok) skipForMissingCapability(ctx.skip, capability.why);
     const bpf = bpfCapability();
     if (!bpf.ok) skipForMissingCapability(ctx.skip, bpf.why);
     const native = await run(2600, { names: ['perf', 'procfs', 'ebpf'] });
     expect(native.mode).toBe('native');
     const js = await run(600, { names: ['perf', 'procfs', 'ebpf'], nativeSampler: false });
-    const names = (b: Sample[]) => [...new Set(b.filter((s) => s.metric !== 'irq.count').map((s) => `${s.source}:${s.metric}`))].sort();
+    const everySecond = (metric: string) => metric === 'irq.count' || metric.startsWith('mem.') || metric.startsWith('numa.mem.');
+    const names = (b: Sample[]) => [...new Set(b.filter((s) => !everySecond(s.metric)).map((s) => `${s.source}:${s.metric}`))].sort();
     const expected = names(js.batches.at(-1)!);
     for (const b of native.batches) expect(names(b)).toEqual(expected);
     native.seqs.forEach((seq, i) => expect(seq).toBe(i));
@@ -117,6 +118,11 @@ describe('native sampler', () => {
     expect(withIrq[0]).toBe(0);
     expect(withIrq.length).toBeGreaterThanOrEqual(2);
     expect(withIrq.length).toBeLessThanOrEqual(4);
+    // The meminfo files on the same ticks (memoryEveryMs 1000), every memory metric of the JS path then.
+    const memory = (b: Sample[]) => [...new Set(b.filter((s) => s.metric.startsWith('mem.') || s.metric.startsWith('numa.mem.')).map((s) => s.metric))].sort();
+    const withMemory = native.batches.map((b, i) => (memory(b).length > 0 ? i : -1)).filter((i) => i >= 0);
+    expect(withMemory).toEqual(withIrq);
+    for (const i of withMemory) expect(memory(native.batches[i]!)).toEqual(memory(js.batches[0]!));
     // Read at the same instant, the eBPF program's switch count and the kernel's (/proc/stat ctxt)
     // agree batch by batch in sum, and cpu time per CPU adds up to the wall time.
     const later = native.batches.slice(1);
