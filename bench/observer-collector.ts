@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
  * Child mode: starts the collector (default measurement set at the given rate) on "start <hz>",
  * stops it on "stop", answering each line when done; exits on end of input.
  */
-async function collectorChild(): Promise<void> {
+async function collectorChild(only: string[]): Promise<void> {
   const { CollectorAgent } = await import('../collectors/agent.js');
   const { buildSources } = await import('../collectors/build.js');
   const { SequenceFile } = await import('../collectors/sequence.js');
@@ -25,7 +25,7 @@ async function collectorChild(): Promise<void> {
   const options = { perf: { events: [...DEFAULT_PERF_EVENTS] }, ebpf: { programs: [...DEFAULT_EBPF_PROGRAMS] } };
   // Which sources run here, found once.
   const usable: string[] = [];
-  for (const name of ['perf', 'ebpf', 'procfs']) {
+  for (const name of only) {
     const probe = buildSources([name], options, { stateDir: dir }).sources[0]!;
     try {
       await probe.start();
@@ -59,14 +59,18 @@ async function collectorChild(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** The default set's sources. */
+export const SOURCES = ['perf', 'ebpf', 'procfs'];
+
 /** The collector process, driven line by line. */
 export class Collector {
   private readonly child: ChildProcess;
   private readonly lines: AsyncIterator<string>;
   /** The rate it samples at now, or null when stopped. */
   running: number | null = null;
-  constructor() {
-    this.child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--collector'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  /** @param sources the collector's sources (a part of the default set, to find what costs). */
+  constructor(sources: readonly string[] = SOURCES) {
+    this.child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--collector', sources.join(',')], { stdio: ['pipe', 'pipe', 'inherit'] });
     this.lines = createInterface({ input: this.child.stdout! })[Symbol.asyncIterator]();
   }
   private async ask(line: string): Promise<string> {
@@ -102,5 +106,6 @@ export class Collector {
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes('--collector')) {
   process.env.ISOSCOPE_LOG_LEVEL ??= 'error';
-  await collectorChild();
+  const only = process.argv[process.argv.indexOf('--collector') + 1]?.split(',') ?? SOURCES;
+  await collectorChild(only.filter((x) => SOURCES.includes(x)));
 }

@@ -26,6 +26,7 @@
  *
  *   npm run build && node dist/bench/observer-effect.js [--seconds 2] [--budget 120]
  *     [--memory-budget 180] [--window 1] [--settle 0.4] [--mib 64] [--dump windows.jsonl]
+ *     [--sources perf,ebpf,procfs] (a part of the default set, to find what an effect comes from)
  */
 process.env.ISOSCOPE_LOG_LEVEL ??= 'error';
 import { execFileSync } from 'node:child_process';
@@ -112,7 +113,8 @@ export async function main(): Promise<void> {
   const dump = dumpAt > 0 ? process.argv[dumpAt + 1] : undefined;
   const started = performance.now();
   console.log(`observer effect: workloads pinned to CPU 0 of ${cpus().length}, collector on every CPU`);
-  const collector = new Collector();
+  const at = process.argv.indexOf('--sources');
+  const collector = new Collector(at > 0 ? process.argv[at + 1]!.split(',') : undefined);
   try {
     // Warm the collector process (module loading, JIT, the eBPF objects' first build) before anything counts.
     const sources = await collector.start(10);
