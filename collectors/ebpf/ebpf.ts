@@ -19,12 +19,10 @@ import { assertKnownPrograms, buildShippedPrograms } from './on-demand.js';
 import { DeltaReader } from './delta-reader.js';
 import { DroppedKeys, type DroppedKeyCounts } from './dropped-keys.js';
 import { cgroupSlots, countCgroups, metricEntries, type MapNeeds } from './map-sizing.js';
-import { labelBytes, MetricReader, type MapEntry } from './metric-reader.js';
+import { PER_CPU_TYPES, readMap } from './map-read.js';
+import { labelBytes, MetricReader } from './metric-reader.js';
 import { parseMetricsConfig } from './metrics-config.js';
 import { loadBpfNative, type BpfMapInfo, type BpfNative, type BpfNativeResult, type BpfObject } from './native.js';
-
-/** BPF_MAP_TYPE_PERCPU_HASH, PERCPU_ARRAY, LRU_PERCPU_HASH: one value per possible CPU. */
-const PER_CPU_TYPES = new Set([5, 6, 10]);
 
 type MetricSpec = ConstructorParameters<typeof MetricReader>[0];
 
@@ -237,22 +235,21 @@ export class EbpfSource implements Source {
 
   /** `readInto` for one tick the native sampler read: each map's deltas from its bytes. */
   readSampledInto(batch: SampleBatch, tick: SampledTick, first: number): void {
-    this.decodedUntil = tick.ts;
-    for (let i = 0; i < this.metrics.length; i++) {
-      const m = this.metrics[i]!;
-      const length = tick.length[first + i]!;
-      if (length < 0) {
-        this.log.error({ errno: -length, map: m.map.name }, `Reading BPF map ${m.map.name} failed (errno ${-length}); its metric is skipped this interval.`);
-        continue;
-      }
-      m.native!.reader.readInto(batch, tick.data, tick.start[first + i]!, length);
-    }
+    this.eachSampled(tick, first, (reader, start, length) => reader.readInto(batch, tick.data, start, length));
   }
 
   /** The samples of one tick the native sampler read, as objects (for wrappers that stamp fields on them). */
   readSampled(tick: SampledTick, first: number): SourceSample[] {
-    this.decodedUntil = tick.ts;
     const out: SourceSample[] = [];
+    this.eachSampled(tick, first, (reader, start, length) => {
+      for (const s of reader.read(tick.data, start, length)) out.push(s);
+    });
+    return out;
+  }
+
+  /** Each map's slice of a sampled tick, to its delta reader; a map whose read failed is logged and skipped. */
+  private eachSampled(tick: SampledTick, first: number, use: (reader: DeltaReader, start: number, length: number) => void): void {
+    this.decodedUntil = tick.ts;
     for (let i = 0; i < this.metrics.length; i++) {
       const m = this.metrics[i]!;
       const length = tick.length[first + i]!;
@@ -260,9 +257,8 @@ export class EbpfSource implements Source {
         this.log.error({ errno: -length, map: m.map.name }, `Reading BPF map ${m.map.name} failed (errno ${-length}); its metric is skipped this interval.`);
         continue;
       }
-      for (const s of m.native!.reader.read(tick.data, tick.start[first + i]!, length)) out.push(s);
+      use(m.native!.reader, tick.start[first + i]!, length);
     }
-    return out;
   }
 
   /** Entries each metric map was given on this node (map-sizing.ts), by map name. */
@@ -285,77 +281,6 @@ export class EbpfSource implements Source {
     this.metrics = [];
     for (const o of this.objects.splice(0)) o.close();
   }
-}
-
-/** Buffers of a map's batched reads, kept between intervals; `batch` false once the kernel refused it. */
-interface BatchState {
-  batch: boolean;
-  chunk: number;
-  keys: Buffer;
-  values: Buffer;
-  inBatch: Buffer;
-  outBatch: Buffer;
-}
-const batchStates = new WeakMap<BpfMapInfo, BatchState>();
-
-/** Entries per BPF_MAP_LOOKUP_BATCH call: the whole map when small, else chunks of this many. */
-const MAX_CHUNK = 4096;
-
-/**
- * All entries of a map, per-CPU values summed: with BPF_MAP_LOOKUP_BATCH (one syscall per chunk of
- * entries) where the kernel has it for the map's type, else key by key (two syscalls per entry).
- */
-export function readMap(native: BpfNative, map: BpfMapInfo): MapEntry[] {
-  const cpus = PER_CPU_TYPES.has(map.type) ? native.possibleCpus() : 1;
-  const stride = Math.ceil(map.valueSize / 8) * 8;
-  let state = batchStates.get(map);
-  if (state === undefined) {
-    const chunk = Math.max(1, Math.min(map.maxEntries || MAX_CHUNK, MAX_CHUNK));
-    const token = Math.max(map.keySize, 8);
-    state = { batch: true, chunk, keys: Buffer.alloc(map.keySize * chunk), values: Buffer.alloc(stride * cpus * chunk), inBatch: Buffer.alloc(token), outBatch: Buffer.alloc(token) };
-    batchStates.set(map, state);
-  }
-  if (state.batch) {
-    const out = readBatched(native, map, state, cpus, stride);
-    if (out !== null) return out;
-    state.batch = false;
-  }
-  return readByKey(native, map, cpus, stride);
-}
-
-function readBatched(native: BpfNative, map: BpfMapInfo, s: BatchState, cpus: number, stride: number): MapEntry[] | null {
-  const out: MapEntry[] = [];
-  let first = true;
-  for (;;) {
-    const r = native.lookupBatch(map.fd, first ? null : s.inBatch, s.outBatch, s.keys, s.values, s.chunk);
-    if (r === null) return first ? null : readByKey(native, map, cpus, stride);
-    for (let i = 0; i < r.count; i++) {
-      let v = 0n;
-      const base = i * stride * cpus;
-      for (let c = 0; c < cpus; c++) v += s.values.readBigUInt64LE(base + c * stride);
-      out.push({ key: Buffer.from(s.keys.subarray(i * map.keySize, (i + 1) * map.keySize)), value: v });
-    }
-    if (r.done) return out;
-    s.outBatch.copy(s.inBatch);
-    first = false;
-  }
-}
-
-function readByKey(native: BpfNative, map: BpfMapInfo, cpus: number, stride: number): MapEntry[] {
-  const key = Buffer.alloc(map.keySize);
-  const next = Buffer.alloc(map.keySize);
-  const value = Buffer.alloc(stride * cpus);
-  const out: MapEntry[] = [];
-  let first = true;
-  while (native.nextKey(map.fd, first ? null : key, next)) {
-    first = false;
-    next.copy(key);
-    if (!native.lookup(map.fd, key, value)) continue;
-    let v = 0n;
-    for (let c = 0; c < cpus; c++) v += value.readBigUInt64LE(c * stride);
-    out.push({ key: Buffer.from(key), value: v });
-  }
-  return out;
 }
 
 function safeCgroupRoot(mountinfo: string): string | null {
