@@ -149,4 +149,20 @@ describe('ingest on the embedded bus and DuckDB: tagging within the watermark', 
     expect(ingest.stats.tagged).toBe(7);
     expect(ingest.stats.seqGaps).toBe(0);
   });
+  it('waits out a bus that cannot say its lag for a while (a restarting broker) instead of stopping', async () => {
+    const ingest = new Ingest(bus, store, { group: 'g-lag' });
+    await ingest.start();
+    const producer = bus.producer();
+    await producer.start();
+    await producer.send('samples', [{ key: 'n1', value: encode('samples', [sample(0, 0, nowNs())]) }]);
+    await producer.shutdown();
+    // The first lag questions fail as Kafka's do while a broker restarts.
+    const lag = ingest.lag.bind(ingest);
+    let failures = 0;
+    ingest.lag = () => (failures++ < 4 ? Promise.reject(new Error('This server does not host this topic-partition')) : lag());
+    await ingest.waitUntilIdle(100, 20);
+    await ingest.shutdown();
+    expect(failures).toBeGreaterThan(4);
+    expect(await rows()).toEqual([[0, 0, null, null]]);
+  });
 });

@@ -268,8 +268,23 @@ export class Ingest implements Lifecycle {
     let idleSince: number | null = null;
     const failed = this.stopped().then(() => { throw new Error('ingest stopped before it caught up'); });
     failed.catch(() => undefined);
+    let lagFailing = false;
     for (;;) {
-      const lag = await Promise.race([this.lag(), failed]);
+      // The lag is asked of Kafka: while a broker restarts that fails ("This server does not host
+      // this topic-partition"), which only means "not known to be idle yet", never a reason to stop
+      // (it stopped `--exit-when-idle` ingest in a Kafka-restart fault test). The consumer rides the
+      // restart out; only its own failure ends the wait.
+      const lag = await Promise.race([
+        this.lag().then(
+          (n) => ((lagFailing = false), n),
+          (err: unknown) => {
+            if (!lagFailing) this.log.warn({ err }, `Asking Kafka for the ingest group's lag failed (${(err as Error).message}); asking again until it answers.`);
+            lagFailing = true;
+            return null;
+          },
+        ),
+        failed,
+      ]);
       const now = Date.now();
       if (lag === 0) {
         idleSince ??= now;
