@@ -51,7 +51,10 @@ export class SendQueue {
       this.log.error({ seq: lost.seq, topic: lost.topic }, `The bus has been unreachable for ${this.max} batches; ${lost.topic} batch ${lost.seq} was dropped (the gap will show in seq).`);
     }
     this.items.push(item);
-    this.sending ??= this.drain().finally(() => (this.sending = null));
+    // Sending starts once the code pushing now has finished (a microtask later), so the batches of a
+    // native sampler's flush (one per tick, pushed in one go) leave in one send: one spool commit
+    // and one request instead of the first batch alone and then the rest.
+    this.sending ??= Promise.resolve().then(() => this.drain()).finally(() => (this.sending = null));
   }
 
   private async drain(): Promise<void> {
