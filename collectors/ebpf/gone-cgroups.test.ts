@@ -30,6 +30,23 @@ import type { BpfMapInfo, BpfNative, BpfObject } from './native.js';
 
 const capability = bpfCapability();
 
+/**
+ * What every case needs, or a skip saying why: the cgroup v2 root to make cgroups in, and the real
+ * libbpf adapter noting the objects it opens (so a test can read the maps itself).
+ */
+async function kernelSetup(ctx: { skip: (note?: string) => never }, o: { sampler: boolean }): Promise<{ root: string; native: BpfNative; opened: BpfObject[] }> {
+  if (!capability.ok) skipForMissingCapability(ctx.skip, capability.why);
+  if (o.sampler) {
+    const sampler = await loadSampler();
+    if (!sampler.ok) skipForMissingCapability(ctx.skip, `no native sampler library: ${sampler.reason}`);
+  }
+  const root = findCgroup2Root('/proc/self/mountinfo');
+  if (root === null) skipForMissingCapability(ctx.skip, 'no cgroup v2 hierarchy to make cgroups in');
+  const opened: BpfObject[] = [];
+  const native: BpfNative = { ...capability.native, openObject: (path, sizes) => { const obj = capability.native.openObject(path, sizes); opened.push(obj); return obj; } };
+  return { root, native, opened };
+}
+
 /** A loop that switches out every 10 ms, in the cgroup `dir`. */
 function loopIn(dir: string): ChildProcess {
   return spawn('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && exec sh -c 'while :; do sleep 0.01; done'`], { stdio: 'ignore' });
@@ -53,14 +70,7 @@ async function stopAndRemove(loop: ChildProcess | null, dir: string): Promise<vo
 
 describe('BPF map keys of cgroups that are gone', () => {
   it('are deleted after two walks miss them, indices are reused with new labels, and live counts stay exact', async (ctx) => {
-    if (!capability.ok) skipForMissingCapability(ctx.skip, capability.why);
-    const sampler = await loadSampler();
-    if (!sampler.ok) skipForMissingCapability(ctx.skip, `no native sampler library: ${sampler.reason}`);
-    const root = findCgroup2Root('/proc/self/mountinfo');
-    if (root === null) skipForMissingCapability(ctx.skip, 'no cgroup v2 hierarchy to make cgroups in');
-    // The real libbpf adapter, noting the objects it opens so the test can read the maps itself.
-    const opened: BpfObject[] = [];
-    const native: BpfNative = { ...capability.native, openObject: (path, sizes) => { const o = capability.native.openObject(path, sizes); opened.push(o); return o; } };
+    const { root, native, opened } = await kernelSetup(ctx, { sampler: true });
     const ebpf = new EbpfSource(ebpfConfigSchema.parse({ programs: ['sched_switch', 'runqlat'] }), { ok: true, native });
     const dirs = ['a', 'b', 'c'].map((x) => join(root, `isoscope-gone-${process.pid}-${x}`));
     const [a, b, c] = dirs as [string, string, string];
@@ -148,13 +158,7 @@ describe('BPF map keys of cgroups that are gone', () => {
     }
   }, 60_000);
   it('are deleted while the native sampler thread reads the maps: no tick decoded with another key\'s labels, counts exact', async (ctx) => {
-    if (!capability.ok) skipForMissingCapability(ctx.skip, capability.why);
-    const sampler = await loadSampler();
-    if (!sampler.ok) skipForMissingCapability(ctx.skip, `no native sampler library: ${sampler.reason}`);
-    const root = findCgroup2Root('/proc/self/mountinfo');
-    if (root === null) skipForMissingCapability(ctx.skip, 'no cgroup v2 hierarchy to make cgroups in');
-    const opened: BpfObject[] = [];
-    const native: BpfNative = { ...capability.native, openObject: (path, sizes) => { const o = capability.native.openObject(path, sizes); opened.push(o); return o; } };
+    const { root, native, opened } = await kernelSetup(ctx, { sampler: true });
     const ebpf = new EbpfSource(ebpfConfigSchema.parse({ programs: ['sched_switch'] }), { ok: true, native });
     const state = mkdtempSync(join(tmpdir(), 'isoscope-gone-'));
     const sent: BusMessage[] = [];
@@ -221,11 +225,7 @@ describe('BPF map keys of cgroups that are gone', () => {
   }, 60_000);
 
   it('are deleted from the map on the JS path too (no native state), live counts exact', async (ctx) => {
-    if (!capability.ok) skipForMissingCapability(ctx.skip, capability.why);
-    const root = findCgroup2Root('/proc/self/mountinfo');
-    if (root === null) skipForMissingCapability(ctx.skip, 'no cgroup v2 hierarchy to make cgroups in');
-    const opened: BpfObject[] = [];
-    const native: BpfNative = { ...capability.native, openObject: (path, sizes) => { const o = capability.native.openObject(path, sizes); opened.push(o); return o; } };
+    const { root, native, opened } = await kernelSetup(ctx, { sampler: false });
     // Without the sampler library the maps are read and differenced in JS (MetricReader).
     const ebpf = new EbpfSource(ebpfConfigSchema.parse({ programs: ['sched_switch'] }), { ok: true, native }, () => Promise.resolve({ ok: false, reason: 'this test reads on the JS path' }));
     const [a, b] = ['a', 'b'].map((x) => join(root, `isoscope-gone-js-${process.pid}-${x}`)) as [string, string];
