@@ -29,6 +29,31 @@ export type Step =
 const headCache = new Map<string, Uint8Array>();
 
 /**
+ * Per segment shape (table, constant symbols, which symbols vary), the heads by the varying symbol
+ * values, one Map level per varying column, shared by segments: a collector's next message walks the
+ * same tree and builds no key string for a head it has seen (a tree per segment rebuilt every key:
+ * about 6 % of ingest's main thread in profiles). Bounded like headCache: all trees are dropped
+ * once they hold SYMBOL_CACHE_MAX heads.
+ */
+const headTrees = new Map<string, Map<unknown, unknown>>();
+let treeHeads = 0;
+
+function treeFor(prefix: string, varying: number[]): Map<unknown, unknown> {
+  const key = `${varying.join(',')}|${prefix}`;
+  let tree = headTrees.get(key);
+  if (tree === undefined) headTrees.set(key, (tree = new Map()));
+  return tree;
+}
+
+/** Counts a head added to a tree; past the bound every tree is dropped (segments under way keep theirs). */
+export function noteTreeHead(): void {
+  if (++treeHeads > SYMBOL_CACHE_MAX) {
+    headTrees.clear();
+    treeHeads = 0;
+  }
+}
+
+/**
  * The steps that write each row of a segment, or null when a field column has nulls (its row's
  * field separators then differ row by row: the row writer takes it). Runs of constant text (a
  * constant field with its name, the separators, a constant ts) are merged into one byte string.
@@ -52,7 +77,7 @@ export function compileSegment(plan: Plan, seg: Segment, table: string): Step[] 
     let prefix = keyPart(table);
     for (let k = 0; k < symbolCols.length; k++) prefix += keyPart(constOf(symbolCols[k]!));
     const varying = symbolCols.flatMap((c, k) => (isVarying(c) ? [k] : []));
-    steps.push({ t: HEAD, cols: symbolCols, symbols: plan.symbols, table, prefix, cache: headCache, varying, last: varying.map(() => NaN), tree: new Map() });
+    steps.push({ t: HEAD, cols: symbolCols, symbols: plan.symbols, table, prefix, cache: headCache, varying, last: varying.map(() => NaN), tree: treeFor(prefix, varying) });
   } else {
     text = table;
     for (let k = 0; k < symbolCols.length; k++) {

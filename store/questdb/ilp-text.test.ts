@@ -124,6 +124,21 @@ describe('direct ILP writer', () => {
     expect(byColumns.bytes().toString('latin1')).toBe(byRecords.bytes().toString('latin1'));
   });
 
+  it('writes the same bytes after the shared head trees outgrow their bound and are dropped mid-segment', () => {
+    // 60,000 distinct heads twice over (SYMBOL_CACHE_MAX is 100,000): the trees are dropped inside the
+    // second message; that segment keeps its own tree and the third message starts a new one.
+    const message = (seq: number, offset: number) => Array.from({ length: 60_000 }, (_, idx) => RECORDS.samples.schema.parse({
+      ts: TS, node: 'n1', collector: 'n1/x', seq, idx, source: 's', metric: `m${idx + offset}`, value: idx,
+    }) as Record<string, unknown>);
+    const messages = [message(1, 0), message(2, 60_000), message(3, 0)];
+    const batch = batchOf('samples', messages.map((m) => decodeColumns(encode('samples', m as never[]), 'samples').segment!));
+    const byRecords = new IlpBuffer();
+    byRecords.append('samples', messages.flat());
+    const byColumns = new IlpBuffer();
+    byColumns.appendColumns('samples', batch);
+    expect(byColumns.bytes().equals(byRecords.bytes())).toBe(true);
+  });
+
   it('escapes names and quoted text like the protocol wants', () => {
     expect(escapeName('a b,c=d\\e\nf')).toBe('a\\ b\\,c\\=d\\\\e\\\nf');
     const b = new IlpBuffer();
