@@ -94,6 +94,11 @@ export class OwnershipIndex {
     if (problem) throw problem;
   }
 
+  /** Whether any run or partition record named `node`: a node never named has no owner at any time. */
+  knowsNode(node: string): boolean {
+    return this.runsByNode.has(node) || this.partitions.has(node);
+  }
+
   /** The run that owned `node` at `ts`: of the runs open then, the one started last. */
   runAt(node: string, ts: bigint): string | null {
     const runs = this.runsByNode.get(node);

@@ -29,6 +29,9 @@ const mixed: RecordInput<'samples'>[] = [
 const cases: [string, () => Segment][] = [
   ['a v2 collector batch', () => decodeColumns(encode('samples', collector), 'samples').segment!],
   ['records turned to columns', () => segmentOf('samples', validate('samples', mixed) as unknown as Record<string, unknown>[])],
+  // A node no run or partition names (the shortcut without a loop), and one that carries its own run.
+  ['a v2 collector batch of a node nobody named', () => decodeColumns(encode('samples', collector.map((s) => ({ ...s, node: 'stranger' }))), 'samples').segment!],
+  ['a v2 collector batch of a node nobody named, with its own run', () => decodeColumns(encode('samples', collector.map((s) => ({ ...s, node: 'stranger', run: 'own' }))), 'samples').segment!],
 ];
 
 describe('tagSegment', () => {

@@ -5,7 +5,7 @@
  * values, so the index is asked once per (node, ts, CPU) change and the run and partition columns
  * come out constant whenever every row got the same owner.
  */
-import { columnIndex, compact, valueAt, type Segment } from '../schema/column-batch.js';
+import { columnIndex, compact, valueAt, type Column, type Segment } from '../schema/column-batch.js';
 import type { Owners, OwnershipIndex } from './ownership.js';
 import type { Unmatched } from './tagging.js';
 
@@ -25,6 +25,13 @@ export function tagSegment(seg: Segment, index: OwnershipIndex): { segment: Segm
   const cpu = cols[CPU] ?? null;
   const run = cols[RUN] ?? null;
   const partition = cols[PARTITION] ?? null;
+  // A collector batch of a node no run or partition ever named (between experiments, or a node no
+  // experiment uses) has no owner for any row: no per-row work (it was a loop over every sample).
+  if (n > 0 && node !== null && 'c' in node && typeof node.c === 'string' && !index.knowsNode(node.c) && isNone(run) && isNone(partition)) {
+    const out = [...cols];
+    out[RUN] = out[PARTITION] = { c: null };
+    return { segment: { n, cols: out }, tagged: 0 };
+  }
   const runs = new Array<string | null>(n);
   const partitions = new Array<string | null>(n);
   const byCpu = new Map<unknown, Owners>();
@@ -56,6 +63,11 @@ export function tagSegment(seg: Segment, index: OwnershipIndex): { segment: Segm
   out[RUN] = n > 0 ? compact(runs) : run;
   out[PARTITION] = n > 0 ? compact(partitions) : partition;
   return { segment: { n, cols: out }, tagged };
+}
+
+/** A run or partition column that names nothing: absent, or constant null. */
+function isNone(col: Column | null): boolean {
+  return col === null || ('c' in col && col.c === null);
 }
 
 /** After tagging: per node, the samples left without a run while some run was active (as `unmatchedSamples`). */
