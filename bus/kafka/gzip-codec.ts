@@ -13,10 +13,16 @@
  * again only after every batch of the previous fetch is done: nothing of the consumer's own runs
  * meanwhile. The event loop is held for the inflation of one record batch at a time (about 1 ms per
  * 340 KiB on this machine); timers and other connections wait at most that long per batch.
- * Compression (the producers') is kafkajs' own, unchanged. Registered through kafkajs' documented
- * codec table when the Kafka bus module loads; idempotent.
+ * Compression: a request up to {@link SYNC_COMPRESS_MAX_BYTES} (a collector's once-a-second send,
+ * 10–60 KB at 10 Hz) is deflated in one synchronous call too, at zlib's default level as kafkajs
+ * does, so the same bytes: kafkajs' `zlib.gzip` is a thread-pool round trip per request, which for
+ * a request this small costs more than the deflate itself (a second of the default set's batches,
+ * 18 KB: 0.29 ms of process CPU async, 0.11 ms sync; docs/DECISIONS.md). It holds the event loop
+ * for about a millisecond at most. Larger requests (loadgen, bulk producers: up to 900 KiB) stay on
+ * kafkajs' asynchronous path, so the loop is not held for several milliseconds. Registered through
+ * kafkajs' documented codec table when the Kafka bus module loads; idempotent.
  */
-import { unzipSync } from 'node:zlib';
+import { gzipSync, unzipSync } from 'node:zlib';
 import kafkajs from 'kafkajs';
 
 // kafkajs is CommonJS and its codec table is not among the names Node detects for ESM imports.
@@ -29,7 +35,10 @@ interface Codec {
 
 const INSTALLED = Symbol.for('isoscope.kafkajs.gzipCodec');
 
-/** Makes kafkajs inflate gzip'ed record batches in one synchronous call; compression stays kafkajs'. */
+/** Requests up to this many bytes are deflated synchronously (1.2 ms of JSON samples at 128 KiB here). */
+export const SYNC_COMPRESS_MAX_BYTES = 128 * 1024;
+
+/** Makes kafkajs inflate gzip'ed record batches, and deflate small ones, in one synchronous call. */
 export function installGzipCodec(): void {
   const codecs = CompressionCodecs as unknown as Record<number, (() => Codec) & { [INSTALLED]?: true }>;
   const gzip = CompressionTypes.GZIP;
@@ -37,7 +46,7 @@ export function installGzipCodec(): void {
   if (!original || original[INSTALLED]) return;
   const own = original();
   const codec: Codec = {
-    compress: (encoder) => own.compress(encoder),
+    compress: async (encoder) => (encoder.buffer.length <= SYNC_COMPRESS_MAX_BYTES ? gzipSync(encoder.buffer) : own.compress(encoder)),
     decompress: async (buffer) => unzipSync(buffer, { chunkSize: outputHint(buffer) }),
   };
   codecs[gzip] = Object.assign(() => codec, { [INSTALLED]: true as const });
