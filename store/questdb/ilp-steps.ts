@@ -19,21 +19,19 @@ export const TEXT = 5;
 /** One step of writing a segment's row (compileSegment). */
 export type Step =
   | { t: typeof BYTES; bytes: Uint8Array }
-  | { t: typeof HEAD; cols: (Column | null)[]; symbols: Plan['symbols']; table: string; prefix: string; cache: Map<string, Uint8Array>; varying: number[]; last: unknown[]; tree: Map<unknown, unknown> }
+  | { t: typeof HEAD; cols: (Column | null)[]; symbols: Plan['symbols']; table: string; varying: number[]; last: unknown[]; tree: Map<unknown, unknown> }
   | { t: typeof INT; values: readonly unknown[] | null; run: number }
   | { t: typeof DOUBLE; values: readonly unknown[] | null }
   | { t: typeof TIMESTAMP; values: readonly unknown[] | null; suffix: string }
   | { t: typeof TEXT; kind: ColumnKind; values: readonly unknown[] | null };
 
-/** Heads of rows by their symbol values, shared by segments (a collector's next batch repeats them). */
-const headCache = new Map<string, Uint8Array>();
-
 /**
  * Per segment shape (table, constant symbols, which symbols vary), the heads by the varying symbol
  * values, one Map level per varying column, shared by segments: a collector's next message walks the
  * same tree and builds no key string for a head it has seen (a tree per segment rebuilt every key:
- * about 6 % of ingest's main thread in profiles). Bounded like headCache: all trees are dropped
- * once they hold SYMBOL_CACHE_MAX heads.
+ * about 6 % of ingest's main thread in profiles). The trees are the only cache of head bytes: a
+ * leaf they miss builds its head (headBytes). Bounded: all trees are dropped once they hold
+ * SYMBOL_CACHE_MAX heads.
  */
 const headTrees = new Map<string, Map<unknown, unknown>>();
 let treeHeads = 0;
@@ -77,7 +75,7 @@ export function compileSegment(plan: Plan, seg: Segment, table: string): Step[] 
     let prefix = keyPart(table);
     for (let k = 0; k < symbolCols.length; k++) prefix += keyPart(constOf(symbolCols[k]!));
     const varying = symbolCols.flatMap((c, k) => (isVarying(c) ? [k] : []));
-    steps.push({ t: HEAD, cols: symbolCols, symbols: plan.symbols, table, prefix, cache: headCache, varying, last: varying.map(() => NaN), tree: treeFor(prefix, varying) });
+    steps.push({ t: HEAD, cols: symbolCols, symbols: plan.symbols, table, varying, last: varying.map(() => NaN), tree: treeFor(prefix, varying) });
   } else {
     text = table;
     for (let k = 0; k < symbolCols.length; k++) {
@@ -125,33 +123,21 @@ export function compileSegment(plan: Plan, seg: Segment, table: string): Step[] 
   return steps;
 }
 
-/** A row's key into the head cache: the segment's constant symbols and the row's varying ones. */
-export function headKey(st: Extract<Step, { t: typeof HEAD }>, i: number): string {
-  let key = st.prefix;
-  for (let k = 0; k < st.varying.length; k++) key += keyPart(valueOf(st.cols[st.varying[k]!]!, i));
-  return key;
-}
-
-/** A value's part of a head key, length-prefixed so no two lists of values give the same key. */
+/** A value's part of a tree's key, length-prefixed so no two lists of values give the same key. */
 function keyPart(v: unknown): string {
   if (v === null || v === undefined) return '-';
   const text = v as string;
   return `${text.length}:${text}`;
 }
 
-export function headBytes(st: Extract<Step, { t: typeof HEAD }>, key: string, i: number): Uint8Array {
-  let bytes = st.cache.get(key);
-  if (bytes === undefined) {
-    let head = st.table;
-    for (let k = 0; k < st.cols.length; k++) {
-      const v = valueOf(st.cols[k]!, i);
-      if (v !== null && v !== undefined) head += st.symbols[k]!.prefix + escapedSymbol(v as string);
-    }
-    bytes = new Uint8Array(Buffer.from(head, 'utf8'));
-    if (st.cache.size >= SYMBOL_CACHE_MAX) st.cache.clear();
-    st.cache.set(key, bytes);
+/** Row i's head (table and symbols) as bytes, for a leaf of its shape's tree. */
+export function headBytes(st: Extract<Step, { t: typeof HEAD }>, i: number): Uint8Array {
+  let head = st.table;
+  for (let k = 0; k < st.cols.length; k++) {
+    const v = valueOf(st.cols[k]!, i);
+    if (v !== null && v !== undefined) head += st.symbols[k]!.prefix + escapedSymbol(v as string);
   }
-  return bytes;
+  return new Uint8Array(Buffer.from(head, 'utf8'));
 }
 
 /** Writes an integer (|v| < 2^53) as ASCII digits at `pos`; returns the position after it. */

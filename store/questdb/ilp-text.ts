@@ -17,7 +17,7 @@ import type { ColumnBatch, Segment } from '../../schema/column-batch.js';
 import type { ColumnKind } from '../../schema/columns.js';
 import type { RecordName } from '../../schema/records.js';
 import { constOf, escapedSymbol, escapeQuoted, fieldText, isVarying, planFor, valueOf, type Plan } from './ilp-plan.js';
-import { BYTES, compileSegment, DOUBLE, EMPTY, HEAD, headBytes, headKey, INT, noteTreeHead, TIMESTAMP, writeInt, type Step } from './ilp-steps.js';
+import { BYTES, compileSegment, DOUBLE, EMPTY, HEAD, headBytes, INT, noteTreeHead, TIMESTAMP, writeInt, type Step } from './ilp-steps.js';
 
 export { escapeName, escapeQuoted } from './ilp-plan.js';
 
@@ -164,7 +164,7 @@ export class IlpBuffer {
             }
             if (!same) {
               // The heads of this segment's shape by its varying symbol values (one Map level each: no
-              // key string per row; shared by segments, ilp-steps.ts), filled from the head cache.
+              // key string per row; shared by segments, ilp-steps.ts); a leaf they miss is built here.
               let node = st.tree;
               const m = st.varying.length;
               for (let k = 0; k < m - 1; k++) {
@@ -174,7 +174,7 @@ export class IlpBuffer {
               }
               let bytes = node.get(st.last[m - 1]) as Uint8Array | undefined;
               if (bytes === undefined) {
-                node.set(st.last[m - 1], (bytes = headBytes(st, headKey(st, i), i)));
+                node.set(st.last[m - 1], (bytes = headBytes(st, i)));
                 noteTreeHead();
               }
               head = bytes;
