@@ -53,6 +53,9 @@ export interface BpfNative {
 export type BpfNativeResult = { ok: true; native: BpfNative } | { ok: false; reason: string };
 
 const ENOENT = 2;
+/** pthread_sigmask's `how` on Linux. */
+const SIG_BLOCK = 0;
+const SIG_SETMASK = 2;
 const EINVAL = 22;
 const EOPNOTSUPP = 95;
 /** The kernel's internal ENOTSUPP, which BPF commands return for map types without an operation. */
@@ -128,6 +131,22 @@ function load(): BpfNativeResult {
   const countBox = new Uint32Array(1);
   const said = (): string => (lines.length > 0 ? `; libbpf said: ${lines.splice(0).slice(-8).join(' | ')}` : '');
 
+  // The verifier gives up a program load with EAGAIN when a signal is pending; libbpf retries five
+  // times, not enough under a steady signal: with `node --cpu-prof` (SIGPROF every millisecond)
+  // runqlat failed 9 loads in 10. Signals to this thread are held during the load and delivered
+  // right after it (a signal to the process goes to another of its threads meanwhile).
+  const sigmask = libc.func('int pthread_sigmask(int how, const uint8_t *set, _Out_ uint8_t *oldset)');
+  const allSignals = Buffer.alloc(128, 0xff);
+  const savedMask = Buffer.alloc(128);
+  const loadSignalsHeld = (obj: unknown): number => {
+    const held = (sigmask(SIG_BLOCK, allSignals, savedMask) as number) === 0;
+    try {
+      return c.load(obj) as number;
+    } finally {
+      if (held) sigmask(SIG_SETMASK, savedMask, null);
+    }
+  };
+
   const native: BpfNative = {
     openObject(path, maxEntries) {
       lines.length = 0;
@@ -149,7 +168,7 @@ function load(): BpfNativeResult {
         for (const l of links.splice(0)) c.destroyLink(l);
         c.close(obj);
       };
-      const r = c.load(obj) as number;
+      const r = loadSignalsHeld(obj);
       if (r !== 0) {
         c.close(obj);
         throw new Error(`The kernel refused to load ${path} (errno ${errno(r)})${said()}`);
