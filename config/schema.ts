@@ -10,6 +10,7 @@ import { inventoryConfigSchema } from '../collectors/inventory/config.js';
 import { logsConfigSchema } from '../collectors/logs/config.js';
 import { perfConfigSchema } from '../collectors/perf/config.js';
 import { procfsConfigSchema } from '../collectors/procfs/config.js';
+import { housekeepingCpusSchema } from '../collectors/housekeeping.js';
 import { DEFAULT_PARTITIONS_IN_FLIGHT } from '../ingest/config.js';
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9000');
@@ -67,6 +68,9 @@ export const configSchema = z
         metricsListen: z.string().regex(/^([^\s:]+:\d{1,5}|off)$/, 'expected host:port, e.g. 127.0.0.1:9466, or off')
           .default('off')
           .describe('Where `isoscope collector` serves Prometheus metrics (`/metrics`: batches, drops, spool), or `off`. Default: off'),
+        housekeepingCpus: housekeepingCpusSchema
+          .optional()
+          .describe('CPUs (a Linux cpu list, e.g. "1" or "0,2-3") that every thread of `isoscope collector` runs on, so its own work stays off the CPUs an experiment uses; it still measures every CPU. Checked at start against the CPUs online. Default: unset, any CPU'),
         sources: z
           .array(z.enum(['procfs', 'perf', 'ebpf', 'inventory', 'logs']))
           .min(1)

@@ -16,6 +16,7 @@ import { probeEvents } from '../../collectors/perf/probe.js';
 import { collectorMetrics } from '../../collectors/self/metrics.js';
 import { MetricsServer } from '../../ingest/metrics-server.js';
 import { SOURCE_NAMES } from '../../collectors/registry.js';
+import { housekeepingCpusSchema, pinProcessThreads } from '../../collectors/housekeeping.js';
 import { SelfTelemetry } from '../../collectors/self/self-telemetry.js';
 import { SequenceFile } from '../../collectors/sequence.js';
 import { createSink, type SinkKind } from '../../collectors/sink.js';
@@ -39,6 +40,7 @@ interface Flags {
   metricsListen?: string;
   probeEvents?: string[];
   json?: boolean;
+  housekeepingCpus?: string;
 }
 
 export function collectorCommand(): Command {
@@ -56,6 +58,7 @@ export function collectorCommand(): Command {
     .option('--scopes <dir>', 'count the partitions the orchestrator hands over in this directory on their own (perf by cgroup); samples carry their partition and run')
     .option('--probe-events <names...>', 'only check which of these perf events this node can count (each opened on every CPU and closed), print the answer and exit; preflight runs this on SSH nodes')
     .option('--json', 'with --probe-events: print {"counting": [...], "unsupported": [{"event", "reason"}]} as JSON')
+    .option('--housekeeping-cpus <list>', 'run every thread of the collector on these CPUs (a Linux cpu list, e.g. 1 or 0,2-3), off the CPUs an experiment uses; it still measures every CPU (default: config collector.housekeepingCpus, any CPU)', cpuListOption)
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics (batches, drops, spool) on /metrics there, or `off` (default: config collector.metricsListen, off)', metricsAddress)
     .addHelpText('after', '\nExamples:\n  isoscope collector --sink kafka --interval 1s --count 10\n  ISOSCOPE_COLLECTOR_HTTP_URL=http://hub:7410 ISOSCOPE_COLLECTOR_HTTP_TOKEN=… isoscope collector --sink http\n  isoscope collector --events task-clock sched:sched_switch cycles --interval 100ms --duration 10s --sink stdout')
     .action(async (flags: Flags, cmd: Command) => {
@@ -71,6 +74,20 @@ export function collectorCommand(): Command {
 async function runCollector(flags: Flags, cmd: Command): Promise<void> {
   const config = commandConfig(cmd, flags.sink === 'kafka' || flags.sink === 'embedded' ? { bus: flags.sink } : {});
   const node = flags.node ?? config.node;
+  // First, before the sources, the bus and the sampler start their threads: those started later
+  // inherit the mask of the (already moved) thread that starts them.
+  const housekeeping = flags.housekeepingCpus ?? config.collector.housekeepingCpus;
+  if (housekeeping !== undefined) {
+    const what = flags.housekeepingCpus !== undefined ? '--housekeeping-cpus' : 'collector.housekeepingCpus';
+    let threads;
+    try {
+      threads = pinProcessThreads(housekeeping, what);
+    } catch (err) {
+      // A wrong option value is a usage error (exit 2); a wrong configuration stays a configuration error.
+      throw flags.housekeepingCpus !== undefined && err instanceof Error ? new UsageError(err.message) : err;
+    }
+    process.stderr.write(`collector threads on CPU ${threads[0]?.cpus ?? housekeeping} (${what}: ${threads.length} threads moved)\n`);
+  }
   const stateDir = join(config.dataDir, 'collector');
   let names: string[];
   let built: BuiltSources;
@@ -180,6 +197,12 @@ async function probe(events: string[], json: boolean): Promise<void> {
   if (json) return void process.stdout.write(JSON.stringify(r) + '\n');
   for (const e of r.counting) process.stdout.write(`${e}: counts\n`);
   for (const u of r.unsupported) process.stdout.write(`${u.event}: cannot count: ${u.reason}\n`);
+}
+
+function cpuListOption(value: string): string {
+  const parsed = housekeepingCpusSchema.safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError(`"${value}": ${parsed.error.issues[0]?.message ?? 'expected a Linux cpu list'}`);
+  return parsed.data;
 }
 
 function measureOption(value: string): Measure {
