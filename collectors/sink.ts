@@ -25,6 +25,12 @@ export interface SinkOptions {
   stateDir: string;
   spoolMaxBytes: number;
   http?: { url: string; token: string } | undefined;
+  /**
+   * The spool writes and fdatasyncs on the event loop (SpoolDirOptions.writeOnLoop): right for a
+   * collector process (one spool, written once a second); a process with many (loadgen) says false.
+   * @default true
+   */
+  spoolWriteOnLoop?: boolean;
 }
 
 export function createSink(kind: SinkKind, o: SinkOptions): Sink {
@@ -35,6 +41,6 @@ export function createSink(kind: SinkKind, o: SinkOptions): Sink {
     if (!o.http) throw new UserError('the http sink needs collector.http.url and collector.http.token (the receiving isoscope up\'s query.token)');
     target = new HttpProducer(o.http);
   } else target = o.bus!.producer();
-  const spooling = new SpoolingProducer(target, new SpoolDir(join(o.stateDir, 'spool'), o.spoolMaxBytes));
+  const spooling = new SpoolingProducer(target, new SpoolDir(join(o.stateDir, 'spool'), o.spoolMaxBytes, { writeOnLoop: o.spoolWriteOnLoop ?? true }));
   return { producer: spooling, spooling };
 }

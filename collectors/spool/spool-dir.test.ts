@@ -95,6 +95,33 @@ describe('SpoolDir', () => {
     await spool.close();
   });
 
+  it('with writeOnLoop writes, fdatasyncs and marks on the event loop: durable before any thread-pool callback could run', async () => {
+    const dir = tempDir();
+    const spool = new SpoolDir(dir, 1 << 20, { writeOnLoop: true });
+    await spool.open();
+    await spool.append('samples', 0, 'n', Buffer.from('first')); // creates the log file (that stays asynchronous)
+    await spool.remove(await spool.next(1 << 20)); // opens the forward marker
+    let resolved = 0;
+    const appends = [1, 2, 3].map((seq) => spool.append('samples', seq, 'n', Buffer.from(`batch ${seq}`)).then(() => resolved++));
+    // Microtasks only: the event loop never polls, so no thread-pool write could complete meanwhile.
+    const microtasks = async () => { for (let i = 0; i < 50; i++) await Promise.resolve(); };
+    await microtasks();
+    expect(resolved).toBe(3);
+    expect(spool.stats).toMatchObject({ batches: 3, commits: 2, committedBatches: 4 });
+    expect(statSync(join(dir, '0000000000000000.log')).size).toBe(spool.stats.diskBytes);
+    const sent = await spool.next(1 << 20);
+    void spool.remove(sent.slice(0, 2));
+    await microtasks();
+    expect(readFileSync(join(dir, 'forwarded')).readBigUInt64BE(0)).toBe(3n); // positions 0-2 taken
+    await Promise.all(appends);
+    // A crash (nothing closed): the next run finds the batch not taken.
+    const again = new SpoolDir(dir, 1 << 20, { writeOnLoop: true });
+    await again.open();
+    expect((await again.next(1 << 20)).map((e) => `${e.seq}:${e.body.toString()}`)).toEqual(['3:batch 3']);
+    await again.close();
+    await spool.close();
+  });
+
   it('after a crash sends only what the bus had not taken, and ignores a torn last frame', async () => {
     const dir = tempDir();
     const spool = new SpoolDir(dir, 1 << 20);
