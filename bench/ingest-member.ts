@@ -1,59 +1,148 @@
 /**
- * One ingest instance of bench/ingest-scaleout, in a process of its own so its CPU time is its own:
- * joins the group and ingests until a `stop` line arrives on stdin, then prints one JSON line with
- * the CPU it used since a `go` line (or since just before it started; process.cpuUsage), the samples
- * it wrote and the batches, and the partitions it handled. A `mark` line prints the same for the
- * time since `go` or the last `mark` and starts a new count (the bench's second, warm drain).
+ * One ingest instance of bench/ingest-scaleout, in a process of its own so its CPU time is its own.
+ * Driven by lines on stdin, answered by lines on stdout:
  *
- *   node dist/bench/ingest-member.js <brokers> <questdb http> <questdb pg> <group> <partitionsInFlight> [from-end]
+ * - `join <group> [from-end]`: starts an ingest instance in consumer group <group> (a group that has
+ *   no committed offsets starts at the topic's beginning, or with `from-end` at its end: the idle
+ *   instance of the bench); answers `joined` once it consumes. The CPU count starts.
+ * - `go`: the group has settled and the topic is about to be filled; the CPU count starts again here.
+ * - `mark`: one JSON line: the CPU this process used since `go` or the last `mark`
+ *   (process.cpuUsage), the samples written and the batches, the partitions handled, the Kafka
+ *   requests sent by API, the context switches (involuntary ones: the process was preempted, a
+ *   sign of contention for the cores); then a new count starts.
+ * - `leave`: the same JSON line, then the instance shuts down (the process stays, its JIT warm, for
+ *   the next `join`: the bench's warm drains).
+ * - `stop`: like `leave`, then the process exits.
  *
- * `from-end`: a new group starts at the topic's end (the idle instance of the bench: it joins and
- * waits, and what it uses is the cost of being there).
+ *   node dist/bench/ingest-member.js <brokers> <questdb http> <questdb pg> <partitionsInFlight>
+ *
+ * ISOSCOPE_MEMBER_PROFILE_DIR: a V8 CPU profile of each count (from `go` to `mark`/`leave`) is
+ * written there, `<pid>-<n>.cpuprofile` (the profiler costs CPU itself: for where, not how much).
  */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Kafka } from 'kafkajs';
 import { KafkaBus } from '../bus/kafka/kafka-bus.js';
 import { Ingest } from '../ingest/ingest.js';
 import { QuestDbStore } from '../store/questdb/questdb-store.js';
 
-const [brokers, http, pgAddr, group, inFlight, from] = process.argv.slice(2);
-if (!brokers || !http || !pgAddr || !group || !inFlight) {
-  console.error('usage: ingest-member.js <brokers> <questdb http> <questdb pg> <group> <partitionsInFlight>');
+const [brokers, http, pgAddr, inFlight] = process.argv.slice(2);
+if (!brokers || !http || !pgAddr || !inFlight) {
+  console.error('usage: ingest-member.js <brokers> <questdb http> <questdb pg> <partitionsInFlight>');
   process.exit(2);
 }
-const bus = new KafkaBus({ brokers: brokers.split(','), clientId: `${group}-${process.pid}` });
+
+/**
+ * Kafka requests this process sent, by API (Fetch, Heartbeat, OffsetCommit...), counted in kafkajs'
+ * Connection.send: the bench prints them per drain, to show what an instance asks whatever the rows.
+ */
+const requests: Record<string, number> = {};
+{
+  type Send = (this: unknown, a: { request: { apiName: string } }) => Promise<unknown>;
+  const Connection = createRequire(import.meta.url)('kafkajs/src/network/connection.js') as { prototype: { send: Send } };
+  const send = Connection.prototype.send;
+  Connection.prototype.send = function (this: unknown, a) {
+    requests[a.request.apiName] = (requests[a.request.apiName] ?? 0) + 1;
+    return send.call(this, a);
+  };
+}
+const profileDir = process.env.ISOSCOPE_MEMBER_PROFILE_DIR;
+const profiler = profileDir ? new Session() : null;
+let profiles = 0;
+if (profiler) {
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+}
+let profiling = false;
+async function profileStart(): Promise<void> {
+  if (!profiler || profiling) return;
+  await profiler.post('Profiler.start');
+  profiling = true;
+}
+async function profileStop(): Promise<void> {
+  if (!profiler || !profiling) return;
+  profiling = false;
+  const { profile } = await profiler.post('Profiler.stop');
+  await writeFile(join(profileDir!, `${process.pid}-${++profiles}.cpuprofile`), JSON.stringify(profile));
+}
+/**
+ * ISOSCOPE_MEMBER_FETCH=<minBytes>:<maxWaitMs>: the ingest group's fetch settings (not the control
+ * feed's), an experiment knob: a fetch then waits at the broker for that many bytes or that long.
+ */
+const fetchSettings = process.env.ISOSCOPE_MEMBER_FETCH?.split(':').map(Number);
+if (fetchSettings) {
+  const consumer = Kafka.prototype.consumer;
+  Kafka.prototype.consumer = function (this: Kafka, config) {
+    if (config && !config.groupId.includes('.control.')) config = { ...config, minBytes: fetchSettings[0], maxWaitTimeInMs: fetchSettings[1] };
+    return consumer.call(this, config);
+  };
+}
+const cpuNow = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; };
+
+const bus = new KafkaBus({ brokers: brokers.split(','), clientId: `ingest-member-${process.pid}` });
 const store = new QuestDbStore({ http, pg: pgAddr });
 await bus.start();
 await store.start();
-const ingest = new Ingest(bus, store, { group, topics: ['samples'], partitionsInFlight: Number(inFlight), fromBeginning: from !== 'from-end' });
+/** CPU from the process's start until its services are connected (node, imports, connections). */
+const startCpuSeconds = cpuNow();
+process.stdout.write('ready\n');
+
+let ingest: Ingest | null = null;
 let cpu0 = process.cpuUsage();
-await ingest.start();
-/** CPU from the process's start until it is consuming (node, imports, connections, group join). */
-const startCpuSeconds = (() => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; })();
-process.stdout.write('started\n');
 let rows0 = 0;
 let batches0 = 0;
+let joinCpuSeconds = 0;
+let switches0 = { voluntary: 0, involuntary: 0 };
+const reset = () => {
+  const usage = process.resourceUsage();
+  switches0 = { voluntary: usage.voluntaryContextSwitches, involuntary: usage.involuntaryContextSwitches };
+  cpu0 = process.cpuUsage();
+  rows0 = ingest?.stats.records.samples ?? 0;
+  batches0 = ingest?.stats.batches ?? 0;
+  for (const k of Object.keys(requests)) delete requests[k];
+};
 /** What this instance did since `go` or the last `mark`, and a new start for the next count. */
 async function sinceMark(): Promise<string> {
   const cpu = process.cpuUsage(cpu0);
-  const offsets = await ingest.metrics.committedOffset.get();
+  await profileStop();
+  const offsets = ingest ? await ingest.metrics.committedOffset.get() : { values: [] };
   const partitions = offsets.values.map((v) => Number(v.labels.partition)).sort((a, b) => a - b);
-  const out = { cpuSeconds: (cpu.user + cpu.system) / 1e6, rows: ingest.stats.records.samples - rows0, batches: ingest.stats.batches - batches0, partitions, startCpuSeconds };
-  cpu0 = process.cpuUsage();
-  rows0 = ingest.stats.records.samples;
-  batches0 = ingest.stats.batches;
+  const usage = process.resourceUsage();
+  const switches = { voluntary: usage.voluntaryContextSwitches - switches0.voluntary, involuntary: usage.involuntaryContextSwitches - switches0.involuntary };
+  const out = { switches, cpuSeconds: (cpu.user + cpu.system) / 1e6, rows: (ingest?.stats.records.samples ?? 0) - rows0, batches: (ingest?.stats.batches ?? 0) - batches0, partitions, startCpuSeconds, joinCpuSeconds, requests: { ...requests } };
+  reset();
   return `${JSON.stringify(out)}\n`;
 }
 for await (const line of createInterface({ input: process.stdin })) {
-  const command = line.trim();
-  // `go`: the group has settled and the topic is about to be filled; the CPU counted starts here.
-  if (command === 'go') cpu0 = process.cpuUsage();
-  // `mark`: one drain is done; its figures, and the next drain's count starts (same process, warm).
-  if (command === 'mark') process.stdout.write(await sinceMark());
-  if (command !== 'stop') continue;
-  const last = await sinceMark();
-  await ingest.shutdown();
-  await store.shutdown();
-  await bus.shutdown();
-  process.stdout.write(last);
-  process.exit(0);
+  const [command, group, from] = line.trim().split(/\s+/);
+  if (command === 'join' && group) {
+    const before = cpuNow();
+    ingest = new Ingest(bus, store, { group, topics: ['samples'], partitionsInFlight: Number(inFlight), fromBeginning: from !== 'from-end' });
+    await ingest.start();
+    joinCpuSeconds = cpuNow() - before;
+    reset();
+    process.stdout.write('joined\n');
+  }
+  if (command === 'go') {
+    await profileStart();
+    reset();
+  }
+  if (command === 'mark') {
+    process.stdout.write(await sinceMark());
+    await profileStart();
+  }
+  if (command === 'leave' || command === 'stop') {
+    const last = await sinceMark();
+    await ingest?.shutdown();
+    ingest = null;
+    process.stdout.write(last);
+  }
+  if (command === 'stop') {
+    await store.shutdown();
+    await bus.shutdown();
+    process.exit(0);
+  }
 }

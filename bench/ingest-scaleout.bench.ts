@@ -1,19 +1,41 @@
 /**
- * Scale-out: the same pre-filled 4-partition samples topic drained by one ingest instance, then by
- * two in one consumer group, each instance a process of its own (bench/ingest-member.ts) so that
- * CPU time is per instance. The same processes drain twice: cold (fresh: JIT and heap growth
- * included) and warm (as a long-running instance). Printed per drain: rows/s until every row is
- * visible, CPU-seconds per million samples summed over the instances, the batches and partitions
- * each instance handled; then, cold and warm, the two-instance CPU per row against the one-instance
- * one (goal: within ± 10 %) and the CPU split into a part per instance and drain (two instances' CPU
- * − one's) and a part per row; an idle instance's CPU over the drain's duration; and the projection
- * for 2 M samples/s from the warm two-instance CPU per row: cores, instances (an instance is one
- * event loop: at most one core, planned at 70 % of it so it can catch up after an outage) and
- * partitions. QuestDB's and Kafka's own CPU are not in these figures.
+ * Scale-out: the same 4-partition samples topic drained by one ingest instance and by two in one
+ * consumer group, each instance a process of its own (bench/ingest-member.ts) so that CPU time is
+ * per instance. The members join first (the group stable, each owning partitions), then the topic is
+ * filled: every instance works from the first message on, while the fill goes on.
  *
- *   npm run build && node dist/bench/ingest-scaleout.bench.js [--samples 500000] [--repeat 2] [--partitions-in-flight 2]
+ * The figure, CPU per row of two instances over one's (goal 0.90–1.10), is judged from pairs of
+ * drains, one with one instance and one with two, in ABBA order so that drift in the machine's load
+ * falls on both sides:
+ * - cold: each drain by fresh processes (JIT and heap warm-up counted; module loading is printed and
+ *   not counted), `--cold` pairs;
+ * - warm: long-running processes (three: one alone, two together), each drain in a new group, after
+ *   an untimed warm-up drain, `--pairs` pairs; each drain's count starts after an uncounted lead-in
+ *   (`--lead-in`, default half the drain) so that the instances are busy when it starts, as in a
+ *   steady stream. This is the issue's question, steady-state CPU per row.
+ * Per pair the ratio two / one; printed: median, geometric mean with its 95 % interval (Student's t
+ * on the log ratios) and a verdict: met when the whole interval lies within 0.90–1.10, not met when
+ * it lies wholly outside, not settled otherwise. Also the CPU split into a part per instance and
+ * drain (two instances' CPU − one's) and a part per row, the Kafka requests each instance sent per
+ * drain, an idle instance's CPU, and the projection for 2 M samples/s from the warm two-instance
+ * CPU per row: cores, instances (an instance is one event loop: at most one core, planned at 70 % of
+ * it so it can catch up after an outage) and partitions. QuestDB's and Kafka's own CPU are not in
+ * these figures.
+ *
+ *   npm run build && node dist/bench/ingest-scaleout.bench.js [--samples 500000] [--pairs 8] [--cold 3] [--lead-in samples/2] [--partitions-in-flight 2] [--pairs-file F]
+ *
+ * `--pairs-file F`: each pair is also appended to F (JSON lines), and the figures are printed again
+ * over every pair in F: runs that each fit a short slot of a shared machine pooled into one interval
+ * (the same settings only: the file holds what the runs printed, nothing checks it).
+ *
+ * ISOSCOPE_MEMBER_NODE_ARGS: node flags for the member processes only (e.g. V8 flags, measured).
+ * ISOSCOPE_MEMBER_CPUS: run the members on these CPUs only (taskset -c), e.g. `taskset -c 0 node
+ * dist/bench/ingest-scaleout.bench.js` with ISOSCOPE_MEMBER_CPUS=1: one and two instances get the
+ * same single core, and the bench, Kafka and QuestDB the other.
+ * ISOSCOPE_MEMBER_FETCH=<minBytes>:<maxWaitMs>: the members' ingest fetch settings (experiment).
  */
 import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { cpus, loadavg } from 'node:os';
 import { AssignerProtocol, Kafka, logLevel } from 'kafkajs';
@@ -36,44 +58,78 @@ interface MemberResult {
   rows: number;
   batches: number;
   partitions: number[];
-  /** CPU from the process's start until it consumed (not counted in cpuSeconds). */
+  /** CPU from the process's start until its services were connected (not counted in cpuSeconds). */
   startCpuSeconds: number;
+  /** CPU of the last join (not counted in cpuSeconds). */
+  joinCpuSeconds: number;
+  /** Kafka requests by API since the count started. */
+  requests: Record<string, number>;
+  /** Context switches since the count started (involuntary: preempted). */
+  switches: { voluntary: number; involuntary: number };
 }
 
-function member(s: ServicesState, group: string, inFlight: number, fromEnd = false): { started: Promise<void>; go: () => void; mark: () => Promise<MemberResult>; stop: () => Promise<MemberResult> } {
-  const child = spawn(process.execPath, [MEMBER, s.kafka.brokers.join(','), s.questdb.http, s.questdb.pg, group, String(inFlight), ...(fromEnd ? ['from-end'] : [])], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, ISOSCOPE_LOG_LEVEL: 'warn' },
-  });
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  const next = async (): Promise<string> => {
-    const r = await Promise.race([lines.next(), exited.then((code) => ({ done: true as const, value: `exited with ${code}` }))]);
+/** One member process (bench/ingest-member.ts), driven line by line. */
+class Member {
+  private readonly lines;
+  private readonly exited: Promise<number | null>;
+  readonly ready: Promise<void>;
+  constructor(s: ServicesState, inFlight: number) {
+    const nodeArgs = (process.env.ISOSCOPE_MEMBER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const argv = [...nodeArgs, MEMBER, s.kafka.brokers.join(','), s.questdb.http, s.questdb.pg, String(inFlight)];
+    // ISOSCOPE_MEMBER_CPUS: the members run on these CPUs only (taskset), e.g. all on one core while
+    // the bench, Kafka and QuestDB are kept on the other (`taskset -c 0 node …`): one and two
+    // instances then have the same core, and neither competes with the services.
+    const onCpus = process.env.ISOSCOPE_MEMBER_CPUS;
+    const child = spawn(onCpus ? 'taskset' : process.execPath, onCpus ? ['-c', onCpus, process.execPath, ...argv] : argv, {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, ISOSCOPE_LOG_LEVEL: 'warn' },
+    });
+    this.child = child;
+    child.stdin!.on('error', () => undefined); // a member that died is reported by next()
+    this.lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    this.exited = new Promise((resolve) => child.on('exit', resolve));
+    this.ready = this.expect('ready');
+  }
+  private readonly child;
+  private async next(): Promise<string> {
+    const r = await Promise.race([this.lines.next(), this.exited.then((code) => ({ done: true as const, value: `exited with ${code}` }))]);
     if (r.done) throw new Error(`an ingest member ended early (${String(r.value)})`);
     return r.value;
-  };
-  const started = next().then((l) => {
-    if (l !== 'started') throw new Error(`an ingest member said "${l}" instead of started`);
-  });
-  return {
-    started,
-    go: () => void child.stdin!.write('go\n'),
-    mark: async () => {
-      child.stdin!.write('mark\n');
-      return JSON.parse(await next()) as MemberResult;
-    },
-    stop: async () => {
-      child.stdin!.write('stop\n');
-      const result = JSON.parse(await next()) as MemberResult;
-      await exited;
-      return result;
-    },
-  };
+  }
+  private async expect(word: string): Promise<void> {
+    const l = await this.next();
+    if (l !== word) throw new Error(`an ingest member said "${l}" instead of ${word}`);
+  }
+  private send(line: string): void {
+    this.child.stdin!.write(`${line}\n`);
+  }
+  async join(group: string, fromEnd = false): Promise<void> {
+    this.send(`join ${group}${fromEnd ? ' from-end' : ''}`);
+    await this.expect('joined');
+  }
+  go(): void {
+    this.send('go');
+  }
+  async mark(): Promise<MemberResult> {
+    this.send('mark');
+    return JSON.parse(await this.next()) as MemberResult;
+  }
+  async leave(): Promise<MemberResult> {
+    this.send('leave');
+    return JSON.parse(await this.next()) as MemberResult;
+  }
+  private stopped = false;
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.send('stop');
+    await this.next();
+    await this.exited;
+  }
 }
 
 interface Run {
   instances: number;
-  /** The second drain of the same processes. */
   warm: boolean;
   rate: number;
   seconds: number;
@@ -91,7 +147,7 @@ async function stable(s: ServicesState, group: string, n: number): Promise<void>
       const owned = (g?.members ?? []).map((m) => AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment.samples?.length ?? 0);
       if (g?.state === 'Stable' && owned.length === n && owned.every((k) => k > 0)) return;
       if (tries > 1200) throw new Error(`group ${group} did not settle with ${n} members in 10 minutes (state ${g?.state}, owned ${owned.join(',')})`);
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 200));
     }
   } finally {
     await admin.disconnect();
@@ -99,56 +155,96 @@ async function stable(s: ServicesState, group: string, n: number): Promise<void>
 }
 
 /**
- * The members join first (the group stable, each owning partitions), then the topic is filled: every
- * instance works from the first message on. Rate: from the start of the fill until all is visible.
- * Two drains of `total` samples in a row by the same processes: the first is cold (fresh processes:
- * the JIT compiles the hot path, the heap grows to its working size), the second warm, as a
- * long-running instance is.
+ * One drain of `total` samples by `members` in a new group: they join, the group settles, the topic
+ * is filled; rate from the start of the fill until all is visible; exact counts checked. With
+ * `leadIn` > 0 (warm drains), that many samples are filled first and drained uncounted, and the
+ * count starts once they are visible: the instances are busy from just before the counted part
+ * on, as in a steady stream, rather than waking from a pause (a process that sat idle for the
+ * other configuration's drain paid more in its next one, ~0.1 CPU-s: its heap had shrunk and
+ * caches gone cold, docs/DECISIONS.md).
  */
-async function drainWith(s: ServicesState, db: pg.Client, instances: number, total: number, inFlight: number): Promise<[Run, Run]> {
+async function drain(s: ServicesState, db: pg.Client, members: Member[], total: number, warm: boolean, leadIn = 0): Promise<Run> {
+  const instances = members.length;
   await truncate(s).catch(() => undefined);
   const group = `scaleout-${instances}x-${Date.now().toString(36)}`;
-  const members = Array.from({ length: instances }, () => member(s, group, inFlight));
-  await Promise.all(members.map((m) => m.started));
+  await Promise.all(members.map((m) => m.join(group)));
   await stable(s, group, instances);
   for (const m of members) m.go();
-  const drain = async (warm: boolean): Promise<Run> => {
-    const t0 = performance.now();
-    const filled = await prefill(s, total, `so${instances}x${warm ? 'w' : 'c'}`, PARTITIONS, false);
-    await visible(db, filled.prefix, total);
-    const secs = (performance.now() - t0) / 1000;
-    const results = await Promise.all(members.map((m) => (warm ? m.stop() : m.mark())));
-    const where = `collector LIKE '${filled.prefix}-%'`;
+  const prefixes: string[] = [];
+  if (leadIn > 0) {
+    const lead = await prefill(s, leadIn, `so${instances}xl`, PARTITIONS, false);
+    await visible(db, lead.prefix, leadIn);
+    await Promise.all(members.map((m) => m.mark()));
+    prefixes.push(lead.prefix);
+  }
+  const t0 = performance.now();
+  const filled = await prefill(s, total, `so${instances}x${warm ? 'w' : 'c'}`, PARTITIONS, false);
+  await visible(db, filled.prefix, total);
+  const secs = (performance.now() - t0) / 1000;
+  const results = await Promise.all(members.map((m) => m.leave()));
+  prefixes.push(filled.prefix);
+  for (const [i, prefix] of prefixes.entries()) {
+    const expected = i === prefixes.length - 1 ? total : leadIn;
+    const where = `collector LIKE '${prefix}-%'`;
     const n = Number((await db.query(`SELECT count() n FROM samples WHERE ${where}`)).rows[0].n);
     const d = Number((await db.query(`SELECT count() n FROM (SELECT DISTINCT collector, seq, idx FROM samples WHERE ${where})`)).rows[0].n);
-    if (n !== total || d !== total) throw new Error(`${instances} instance(s): QuestDB holds ${n} rows (${d} distinct) for ${total} samples`);
-    const cpu = results.reduce((sum, r) => sum + r.cpuSeconds, 0);
-    return { instances, warm, rate: total / secs, seconds: secs, cpuPerM: cpu / (total / 1e6), members: results };
-  };
-  const cold = await drain(false);
-  return [cold, await drain(true)];
+    if (n !== expected || d !== expected) throw new Error(`${instances} instance(s): QuestDB holds ${n} rows (${d} distinct) for ${expected} samples`);
+  }
+  if (results.some((r) => r.rows === 0)) throw new Error(`${instances} instance(s): an instance wrote nothing (${results.map((r) => r.rows).join(', ')} rows)`);
+  const rows = results.reduce((sum, r) => sum + r.rows, 0);
+  if (rows !== total) throw new Error(`${instances} instance(s) counted ${rows} samples written for ${total}`);
+  const cpu = results.reduce((sum, r) => sum + r.cpuSeconds, 0);
+  return { instances, warm, rate: total / secs, seconds: secs, cpuPerM: cpu / (total / 1e6), members: results };
+}
+
+async function spawnMembers(s: ServicesState, n: number, inFlight: number): Promise<Member[]> {
+  const members = Array.from({ length: n }, () => new Member(s, inFlight));
+  await Promise.all(members.map((m) => m.ready));
+  return members;
 }
 
 function sumCpu(run: Run): number {
   return run.members.reduce((sum, m) => sum + m.cpuSeconds, 0);
 }
 
-/** CPU of an instance that joins a group of its own at the topic's end and gets nothing, for `seconds`. */
-async function idleMember(s: ServicesState, inFlight: number, seconds: number): Promise<number> {
-  const m = member(s, `scaleout-idle-${Date.now().toString(36)}`, inFlight, true);
-  await m.started;
-  m.go();
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  return (await m.stop()).cpuSeconds;
+/** Two-sided 95 % quantile of Student's t with `df` degrees of freedom. */
+function t95(df: number): number {
+  const table = [12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14, 2.13, 2.12, 2.11, 2.10, 2.09, 2.09];
+  return df <= table.length ? table[df - 1]! : 1.96 + 2.5 / df;
+}
+
+/** Median, geometric mean and its 95 % interval of ratios (t on the logs). */
+function ratioStats(ratios: number[]): { median: number; geo: number; lo: number; hi: number } {
+  const sorted = [...ratios].sort((a, b) => a - b);
+  const m = sorted.length;
+  const median = m % 2 ? sorted[(m - 1) / 2]! : (sorted[m / 2 - 1]! + sorted[m / 2]!) / 2;
+  const logs = ratios.map(Math.log);
+  const mean = logs.reduce((a, b) => a + b, 0) / m;
+  const sd = m > 1 ? Math.sqrt(logs.reduce((a, b) => a + (b - mean) ** 2, 0) / (m - 1)) : NaN;
+  const half = m > 1 ? t95(m - 1) * sd / Math.sqrt(m) : NaN;
+  return { median, geo: Math.exp(mean), lo: Math.exp(mean - half), hi: Math.exp(mean + half) };
+}
+
+function verdict(lo: number, hi: number): string {
+  if (!(lo === lo && hi === hi)) return 'not settled (one pair)';
+  if (lo >= 0.9 && hi <= 1.1) return 'met';
+  if (hi < 0.9 || lo > 1.1) return 'not met';
+  return 'not settled: the interval crosses the edge';
 }
 
 export async function main(): Promise<void> {
   const total = Number(arg('--samples') ?? 500_000);
-  const repeat = Number(arg('--repeat') ?? 2);
+  const pairs = Number(arg('--pairs') ?? 8);
+  const coldPairs = Number(arg('--cold') ?? 3);
+  const leadIn = Number(arg('--lead-in') ?? Math.round(total / 2));
   const inFlight = Number(arg('--partitions-in-flight') ?? DEFAULT_PARTITIONS_IN_FLIGHT);
   if (arg('--state-dir') ?? process.env.ISOSCOPE_BENCH_STATE_DIR) {
     // The pre-fill truncates the samples topic, which must have 4 partitions: its own services only.
     console.error('ingest-scaleout starts its own Kafka and QuestDB (it truncates the samples topic and needs it with 4 partitions); run it without --state-dir');
+    process.exit(2);
+  }
+  if (arg('--repeat')) {
+    console.error('ingest-scaleout: --repeat is gone; use --pairs N (warm pairs) and --cold N (cold pairs)');
     process.exit(2);
   }
   const { state, stop } = await benchServices();
@@ -157,6 +253,15 @@ export async function main(): Promise<void> {
   await db.connect();
   const fmt = (x: number) => Math.round(x).toLocaleString('en');
   const load = () => `load ${loadavg()[0]!.toFixed(1)}`;
+  const nodeArgs = process.env.ISOSCOPE_MEMBER_NODE_ARGS ?? '';
+  const spawned: Member[] = [];
+  const print = (label: string, run: Run) => {
+    const per = run.members.map((m, i) => `#${i + 1} ${fmt(m.rows)} rows in ${m.batches} batches, partitions ${m.partitions.join(',')}, ${m.cpuSeconds.toFixed(2)} CPU-s`).join('; ');
+    const start = run.warm ? '' : `; start-up ${run.members.map((m) => (m.startCpuSeconds + m.joinCpuSeconds).toFixed(2)).join(' + ')} CPU-s not counted`;
+    console.log(`  ${label} ${run.instances} instance${run.instances > 1 ? 's' : ''}, ${run.warm ? 'warm' : 'cold'}: ${fmt(run.rate)} rows/s (${run.seconds.toFixed(1)} s), ${run.cpuPerM.toFixed(2)} CPU-s per M samples (${per}${start}; ${load()}); every sample exactly once`);
+    const asked = run.members.map((m, i) => `#${i + 1} ${Object.entries(m.requests).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v}`).join(', ')}`).join('; ');
+    console.log(`        Kafka requests: ${asked}; context switches voluntary/involuntary ${run.members.map((m) => `${m.switches.voluntary}/${m.switches.involuntary}`).join(' + ')}`);
+  };
   try {
     const ddl = new QuestDbStore({ http: state.questdb.http, pg: state.questdb.pg });
     await ddl.start();
@@ -165,41 +270,79 @@ export async function main(): Promise<void> {
     await topics.start();
     await topics.ensureTopics(['samples', 'events', 'partitions', 'runs', 'alerts', 'dead-letters']);
     await topics.shutdown();
-    console.log(`ingest scale-out: ${fmt(total)} samples per drain, ${PARTITIONS} partitions, ${inFlight} partition(s) in flight per instance, ${repeat} repetitions, Kafka + QuestDB + instances on the same machine (${cpus().length} CPUs)`);
-    const runs: Run[] = [];
-    for (let r = 0; r < repeat; r++) {
-      for (const instances of [1, 2]) {
-        for (const run of await drainWith(state, db, instances, total, inFlight)) {
-          runs.push(run);
-          const per = run.members.map((m, i) => `#${i + 1} ${fmt(m.rows)} rows in ${m.batches} batches, partitions ${m.partitions.join(',')}, ${m.cpuSeconds.toFixed(2)} CPU-s`).join('; ');
-          const start = run.warm ? '' : `; start-up ${run.members.map((m) => m.startCpuSeconds.toFixed(2)).join(' + ')} CPU-s not counted`;
-          console.log(`  #${r + 1}  ${instances} instance${instances > 1 ? 's' : ''}, ${run.warm ? 'warm' : 'cold'}: ${fmt(run.rate)} rows/s (${run.seconds.toFixed(1)} s), ${run.cpuPerM.toFixed(2)} CPU-s per M samples (${per}${start}; ${load()}); every sample exactly once`);
-        }
+    console.log(`ingest scale-out: ${fmt(total)} samples per drain, ${PARTITIONS} partitions, ${inFlight} partition(s) in flight per instance, ${coldPairs} cold and ${pairs} warm pairs of drains (one instance, two instances; ABBA order; each warm drain after an uncounted lead-in of ${fmt(leadIn)} samples), Kafka + QuestDB + instances on the same machine (${cpus().length} CPUs)${nodeArgs ? `; member node flags: ${nodeArgs}` : ''}${process.env.ISOSCOPE_MEMBER_CPUS ? `; members on CPU ${process.env.ISOSCOPE_MEMBER_CPUS} only` : ''}${process.env.ISOSCOPE_MEMBER_FETCH ? `; members' fetch minBytes:maxWaitMs ${process.env.ISOSCOPE_MEMBER_FETCH}` : ''}; ${load()}`);
+    const order = (k: number) => (k % 2 === 0 ? [1, 2] : [2, 1]);
+    const cold: [Run, Run][] = [];
+    for (let k = 0; k < coldPairs; k++) {
+      const pair: Run[] = [];
+      for (const n of order(k)) {
+        const members = await spawnMembers(state, n, inFlight);
+        spawned.push(...members);
+        const run = await drain(state, db, members, total, false);
+        await Promise.all(members.map((m) => m.stop()));
+        print(`cold #${k + 1}`, run);
+        pair.push(run);
       }
+      cold.push(pair.sort((a, b) => a.instances - b.instances) as [Run, Run]);
+    }
+    const solo = await spawnMembers(state, 1, inFlight);
+    const duo = await spawnMembers(state, 2, inFlight);
+    spawned.push(...solo, ...duo);
+    // The warm processes' first drain warms them up (JIT, heap); not counted.
+    for (const members of [solo, duo]) print('warm-up (not counted)', await drain(state, db, members, total, false));
+    const warm: [Run, Run][] = [];
+    for (let k = 0; k < pairs; k++) {
+      const pair: Run[] = [];
+      for (const n of order(k)) {
+        const run = await drain(state, db, n === 1 ? solo : duo, total, true, leadIn);
+        print(`warm #${k + 1}`, run);
+        pair.push(run);
+      }
+      warm.push(pair.sort((a, b) => a.instances - b.instances) as [Run, Run]);
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const span = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
-    const pick = (instances: number, warm: boolean) => runs.filter((x) => x.instances === instances && x.warm === warm);
-    for (const warm of [false, true]) {
-      const one = pick(1, warm).map((x) => x.cpuPerM);
-      const two = pick(2, warm).map((x) => x.cpuPerM);
-      const ratio = mean(two) / mean(one);
+    for (const [label, set] of [['cold (fresh processes)', cold], ['warm (long-running processes)', warm]] as const) {
+      if (set.length === 0) continue;
+      const ratios = set.map(([one, two]) => two.cpuPerM / one.cpuPerM);
+      const r = ratioStats(ratios);
       // One instance: F + m·N CPU-s; two: 2F + m·N. The difference is what an instance costs whatever
-      // the rows (F), the rest the CPU per row (m), from the means of the same runs.
-      const cpu1 = mean(pick(1, warm).map(sumCpu));
-      const cpu2 = mean(pick(2, warm).map(sumCpu));
-      const fixed = cpu2 - cpu1;
-      console.log(`  ${warm ? 'warm (second drain of the same processes)' : 'cold (fresh processes)'}: CPU per M samples one instance ${span(one)}, two instances ${span(two)}; two / one = ${ratio.toFixed(2)} (goal 0.90–1.10${ratio >= 0.9 && ratio <= 1.1 ? ', met' : ', not met'}); not following the rows: ${fixed.toFixed(2)} CPU-s per instance and drain (two instances' CPU − one's), per row ${((cpu1 - fixed) / (total / 1e6)).toFixed(2)} CPU-s per M samples`);
+      // the rows (F), the rest the CPU per row (m), per pair.
+      const fixed = set.map(([one, two]) => sumCpu(two) - sumCpu(one));
+      const perRow = set.map(([one], i) => (sumCpu(one) - fixed[i]!) / (total / 1e6));
+      console.log(`  ${label}, ${set.length} pairs: CPU per M samples one instance ${span(set.map(([one]) => one.cpuPerM))}, two instances ${span(set.map(([, two]) => two.cpuPerM))}; two / one per pair ${ratios.map((x) => x.toFixed(2)).join(' ')}: median ${r.median.toFixed(2)}, geometric mean ${r.geo.toFixed(2)}, 95 % interval ${r.lo.toFixed(2)}–${r.hi.toFixed(2)} (goal 0.90–1.10: ${verdict(r.lo, r.hi)}); not following the rows: ${mean(fixed).toFixed(3)} CPU-s per instance and drain (two instances' CPU − one's; per pair ${span(fixed)}), per row ${mean(perRow).toFixed(2)} CPU-s per M samples`);
     }
-    // What an instance uses with nothing to do, over the two-instance drain's duration.
-    const idleSeconds = mean(pick(2, false).map((x) => x.seconds));
-    const idle = await idleMember(state, inFlight, idleSeconds);
-    console.log(`  an instance with nothing to do used ${idle.toFixed(2)} CPU-s over ${idleSeconds.toFixed(1)} s (the two-instance drain's duration; ${load()})`);
-    const perM = mean(pick(2, true).map((x) => x.cpuPerM));
+    const pairsFile = arg('--pairs-file');
+    if (pairsFile) {
+      const mine = [...cold.map((p) => ({ warm: false, p })), ...warm.map((p) => ({ warm: true, p }))];
+      for (const { warm: w, p: [one, two] } of mine) appendFileSync(pairsFile, `${JSON.stringify({ samples: total, warm: w, one: one.cpuPerM, two: two.cpuPerM, load: loadavg()[0], at: new Date().toISOString() })}\n`);
+      const all = existsSync(pairsFile) ? readFileSync(pairsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { samples: number; warm: boolean; one: number; two: number }) : [];
+      for (const w of [false, true]) {
+        const pooled = all.filter((x) => x.warm === w && x.samples === total);
+        if (pooled.length === 0) continue;
+        const r = ratioStats(pooled.map((x) => x.two / x.one));
+        console.log(`  pooled over ${pairsFile}, ${w ? 'warm' : 'cold'}, ${pooled.length} pairs of ${fmt(total)}-sample drains: two / one median ${r.median.toFixed(2)}, geometric mean ${r.geo.toFixed(2)}, 95 % interval ${r.lo.toFixed(2)}–${r.hi.toFixed(2)} (goal 0.90–1.10: ${verdict(r.lo, r.hi)})`);
+      }
+    }
+    for (const m of [...solo, ...duo]) await m.stop();
+    // What an instance uses with nothing to do, over a warm two-instance drain's duration.
+    const idleSeconds = warm.length > 0 ? mean(warm.map(([, two]) => two.seconds)) : 5;
+    const [idler] = await spawnMembers(state, 1, inFlight);
+    spawned.push(idler!);
+    await idler!.join(`scaleout-idle-${Date.now().toString(36)}`, true);
+    await new Promise((r) => setTimeout(r, 1000)); // the join's own requests (the feed's first lag check) done
+    idler!.go();
+    await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+    const idle = await idler!.leave();
+    await idler!.stop();
+    console.log(`  an instance with nothing to do used ${idle.cpuSeconds.toFixed(3)} CPU-s over ${idleSeconds.toFixed(1)} s (a warm two-instance drain's duration; Kafka requests ${Object.entries(idle.requests).map(([k, v]) => `${k} ${v}`).join(', ')}; ${load()})`);
+    const source = warm.length > 0 ? warm : cold;
+    const perM = mean(source.map(([, two]) => two.cpuPerM));
     const cores = (TARGET / 1e6) * perM;
     const instances = Math.ceil(cores / PLANNED_CORE_SHARE);
-    console.log(`  projection for ${fmt(TARGET)} samples/s at ${perM.toFixed(2)} CPU-s per M samples (two warm instances: long-running ones): ${cores.toFixed(1)} cores of ingest, ${instances} instances at ${PLANNED_CORE_SHARE * 100}% of a core each, a samples topic of ≥ ${instances} partitions (Kafka's and QuestDB's own CPU not included)`);
+    console.log(`  projection for ${fmt(TARGET)} samples/s at ${perM.toFixed(2)} CPU-s per M samples (two ${warm.length > 0 ? 'warm' : 'cold'} instances, mean of ${source.length} drains, range ${span(source.map(([, two]) => two.cpuPerM))}): ${cores.toFixed(1)} cores of ingest (${((TARGET / 1e6) * Math.min(...source.map(([, two]) => two.cpuPerM))).toFixed(1)}–${((TARGET / 1e6) * Math.max(...source.map(([, two]) => two.cpuPerM))).toFixed(1)}), ${instances} instances at ${PLANNED_CORE_SHARE * 100}% of a core each, a samples topic of ≥ ${instances} partitions (Kafka's and QuestDB's own CPU not included)`);
   } finally {
+    await Promise.all(spawned.map((m) => m.stop().catch(() => undefined)));
     await db.end();
     await stop();
   }
