@@ -22,7 +22,7 @@
  * it so it can catch up after an outage) and partitions. QuestDB's and Kafka's own CPU are not in
  * these figures.
  *
- *   npm run build && node dist/bench/ingest-scaleout.bench.js [--samples 500000] [--pairs 8] [--cold 3] [--lead-in samples/2] [--partitions-in-flight 2] [--pairs-file F]
+ *   npm run build && node dist/bench/ingest-scaleout.bench.js [--samples 500000] [--pairs 6] [--cold 2] [--lead-in samples/2] [--partitions-in-flight 2] [--pairs-file F]
  *
  * `--pairs-file F`: each pair is also appended to F (JSON lines), and the figures are printed again
  * over every pair in F: runs that each fit a short slot of a shared machine pooled into one interval
@@ -234,8 +234,8 @@ function verdict(lo: number, hi: number): string {
 
 export async function main(): Promise<void> {
   const total = Number(arg('--samples') ?? 500_000);
-  const pairs = Number(arg('--pairs') ?? 8);
-  const coldPairs = Number(arg('--cold') ?? 3);
+  const pairs = Number(arg('--pairs') ?? 6);
+  const coldPairs = Number(arg('--cold') ?? 2);
   const leadIn = Number(arg('--lead-in') ?? Math.round(total / 2));
   const inFlight = Number(arg('--partitions-in-flight') ?? DEFAULT_PARTITIONS_IN_FLIGHT);
   if (arg('--state-dir') ?? process.env.ISOSCOPE_BENCH_STATE_DIR) {
