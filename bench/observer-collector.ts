@@ -6,15 +6,17 @@
  * open and no BPF program attached, not a paused collector.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { pinProcessThreads } from '../collectors/housekeeping.js';
 
 /**
  * Child mode: starts the collector (default measurement set at the given rate) on "start <hz>",
- * stops it on "stop", answering each line when done; exits on end of input.
+ * stops it on "stop", moves all its threads to CPUs on "affinity <cpu list|all>" (the
+ * collector.housekeepingCpus setting), answering each line when done; exits on end of input.
  */
 async function collectorChild(only: string[]): Promise<void> {
   const { CollectorAgent } = await import('../collectors/agent.js');
@@ -49,6 +51,15 @@ async function collectorChild(only: string[]): Promise<void> {
       });
       await agent.start();
       reply(`started ${usable.join('+')} ${agent.mode}`);
+    } else if (command === 'affinity' && rate !== undefined) {
+      // The whole process, the sampler thread included (collectors/housekeeping.ts); "all": every online CPU.
+      const list = rate === 'all' ? readFileSync('/sys/devices/system/cpu/online', 'utf8').trim() : rate;
+      try {
+        const threads = pinProcessThreads(list, 'observer-effect --housekeeping');
+        reply(`pinned ${threads.length} threads to ${list}`);
+      } catch (err) {
+        reply(`error: ${(err as Error).message}`);
+      }
     } else if (command === 'stop' && agent !== null) {
       await agent.shutdown();
       agent = null;
@@ -57,6 +68,22 @@ async function collectorChild(only: string[]): Promise<void> {
   }
   if (agent) await agent.shutdown();
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** One condition of a block: alone (hz null), or the collector at `hz` with its threads on `cpus` ("all": any CPU). */
+export interface Condition {
+  label: string;
+  hz: number | null;
+  cpus: string;
+}
+
+/** The conditions: alone, each rate anywhere, and each rate on the housekeeping CPUs (when given). */
+export function conditions(rates: readonly number[], housekeeping: string | null): Condition[] {
+  return [
+    { label: 'alone', hz: null, cpus: 'all' },
+    ...rates.map((hz) => ({ label: `${hz} Hz`, hz, cpus: 'all' })),
+    ...(housekeeping === null ? [] : rates.map((hz) => ({ label: `${hz} Hz on CPU ${housekeeping}`, hz, cpus: housekeeping }))),
+  ];
 }
 
 /** The default set's sources. */
@@ -74,6 +101,7 @@ export class Collector {
     this.lines = createInterface({ input: this.child.stdout! })[Symbol.asyncIterator]();
   }
   private async ask(line: string): Promise<string> {
+    this.resume(); // a stopped process answers nothing
     this.child.stdin!.write(`${line}\n`);
     const r = await this.lines.next();
     if (r.done) throw new Error(`the collector process ended before answering "${line}"`);
@@ -90,6 +118,44 @@ export class Collector {
     await this.ask('stop');
     this.running = null;
   }
+  /** CPU time of all the collector process' threads so far, ns (their schedstat). */
+  cpuNs(): number {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${this.child.pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${this.child.pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+    return ns;
+  }
+  /** Whether its process is stopped (SIGSTOP). */
+  paused = false;
+  /**
+   * Stops the collector's process (SIGSTOP): all its threads, so no tick is read and no syscall
+   * made, while its perf events stay open and its BPF programs attached (they keep running in the
+   * kernel on the events they count). Immediate, unlike a stop (40–150 ms).
+   */
+  pause(): void {
+    if (this.paused) return;
+    this.child.kill('SIGSTOP');
+    this.paused = true;
+  }
+  /** Continues a paused collector (SIGCONT): its timers fire once for the ticks it missed. */
+  resume(): void {
+    if (!this.paused) return;
+    this.child.kill('SIGCONT');
+    this.paused = false;
+  }
+  /** The CPUs all its threads run on now ("all": any CPU). */
+  cpus = 'all';
+  /** Moves every thread of the collector process onto `cpus` (a cpu list, or "all"), as `collector.housekeepingCpus` does. */
+  async affinity(cpus: string): Promise<void> {
+    if (this.cpus === cpus) return;
+    await this.ask(`affinity ${cpus}`);
+    this.cpus = cpus;
+  }
   /** Brings the collector to `hz` (null: stopped); false when it already was there. */
   async set(hz: number | null): Promise<boolean> {
     if (this.running === hz) return false;
@@ -99,6 +165,7 @@ export class Collector {
   }
   async close(): Promise<void> {
     const exited = new Promise((r) => this.child.once('exit', r));
+    this.resume();
     this.child.stdin!.end();
     await exited;
   }

@@ -3,37 +3,49 @@
  * samples every CPU, against the same workload alone, judged only when the measurement can tell.
  *
  * The collector (bench/observer-collector.ts) runs in a process of its own with the default
- * measurement set of an experiment, stays up for the whole bench and starts and stops sampling on
- * command, so "alone" has no perf event open and no BPF program attached. Each comparison is
- * paired (alone and with the collector close together in time, in a random order), so a shared
- * machine's drift does not pass for an effect; the slowdown (alone rate / rate with the collector:
- * 1.00 = no effect, above 1 = slower) is the geometric mean of the paired ratios with a 95 %
- * bootstrap interval. The verdict at 10 Hz (the goal: not distinguishable from no effect, an
- * interval that contains 1.0 and is narrower than ±1 %) is given only when the interval's
- * half-width is under 1 %; otherwise the bench prints "cannot judge: interval wider than ±1 %".
+ * measurement set of an experiment and stays up for the whole bench. It is switched in one of two
+ * ways (`--switch`):
+ * - pause (the default): it keeps sampling and its process is stopped (SIGSTOP) for "alone" and
+ *   continued (SIGCONT) for "with": it runs as in an experiment, past its start-up, and the switch
+ *   is immediate, so windows can be short; its perf events stay open and its BPF programs attached
+ *   in both, so their in-kernel work is not in the comparison (CPU 0's interrupts and the
+ *   workload's context switches are printed to size it);
+ * - restart: it is stopped and started, so "alone" has no perf event open and no BPF program
+ *   attached, but "with" is its first seconds after a start (costlier: its CPU time is printed).
+ * With more than one CPU the collector is also measured with every thread moved to the
+ * housekeeping CPUs (`--housekeeping`, default the last CPU; collector.housekeepingCpus).
+ * Each comparison is paired (alone and with the collector close together in time, in a random
+ * order), so a shared machine's drift does not pass for an effect; the slowdown (alone rate / rate
+ * with the collector: 1.00 = no effect, above 1 = slower) is the geometric mean of the paired
+ * ratios with a 95 % bootstrap interval. The verdict at 10 Hz (the goal: not distinguishable from
+ * no effect, an interval that contains 1.0 and is narrower than ±1 %) is given only when the
+ * interval's half-width is under 1 % and it comes from at least 10 pairs; otherwise "cannot judge".
  *
  * Two parts, one after the other:
- * - CPU-bound: `sysbench cpu` pinned to CPU 0, in blocks of three adjacent short runs (alone,
- *   10 Hz, 100 Hz in a random order per block); the rate is sysbench's events over its own
- *   "total time" (the process start-up left out).
- * - memory-bound: one long STREAM triad run pinned to CPU 0, the collector switched in short
- *   windows inside it (bench/observer-memory.ts says why: the VM's memory bandwidth drifts too much
- *   between separate runs).
+ * - CPU-bound (bench/observer-cpu.ts): `sysbench cpu` pinned to CPU 0, in blocks of adjacent short
+ *   runs (alone and each condition in a random order per block); the rate is sysbench's events
+ *   over its own "total time" (the process start-up left out).
+ * - memory-bound (bench/observer-memory.ts): one long STREAM triad run pinned to CPU 0, the
+ *   collector switched in short windows inside it (the VM's memory bandwidth drifts too much
+ *   between separate runs). `--noise SECONDS` instead runs the triad alone and prints its noise's
+ *   time structure (bench/observer-noise.ts), to choose the windows.
  * Each part prints its pairs, the load average before and after, and how much of CPU 0 the workload
  * got alone (the rest went to other work on the machine), per second (what an experiment sees) and
  * per CPU second of the workload (its share of CPU 0 left out). Needs root for perf and BPF
  * (without, the collector runs what it can, and says so).
  *
  *   npm run build && node dist/bench/observer-effect.js [--seconds 2] [--budget 120]
- *     [--memory-budget 180] [--window 1] [--settle 0.4] [--mib 64] [--dump windows.jsonl]
+ *     [--memory-budget 180] [--switch pause|restart] [--window 0.3] [--settle 0.1] [--segment 20]
+ *     [--rates 10,100] [--housekeeping 1|off] [--mib 64] [--dump windows.jsonl] [--noise 120]
  *     [--sources perf,ebpf,procfs] (a part of the default set, to find what an effect comes from)
  */
 process.env.ISOSCOPE_LOG_LEVEL ??= 'error';
-import { execFileSync } from 'node:child_process';
-import { cpus, loadavg } from 'node:os';
-import { Collector } from './observer-collector.js';
+import { cpus } from 'node:os';
+import { expandCpuList } from '../core/cpu-list.js';
+import { Collector, conditions } from './observer-collector.js';
+import { cpuPart } from './observer-cpu.js';
 import { memoryPart } from './observer-memory.js';
-import { mean, noiseLine, slowdownLine } from './observer-stats.js';
+import { noisePart } from './observer-noise.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -41,78 +53,33 @@ const arg = (name: string, fallback: number) => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** What one run did: its work per second of sysbench's own run time, and the share of CPU 0 it got. */
-interface RunResult {
-  rate: number;
-  /** Work per CPU second of the workload (user + sys). */
-  ratePerCpu: number;
-  share: number;
-}
-
-/** Runs `sysbench cpu` pinned to CPU 0: its rate over its own "total time", and its CPU time from the shell's `times`. */
-function runSysbenchCpu(seconds: number): RunResult {
-  const out = execFileSync('bash', ['-c', `taskset -c 0 sysbench cpu --threads=1 --time=${seconds} run; times`], { encoding: 'utf8' });
-  const total = Number(/total time:\s+([\d.]+)s/.exec(out)![1]);
-  const children = out.trim().split('\n').at(-1)!;
-  const cpu = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((a, m) => a + Number(m[1]) * 60 + Number(m[2]), 0);
-  const work = Number(/total number of events:\s+(\d+)/.exec(out)![1]);
-  return { rate: work / total, ratePerCpu: work / Math.max(cpu, 0.01), share: cpu / total };
-}
-
-const RATES = [10, 100] as const;
-type Condition = 'alone' | (typeof RATES)[number];
-
-/** The CPU-bound part: blocks of three adjacent `sysbench cpu` runs until `budget` seconds are spent. */
-async function cpuPart(collector: Collector, seconds: number, budget: number): Promise<void> {
-  const started = performance.now();
-  console.log(`  sysbench cpu (CPU-bound): blocks of ${seconds} s runs (alone, 10 Hz, 100 Hz in random order) for ${budget} s; load average at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  const blocks: Map<Condition, RunResult>[] = [];
-  let blockSeconds = 0;
-  for (let block = 0; ; block++) {
-    const elapsed = (performance.now() - started) / 1000;
-    if (block > 0 && elapsed + blockSeconds * 1.2 > budget) break;
-    const t0 = performance.now();
-    const order: Condition[] = ['alone', ...RATES];
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1));
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
-    const runs = new Map<Condition, RunResult>();
-    for (const c of order) {
-      if (c !== 'alone') {
-        await collector.start(c);
-        await sleep(500); // past its start-up: programs attached, first ticks read
-      }
-      try {
-        runs.set(c, runSysbenchCpu(seconds));
-      } finally {
-        if (c !== 'alone') await collector.stop();
-      }
-    }
-    blocks.push(runs);
-    blockSeconds = Math.max(blockSeconds, (performance.now() - t0) / 1000);
-  }
-  const alone = blocks.map((b) => b.get('alone')!);
-  console.log(`    ${blocks.length} blocks; alone ${mean(alone.map((r) => r.rate)).toFixed(1)} events/s (${Math.min(...alone.map((r) => r.rate)).toFixed(1)}–${Math.max(...alone.map((r) => r.rate)).toFixed(1)}), ${(mean(alone.map((r) => r.share)) * 100).toFixed(1)} % of CPU 0`);
-  for (const [label, rate] of [
-    ['per second (what the experiment sees)', (r: RunResult) => r.rate],
-    ['per CPU second of the workload (its share of CPU 0 left out)', (r: RunResult) => r.ratePerCpu],
-  ] as const) {
-    console.log(`    ${label}:`);
-    for (const hz of RATES) console.log(`      ${slowdownLine(hz, blocks.map((b) => rate(b.get('alone')!) / rate(b.get(hz)!)))}`);
-    console.log(`      ${noiseLine(alone.map(rate))}`);
-  }
-  console.log(`    ${((performance.now() - started) / 1000).toFixed(0)} s; load average at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-}
-
 export async function main(): Promise<void> {
   const seconds = arg('--seconds', 2);
   const budget = arg('--budget', 120);
   const memoryBudget = arg('--memory-budget', 180);
   const dumpAt = process.argv.indexOf('--dump');
   const dump = dumpAt > 0 ? process.argv[dumpAt + 1] : undefined;
+  const ratesAt = process.argv.indexOf('--rates');
+  const rates = ratesAt > 0 ? process.argv[ratesAt + 1]!.split(',').map(Number) : [10, 100];
+  if (rates.some((hz) => !Number.isInteger(hz) || hz < 1 || hz > 1000)) throw new Error(`--rates: expected rates in Hz like 10,100, got "${process.argv[ratesAt + 1]}"`);
+  // The collector's threads on these CPUs in extra conditions (collector.housekeepingCpus): by default the last CPU, off CPU 0.
+  const hkAt = process.argv.indexOf('--housekeeping');
+  const lastCpu = cpus().length - 1;
+  const housekeeping = hkAt > 0 ? (process.argv[hkAt + 1] === 'off' ? null : process.argv[hkAt + 1]!) : lastCpu > 0 ? String(lastCpu) : null;
+  if (housekeeping !== null && expandCpuList(housekeeping).includes(0)) throw new Error(`--housekeeping: "${housekeeping}" includes CPU 0, where the workload runs`);
   const started = performance.now();
-  console.log(`observer effect: workloads pinned to CPU 0 of ${cpus().length}, collector on every CPU`);
+  console.log(`observer effect: workloads pinned to CPU 0 of ${cpus().length}, collector measuring every CPU, its threads on any CPU${housekeeping === null ? '' : ` and (collector.housekeepingCpus) on CPU ${housekeeping} only`}`);
+  const switchAt = process.argv.indexOf('--switch');
+  const switching = switchAt > 0 ? process.argv[switchAt + 1] : 'pause';
+  if (switching !== 'restart' && switching !== 'pause') throw new Error(`--switch: expected restart or pause, got "${switching}"`);
+  // A restart takes 40–150 ms and its start-up is dropped; a pause takes effect at once.
+  const [window, settle] = switching === 'pause' ? [arg('--window', 0.3), arg('--settle', 0.1)] : [arg('--window', 1), arg('--settle', 0.4)];
+  const noise = arg('--noise', 0);
+  if (noise > 0) {
+    // The memory-bound workload's own noise only: no collector.
+    await noisePart({ seconds: noise, mib: arg('--mib', 64), gaps: [0, 0.1, 0.4] });
+    return;
+  }
   const at = process.argv.indexOf('--sources');
   const collector = new Collector(at > 0 ? process.argv[at + 1]!.split(',') : undefined);
   try {
@@ -121,8 +88,9 @@ export async function main(): Promise<void> {
     await sleep(3000);
     await collector.stop();
     console.log(`  collector sources: ${sources}`);
-    if (budget > 0) await cpuPart(collector, seconds, budget);
-    if (memoryBudget > 0) await memoryPart(collector, { budget: memoryBudget, window: arg('--window', 1), settle: arg('--settle', 0.4), mib: arg('--mib', 64), rates: RATES, ...(dump ? { dump } : {}) });
+    if (budget > 0) await cpuPart(collector, { seconds, budget, rates, housekeeping, switching });
+    await collector.affinity('all');
+    if (memoryBudget > 0) await memoryPart(collector, { budget: memoryBudget, window, settle, mib: arg('--mib', 64), conditions: conditions(rates, housekeeping).filter((c) => c.hz !== null), switching, segment: arg('--segment', 20), ...(dump ? { dump } : {}) });
   } finally {
     await collector.set(null);
     await collector.close();

@@ -24,8 +24,8 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, sta
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../collectors/ebpf/locate.js';
-import type { Collector } from './observer-collector.js';
-import { mean, noiseLine, slowdownLine } from './observer-stats.js';
+import type { Collector, Condition } from './observer-collector.js';
+import { mean, noiseLine, ratioLine } from './observer-stats.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MiB = 1024 * 1024;
@@ -67,8 +67,42 @@ export function windowRate(reports: readonly Report[], from: number, to: number)
   return { perSecond: (bytes / (last.t - first.t)) * 1e9, perCpuSecond: (bytes / (last.cpu - first.cpu)) * 1e9 };
 }
 
+/**
+ * Compiles bench/stream-triad.c into `dir` and starts it pinned to CPU 0 with arrays of `mib` MiB,
+ * its progress going to a file read at the end (this process does not wake up per report); resolves
+ * a second after its first pass. `stop()` ends it and returns its reports (again: the same ones).
+ */
+export async function startTriad(dir: string, mib: number): Promise<{ stop(): Promise<Report[]> }> {
+  const binary = join(dir, 'stream-triad');
+  execFileSync(process.env.CC ?? 'cc', ['-O2', '-o', binary, join(packageRoot(), 'bench', 'stream-triad.c')]);
+  const out = join(dir, 'progress');
+  const fd = openSync(out, 'w');
+  const workload = spawn('taskset', ['-c', '0', binary, String(mib)], { stdio: ['ignore', fd, 'inherit'] });
+  closeSync(fd);
+  const exited = new Promise<void>((r) => workload.once('exit', () => r()));
+  let reports: Report[] | null = null;
+  const stop = async () => {
+    if (reports) return reports;
+    if (workload.exitCode === null) workload.kill();
+    await exited;
+    reports = parseReports(readFileSync(out, 'utf8'));
+    return reports;
+  };
+  try {
+    while (statSync(out).size === 0) {
+      if (workload.exitCode !== null) throw new Error(`stream-triad exited with ${workload.exitCode} before its first pass`);
+      await sleep(50);
+    }
+    await sleep(1000); // past its first passes
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { stop };
+}
+
 /** The last-level cache of CPU 0 in bytes, from sysfs (null when it does not say). */
-function lastLevelCache(): number | null {
+export function lastLevelCache(): number | null {
   const base = '/sys/devices/system/cpu/cpu0/cache';
   let best: number | null = null;
   for (let i = 0; existsSync(join(base, `index${i}`)); i++) {
@@ -81,7 +115,6 @@ function lastLevelCache(): number | null {
   return best;
 }
 
-type Condition = 'alone' | number;
 
 export interface MemoryOptions {
   /** Seconds to spend on blocks. */
@@ -92,7 +125,18 @@ export interface MemoryOptions {
   settle: number;
   /** MiB per array (three arrays). */
   mib: number;
-  rates: readonly number[];
+  /** The collector's conditions besides alone (a rate, with its threads anywhere or on housekeeping CPUs). */
+  conditions: readonly Condition[];
+  /**
+   * How the collector is switched between windows. restart: stopped and started (alone = no perf
+   * event open, no BPF program attached; a start or stop takes 40–150 ms, so the settle is long);
+   * pause: started once per segment and its process stopped and continued (SIGSTOP/SIGCONT), which
+   * takes effect at once and allows short windows, but leaves its in-kernel part (counting, BPF
+   * programs) running in the alone windows too.
+   */
+  switching: 'restart' | 'pause';
+  /** With pause: seconds at one rate before the collector is restarted at the next. */
+  segment: number;
   /** A file to write every window to (JSON lines: block, condition, window and settle rates), for a closer look. */
   dump?: string;
 }
@@ -101,61 +145,79 @@ export interface MemoryOptions {
 export async function memoryPart(collector: Collector, o: MemoryOptions): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'isoscope-triad-'));
   try {
-    const binary = join(dir, 'stream-triad');
-    execFileSync(process.env.CC ?? 'cc', ['-O2', '-o', binary, join(packageRoot(), 'bench', 'stream-triad.c')]);
     const llc = lastLevelCache();
     const load0 = loadavg();
-    console.log(`  STREAM triad (memory-bound), one run pinned to CPU 0: 3 arrays × ${o.mib} MiB against a last-level cache of ${llc === null ? 'unknown size' : `${(llc / MiB).toFixed(0)} MiB`}; windows of ${o.window} s after ${o.settle} s of settle per switch, alone and each rate (${o.rates.join(' Hz, ')} Hz, random order per round) in turn, each rate window against the alone windows before and after it, for ${o.budget} s; load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}`);
-    const out = join(dir, 'progress');
-    const fd = openSync(out, 'w');
-    // Its progress goes to a file, read at the end: this process does not wake up per report.
-    const workload = spawn('taskset', ['-c', '0', binary, String(o.mib)], { stdio: ['ignore', fd, 'inherit'] });
-    closeSync(fd);
-    const exited = new Promise<void>((r) => workload.once('exit', () => r()));
+    const how = o.switching === 'restart' ? 'the collector stopped and started per switch' : `the collector's process stopped and continued per switch (SIGSTOP/SIGCONT; restarted in the next condition every ${o.segment} s)`;
+    const labels = o.conditions.map((c) => c.label);
+    console.log(`  STREAM triad (memory-bound), one run pinned to CPU 0: 3 arrays × ${o.mib} MiB against a last-level cache of ${llc === null ? 'unknown size' : `${(llc / MiB).toFixed(0)} MiB`}; windows of ${o.window} s after ${o.settle} s of settle per switch, ${how}, alone and each condition (${labels.join(', ')}; random order per round) in turn, each condition's window against the alone windows before and after it, for ${o.budget} s; load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}`);
+    const triad = await startTriad(dir, o.mib);
     try {
-      while (statSync(out).size === 0) {
-        if (workload.exitCode !== null) throw new Error(`stream-triad exited with ${workload.exitCode} before its first pass`);
-        await sleep(50);
-      }
-      await sleep(1000); // past its first passes
-      // Alone, then each rate in a random order per round, with an alone window after each:
-      // A r1 A r2 A r1 A … Each rate window is compared with the two alone windows around it.
-      const windows: { round: number; condition: Condition; switched: number; from: number; to: number }[] = [];
-      const measure = async (round: number, condition: Condition) => {
+      // Alone, then each condition in a random order per round, with an alone window after each:
+      // A c1 A c2 A c1 A … Each condition's window is compared with the two alone windows around it.
+      const windows: { round: number; condition: string; switched: number; from: number; to: number; collectorCpuNs: number }[] = [];
+      /** The collector's CPU time and wall time running without a pause (pause mode), to compare its running windows with. */
+      const continuous = new Map<string, { cpuNs: number; wallNs: number }>(labels.map((l) => [l, { cpuNs: 0, wallNs: 0 }]));
+      const measure = async (round: number, c: Condition | null) => {
         const switched = Number(process.hrtime.bigint());
-        await collector.set(condition === 'alone' ? null : condition);
+        if (o.switching === 'restart') {
+          if (c !== null) await collector.affinity(c.cpus);
+          await collector.set(c?.hz ?? null);
+        } else if (c === null) collector.pause();
+        else collector.resume();
         await sleep(o.settle * 1000);
         const from = Number(process.hrtime.bigint()); // CLOCK_MONOTONIC, as the workload's reports
+        const cpu0 = collector.cpuNs();
         await sleep(o.window * 1000);
-        windows.push({ round, condition, switched, from, to: Number(process.hrtime.bigint()) });
+        windows.push({ round, condition: c?.label ?? 'alone', switched, from, to: Number(process.hrtime.bigint()), collectorCpuNs: collector.cpuNs() - cpu0 });
       };
       const started = performance.now();
-      await measure(0, 'alone');
-      for (let round = 0; (performance.now() - started) / 1000 < o.budget; round++) {
-        const order = [...o.rates];
+      const elapsed = () => (performance.now() - started) / 1000;
+      if (o.switching === 'restart') await measure(0, null);
+      for (let round = 0; elapsed() < o.budget; round++) {
+        const order = [...o.conditions];
         for (let i = order.length - 1; i > 0; i--) {
           const j = Math.floor(Math.random() * (i + 1));
           [order[i], order[j]] = [order[j]!, order[i]!];
         }
-        for (const hz of order) {
-          await measure(round, hz);
-          await measure(round, 'alone');
+        for (const c of order) {
+          if (o.switching === 'restart') {
+            await measure(round, c);
+            await measure(round, null);
+            continue;
+          }
+          // A segment in this condition: started (past its start-up), then paused and continued in
+          // turn, beginning and ending paused so that no sandwich spans a restart.
+          await collector.set(null);
+          await collector.affinity(c.cpus);
+          await collector.set(c.hz);
+          await sleep(500);
+          const segmentStart = elapsed();
+          await measure(round, null);
+          while (elapsed() - segmentStart < o.segment && elapsed() < o.budget) {
+            await measure(round, c);
+            await measure(round, null);
+          }
+          // One second running without a pause, at the end of the segment (past the start-up): what
+          // the collector costs per second when it is not switched.
+          collector.resume();
+          const [c0, t0] = [collector.cpuNs(), process.hrtime.bigint()];
+          await sleep(1000);
+          continuous.get(c.label)!.cpuNs += collector.cpuNs() - c0;
+          continuous.get(c.label)!.wallNs += Number(process.hrtime.bigint() - t0);
         }
       }
       await collector.set(null);
-      workload.kill();
-      await exited;
-      const reports = parseReports(readFileSync(out, 'utf8'));
+      const reports = await triad.stop();
       if (o.dump) writeFileSync(o.dump, windows.map((w) => JSON.stringify({ ...w, rate: windowRate(reports, w.from, w.to), settle: windowRate(reports, w.switched, w.from) })).join('\n') + '\n');
       const rates = windows.map((w) => windowRate(reports, w.from, w.to));
       const unusable = rates.filter((r) => r === null).length;
       type Rate = { perSecond: number; perCpuSecond: number };
-      // Per rate, in time order: [alone before, with the collector, alone after].
-      const sandwiches = new Map<number, [Rate, Rate, Rate][]>(o.rates.map((hz) => [hz, []]));
+      // Per condition, in time order: [alone before, with the collector, alone after].
+      const sandwiches = new Map<string, [Rate, Rate, Rate][]>(labels.map((l) => [l, []]));
       for (let i = 1; i + 1 < windows.length; i++) {
         const c = windows[i]!.condition;
         const [before, during, after] = [rates[i - 1], rates[i], rates[i + 1]];
-        if (c !== 'alone' && before && during && after) sandwiches.get(c)!.push([before, during, after]);
+        if (c !== 'alone' && windows[i - 1]!.condition === 'alone' && windows[i + 1]!.condition === 'alone' && before && during && after) sandwiches.get(c)!.push([before, during, after]);
       }
       const alone = windows.map((w, i) => (w.condition === 'alone' ? rates[i] : null)).filter((r): r is Rate => r !== null && r !== undefined);
       const gib = (x: number) => (x / (1024 * MiB)).toFixed(2);
@@ -167,18 +229,24 @@ export async function memoryPart(collector: Collector, o: MemoryOptions): Promis
       ] as const) {
         console.log(`    ${label}:`);
         // Neighbouring ratios share an alone window: a moving-block bootstrap over runs of 3.
-        for (const hz of o.rates) console.log(`      ${slowdownLine(hz, sandwiches.get(hz)!.map(([a, x, b]) => Math.sqrt(pick(a) * pick(b)) / pick(x)), 3)}`);
-        console.log(`      ${noiseLine(alone.map(pick), 'one rate window apart')}`);
+        for (const c of o.conditions) console.log(`      ${ratioLine(`collector ${c.label.padStart(6)}: slowdown`, sandwiches.get(c.label)!.map(([a, x, b]) => Math.sqrt(pick(a) * pick(b)) / pick(x)), 3, c.hz === 10)}`);
+        console.log(`      ${noiseLine(alone.map(pick), 'one condition window apart')}`);
       }
       // What the settle time dropped: the rate during it against the window after it, per condition.
-      const settle = (c: Condition) => {
+      const settle = (c: string) => {
         const r = windows.map((w) => [windowRate(reports, w.switched, w.from), windowRate(reports, w.from, w.to), w.condition] as const).filter(([a, b, cond]) => a && b && cond === c).map(([a, b]) => a!.perSecond / b!.perSecond).sort((x, y) => x - y);
         return r.length > 0 ? r[Math.floor(r.length / 2)]!.toFixed(3) : '-';
       };
-      console.log(`    transitions (dropped): median rate during the settle time / in the window after it, per second: switched to alone ${settle('alone')}, ${o.rates.map((hz) => `to ${hz} Hz ${settle(hz)}`).join(', ')}`);
+      // The collector's own CPU per second inside the windows: a switched collector must work as it does unswitched.
+      const cpuPerSecond = (c: string) => {
+        const ws = windows.filter((w) => w.condition === c);
+        return (ws.reduce((a, w) => a + w.collectorCpuNs, 0) / ws.reduce((a, w) => a + (w.to - w.from), 0)) * 1000; // ms per s
+      };
+      console.log(`    the collector's CPU inside the windows: alone ${cpuPerSecond('alone').toFixed(2)} ms/s, ${labels.map((l) => { const c = continuous.get(l)!; return `${l} ${cpuPerSecond(l).toFixed(2)} ms/s${c.wallNs > 0 ? ` (running without a pause: ${((c.cpuNs / c.wallNs) * 1000).toFixed(2)} ms/s, 1 s at the end of each segment)` : ''}`; }).join(', ')}`);
+      console.log(`    transitions (dropped): median rate during the settle time / in the window after it, per second: switched to alone ${settle('alone')}, ${labels.map((l) => `to ${l} ${settle(l)}`).join(', ')}`);
       console.log(`    ${((performance.now() - started) / 1000).toFixed(0)} s; load average at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     } finally {
-      if (workload.exitCode === null) workload.kill();
+      await triad.stop();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -36,9 +36,15 @@ export function verdict(s: { lo: number; hi: number }, pairs = MIN_PAIRS): strin
 
 /** One printed line: the slowdown at `hz`, its interval, the pairs and the verdict. */
 export function slowdownLine(hz: number, ratios: number[], block = 1): string {
+  return ratioLine(`collector ${String(hz).padStart(3)} Hz: slowdown`, ratios, block, hz === 10);
+}
+
+/** One printed line: the geometric mean of paired ratios under `label`, its interval, the pairs and the verdict (marked when it is `goal`'s). */
+export function ratioLine(label: string, ratios: number[], block = 1, goal = false, judge = true): string {
   const s = pairedSlowdown(ratios, 10_000, block);
-  const line = `collector ${String(hz).padStart(3)} Hz: slowdown ${s.ratio.toFixed(4)}×, 95 % CI [${s.lo.toFixed(4)}, ${s.hi.toFixed(4)}] (±${(((s.hi - s.lo) / 2) * 100).toFixed(2)} %), ${ratios.length} pairs`;
-  return `${line}: ${verdict(s, ratios.length)}${hz === 10 ? '  ← the goal' : ''}`;
+  const line = `${label} ${s.ratio.toFixed(4)}×, 95 % CI [${s.lo.toFixed(4)}, ${s.hi.toFixed(4)}] (±${(((s.hi - s.lo) / 2) * 100).toFixed(2)} %), ${ratios.length} pairs`;
+  if (!judge) return `${line}: ${s.lo <= 1 && s.hi >= 1 ? 'no difference seen' : 'different'}`;
+  return `${line}: ${verdict(s, ratios.length)}${goal ? '  ← the goal' : ''}`;
 }
 
 /**

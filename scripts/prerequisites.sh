@@ -28,6 +28,7 @@ openmpi-bin              mpirun                    hpcc runs under mpirun
 hpcc                     hpcc                      HPL, STREAM, RandomAccess, DGEMM workloads
 stress-ng                stress-ng                 interference generator
 sysbench                 sysbench                  CPU and memory workloads
+time                     /usr/bin/time             bench/observer-effect: the workload's context switches (GNU time)
 iproute2                 ip                        testbed nodes are network namespaces joined by veth links
 util-linux               nsenter                   testbed: sshd enters a node's namespaces (nsenter), host names (unshare --uts)
 openssh-client           ssh-keygen                testbed keys; mpirun reaches the other nodes with ssh
