@@ -40,7 +40,11 @@ export function createSink(kind: SinkKind, o: SinkOptions): Sink {
   if (kind === 'http') {
     if (!o.http) throw new UserError('the http sink needs collector.http.url and collector.http.token (the receiving isoscope up\'s query.token)');
     target = new HttpProducer(o.http);
-  } else target = o.bus!.producer();
+  } else {
+    // Kafka: the producer that writes its requests itself (bus/kafka/direct-producer.ts), where the bus has one.
+    const bus = o.bus! as Bus & { directProducer?: () => BusProducer };
+    target = bus.directProducer ? bus.directProducer() : bus.producer();
+  }
   const spooling = new SpoolingProducer(target, new SpoolDir(join(o.stateDir, 'spool'), o.spoolMaxBytes, { writeOnLoop: o.spoolWriteOnLoop ?? true }));
   return { producer: spooling, spooling };
 }

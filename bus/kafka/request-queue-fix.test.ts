@@ -1,12 +1,18 @@
 /**
  * On the real Kafka: an idle consumer's connections no longer check their (empty) request queues
- * on a 1 ms timer (kafkajs 2.2.4, patched by request-queue-fix.ts), and requests still flow.
+ * on a 1 ms timer (kafkajs 2.2.4, patched by request-queue-fix.ts), and requests still flow. An
+ * idle producer's connections hold no 100 ms request-timeout interval, and a request the broker
+ * never answers still times out.
  */
 import { createRequire } from 'node:module';
+import { createServer, type Socket } from 'node:net';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testServices, uniqueName } from '../../test/services.js';
 import { KafkaBus } from './kafka-bus.js';
-import { fixKafkajsIdleLoop } from './request-queue-fix.js';
+import { fixKafkajsIdleLoop, fixKafkajsTimeoutCheck } from './request-queue-fix.js';
+
+const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
 describe('kafkajs idle request-queue loop', () => {
   let bus: KafkaBus;
@@ -47,5 +53,33 @@ describe('kafkajs idle request-queue loop', () => {
     for (let i = 0; i < 150 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
     expect(got).toEqual(['after the idle wait']);
     await consumer.shutdown();
+  }, 60_000);
+
+  it('times requests only while some are in flight: an idle producer holds no interval, an unanswered request still times out', async () => {
+    expect(fixKafkajsTimeoutCheck()).toBe(true);
+    const topic = uniqueName('idle-timeout');
+    await bus.ensureTopics([topic]);
+    await new Promise((r) => setTimeout(r, 300));
+    const before = timers();
+    const producer = bus.directProducer();
+    await producer.send(topic, [{ key: 'k', value: Buffer.from('one') }]);
+    await new Promise((r) => setTimeout(r, 400)); // an interval of kafkajs' would have fired 4 times by now
+    // Unpatched, each broker connection keeps a 100 ms interval from connect to close.
+    expect(timers()).toBeLessThanOrEqual(before);
+    await producer.send(topic, [{ key: 'k', value: Buffer.from('two') }]); // and sends again after it
+    await producer.shutdown();
+
+    // A broker that accepts and never answers: the request fails after requestTimeout, as without the patch.
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => void sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const { port } = silent.address() as { port: number };
+    const admin = new Kafka({ brokers: [`127.0.0.1:${port}`], requestTimeout: 400, connectionTimeout: 1000, retry: { retries: 0 }, logLevel: logLevel.NOTHING }).admin();
+    const t0 = Date.now();
+    await expect(admin.connect()).rejects.toThrow(/timed out|timeout/i);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    await admin.disconnect().catch(() => undefined);
+    for (const s of sockets) s.destroy();
+    silent.close();
   }, 60_000);
 });

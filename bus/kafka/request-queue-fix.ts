@@ -12,6 +12,13 @@
  * checks the queue again (`fulfillRequest`, the request's timeout), so an empty queue needs no
  * timer. Applied once, when the Kafka bus module loads; kafkajs versions without the method are
  * left alone.
+ *
+ * The same holds for the request timeouts (`fixKafkajsTimeoutCheck`): every connection looks for
+ * requests past their timeout on a 100 ms interval from connect to close, whether a request is in
+ * flight or not. A collector sending once a second woke 10 times a second for it, more wake-ups
+ * than everything else it does (strace: 25 epoll waits a second against 2 without Kafka;
+ * docs/DECISIONS.md). Patched, the interval runs only while requests are in flight: it starts
+ * when one is sent and stops once none is left, checking as often as before.
  */
 import { createRequire } from 'node:module';
 
@@ -27,6 +34,71 @@ interface RequestQueueLike {
 }
 
 const FIXED = Symbol.for('isoscope.kafkajs.requestQueueFixed');
+const TIMEOUT_FIXED = Symbol.for('isoscope.kafkajs.requestTimeoutCheckFixed');
+/** Set while the connection wants its in-flight requests timed (between connect and close). */
+const WANTED = Symbol('isoscope.kafkajs.timeoutCheckWanted');
+
+interface TimedQueueLike {
+  enforceRequestTimeout: boolean;
+  requestTimeout: number;
+  requestTimeoutIntervalId: ReturnType<typeof setInterval> | null | undefined;
+  inflight: Map<number, { sentAt: number; requestTimeout: number; timeoutRequest(): void }>;
+  isConnected(): boolean;
+  destroy(): void;
+  scheduleRequestTimeoutCheck(): void;
+  sendSocketRequest(request: unknown): void;
+  [WANTED]?: boolean;
+}
+
+/**
+ * Patches kafkajs' RequestQueue so a connection times its requests only while some are in flight
+ * (idempotent); false when this kafkajs has no such methods.
+ */
+export function fixKafkajsTimeoutCheck(): boolean {
+  const require = createRequire(import.meta.url);
+  let RequestQueue: { prototype: TimedQueueLike & { [TIMEOUT_FIXED]?: true } };
+  try {
+    RequestQueue = require('kafkajs/src/network/requestQueue/index.js');
+  } catch {
+    return false;
+  }
+  const proto = RequestQueue.prototype;
+  if (proto[TIMEOUT_FIXED]) return true;
+  if (typeof proto.scheduleRequestTimeoutCheck !== 'function' || typeof proto.sendSocketRequest !== 'function' || typeof proto.destroy !== 'function') return false;
+  const { destroy, sendSocketRequest } = proto;
+  proto.destroy = function (this: TimedQueueLike) {
+    destroy.call(this);
+    this.requestTimeoutIntervalId = null;
+    this[WANTED] = false;
+  };
+  proto.scheduleRequestTimeoutCheck = function (this: TimedQueueLike) {
+    if (!this.enforceRequestTimeout) return;
+    this.destroy();
+    this[WANTED] = true;
+    startTimeoutCheck(this);
+  };
+  proto.sendSocketRequest = function (this: TimedQueueLike, request: unknown) {
+    sendSocketRequest.call(this, request);
+    startTimeoutCheck(this);
+  };
+  proto[TIMEOUT_FIXED] = true;
+  return true;
+}
+
+/** kafkajs' own check (the same interval and body), started when a request is in flight and stopped when none is. */
+function startTimeoutCheck(q: TimedQueueLike): void {
+  if (!q[WANTED] || q.requestTimeoutIntervalId || q.inflight.size === 0) return;
+  q.requestTimeoutIntervalId = setInterval(() => {
+    q.inflight.forEach((request) => {
+      if (Date.now() - request.sentAt > request.requestTimeout) request.timeoutRequest();
+    });
+    if (!q.isConnected()) q.destroy();
+    else if (q.inflight.size === 0) {
+      clearInterval(q.requestTimeoutIntervalId!);
+      q.requestTimeoutIntervalId = null;
+    }
+  }, Math.min(q.requestTimeout, 100));
+}
 
 /** Patches kafkajs' RequestQueue (idempotent); false when this kafkajs has no such method. */
 export function fixKafkajsIdleLoop(): boolean {

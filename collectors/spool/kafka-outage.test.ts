@@ -44,7 +44,7 @@ describe('collector spool with a real Kafka outage', () => {
     const bus = new KafkaBus({ brokers: [broker], partitions: 1 });
     await bus.start();
     await bus.ensureTopics(['samples']);
-    const kafkaProducer = bus.producer();
+    const kafkaProducer = bus.directProducer(); // the collector sink's producer (collectors/sink.ts)
     const requests: number[] = []; // batches per Kafka request
     const counted: BusProducer = {
       start: () => kafkaProducer.start(),
