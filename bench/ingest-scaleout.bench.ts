@@ -22,7 +22,11 @@
  * it so it can catch up after an outage) and partitions. QuestDB's and Kafka's own CPU are not in
  * these figures.
  *
- *   npm run build && node dist/bench/ingest-scaleout.bench.js [--samples 500000] [--pairs 6] [--cold 2] [--lead-in samples/2] [--partitions-in-flight 2] [--pairs-file F]
+ *   npm run build && node dist/bench/ingest-scaleout.bench.js [--samples 500000] [--pairs 6] [--cold 2] [--lead-in samples/2] [--control 0] [--partitions-in-flight 2] [--pairs-file F]
+ *
+ * `--control N`: N more warm pairs in which the two instances are in groups of their own and each
+ * drains every sample: as many busy processes as two in one group, nothing split (the contention
+ * control).
  *
  * `--pairs-file F`: each pair is also appended to F (JSON lines), and the figures are printed again
  * over every pair in F: runs that each fit a short slot of a shared machine pooled into one interval
@@ -131,6 +135,8 @@ class Member {
 interface Run {
   instances: number;
   warm: boolean;
+  /** Each instance in a group of its own, draining every sample (the contention control). */
+  separate: boolean;
   rate: number;
   seconds: number;
   cpuPerM: number;
@@ -163,23 +169,28 @@ async function stable(s: ServicesState, group: string, n: number): Promise<void>
  * other configuration's drain paid more in its next one, ~0.1 CPU-s: its heap had shrunk and
  * caches gone cold, docs/DECISIONS.md).
  */
-async function drain(s: ServicesState, db: pg.Client, members: Member[], total: number, warm: boolean, leadIn = 0): Promise<Run> {
+async function drain(s: ServicesState, db: pg.Client, members: Member[], total: number, warm: boolean, leadIn = 0, separate = false): Promise<Run> {
   const instances = members.length;
   await truncate(s).catch(() => undefined);
-  const group = `scaleout-${instances}x-${Date.now().toString(36)}`;
-  await Promise.all(members.map((m) => m.join(group)));
-  await stable(s, group, instances);
+  const group = `scaleout-${instances}x${separate ? 's' : ''}-${Date.now().toString(36)}`;
+  // `separate`: each member in a group of its own, so each drains every sample (the contention
+  // control: as many busy instances as two in one group, without splitting the work).
+  const groups = members.map((_, i) => (separate ? `${group}-${i}` : group));
+  await Promise.all(members.map((m, i) => m.join(groups[i]!)));
+  for (const g of new Set(groups)) await stable(s, g, separate ? 1 : instances);
   for (const m of members) m.go();
   const prefixes: string[] = [];
   if (leadIn > 0) {
     const lead = await prefill(s, leadIn, `so${instances}xl`, PARTITIONS, false);
     await visible(db, lead.prefix, leadIn);
+    if (separate) await caughtUp(s, groups); // both groups, not only the first to write them
     await Promise.all(members.map((m) => m.mark()));
     prefixes.push(lead.prefix);
   }
   const t0 = performance.now();
   const filled = await prefill(s, total, `so${instances}x${warm ? 'w' : 'c'}`, PARTITIONS, false);
   await visible(db, filled.prefix, total);
+  if (separate) await caughtUp(s, groups);
   const secs = (performance.now() - t0) / 1000;
   const results = await Promise.all(members.map((m) => m.leave()));
   prefixes.push(filled.prefix);
@@ -192,9 +203,29 @@ async function drain(s: ServicesState, db: pg.Client, members: Member[], total: 
   }
   if (results.some((r) => r.rows === 0)) throw new Error(`${instances} instance(s): an instance wrote nothing (${results.map((r) => r.rows).join(', ')} rows)`);
   const rows = results.reduce((sum, r) => sum + r.rows, 0);
-  if (rows !== total) throw new Error(`${instances} instance(s) counted ${rows} samples written for ${total}`);
+  const written = separate ? total * instances : total;
+  if (rows !== written) throw new Error(`${instances} instance(s) counted ${rows} samples written for ${written}`);
   const cpu = results.reduce((sum, r) => sum + r.cpuSeconds, 0);
-  return { instances, warm, rate: total / secs, seconds: secs, cpuPerM: cpu / (total / 1e6), members: results };
+  return { instances, warm, separate, rate: total / secs, seconds: secs, cpuPerM: cpu / (written / 1e6), members: results };
+}
+
+/** Waits until every group in `groups` has committed the samples topic up to its end. */
+async function caughtUp(s: ServicesState, groups: string[]): Promise<void> {
+  const admin = new Kafka({ brokers: s.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets('samples');
+    for (const groupId of groups) {
+      for (;;) {
+        const [committed] = await admin.fetchOffsets({ groupId, topics: ['samples'] });
+        const done = ends.every((e) => BigInt(committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1') >= BigInt(e.high));
+        if (done) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 async function spawnMembers(s: ServicesState, n: number, inFlight: number): Promise<Member[]> {
@@ -237,6 +268,7 @@ export async function main(): Promise<void> {
   const pairs = Number(arg('--pairs') ?? 6);
   const coldPairs = Number(arg('--cold') ?? 2);
   const leadIn = Number(arg('--lead-in') ?? Math.round(total / 2));
+  const controlPairs = Number(arg('--control') ?? 0);
   const inFlight = Number(arg('--partitions-in-flight') ?? DEFAULT_PARTITIONS_IN_FLIGHT);
   if (arg('--state-dir') ?? process.env.ISOSCOPE_BENCH_STATE_DIR) {
     // The pre-fill truncates the samples topic, which must have 4 partitions: its own services only.
@@ -258,7 +290,7 @@ export async function main(): Promise<void> {
   const print = (label: string, run: Run) => {
     const per = run.members.map((m, i) => `#${i + 1} ${fmt(m.rows)} rows in ${m.batches} batches, partitions ${m.partitions.join(',')}, ${m.cpuSeconds.toFixed(2)} CPU-s`).join('; ');
     const start = run.warm ? '' : `; start-up ${run.members.map((m) => (m.startCpuSeconds + m.joinCpuSeconds).toFixed(2)).join(' + ')} CPU-s not counted`;
-    console.log(`  ${label} ${run.instances} instance${run.instances > 1 ? 's' : ''}, ${run.warm ? 'warm' : 'cold'}: ${fmt(run.rate)} rows/s (${run.seconds.toFixed(1)} s), ${run.cpuPerM.toFixed(2)} CPU-s per M samples (${per}${start}; ${load()}); every sample exactly once`);
+    console.log(`  ${label} ${run.instances} instance${run.instances > 1 ? 's' : ''}${run.separate ? ' in groups of their own' : ''}, ${run.warm ? 'warm' : 'cold'}: ${fmt(run.rate)} rows/s (${run.seconds.toFixed(1)} s), ${run.cpuPerM.toFixed(2)} CPU-s per M samples (${per}${start}; ${load()}); every sample exactly once`);
     const asked = run.members.map((m, i) => `#${i + 1} ${Object.entries(m.requests).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v}`).join(', ')}`).join('; ');
     console.log(`        Kafka requests: ${asked}; context switches voluntary/involuntary ${run.members.map((m) => `${m.switches.voluntary}/${m.switches.involuntary}`).join(' + ')}`);
   };
@@ -291,18 +323,25 @@ export async function main(): Promise<void> {
     // The warm processes' first drain warms them up (JIT, heap); not counted.
     for (const members of [solo, duo]) print('warm-up (not counted)', await drain(state, db, members, total, false));
     const warm: [Run, Run][] = [];
-    for (let k = 0; k < pairs; k++) {
-      const pair: Run[] = [];
-      for (const n of order(k)) {
-        const run = await drain(state, db, n === 1 ? solo : duo, total, true, leadIn);
-        print(`warm #${k + 1}`, run);
-        pair.push(run);
+    // The contention control (--control): one instance alone against two in groups of their own,
+    // each draining every sample. Nothing is split, so what two cost more per row there is two busy
+    // processes on this machine, not scale-out. Its pairs alternate with the warm ones.
+    const control: [Run, Run][] = [];
+    for (let k = 0; k < Math.max(pairs, controlPairs); k++) {
+      for (const [set, separate, label] of [[warm, false, 'warm'], [control, true, 'control']] as const) {
+        if (k >= (separate ? controlPairs : pairs)) continue;
+        const pair: Run[] = [];
+        for (const n of order(k)) {
+          const run = await drain(state, db, n === 1 ? solo : duo, total, true, leadIn, separate && n === 2);
+          print(`${label} #${k + 1}`, run);
+          pair.push(run);
+        }
+        set.push(pair.sort((a, b) => a.instances - b.instances) as [Run, Run]);
       }
-      warm.push(pair.sort((a, b) => a.instances - b.instances) as [Run, Run]);
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const span = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
-    for (const [label, set] of [['cold (fresh processes)', cold], ['warm (long-running processes)', warm]] as const) {
+    for (const [label, set] of [['cold (fresh processes)', cold], ['warm (long-running processes)', warm], ['contention control (warm; two instances in groups of their own, each draining every sample, against one alone)', control]] as const) {
       if (set.length === 0) continue;
       const ratios = set.map(([one, two]) => two.cpuPerM / one.cpuPerM);
       const r = ratioStats(ratios);
