@@ -6,12 +6,12 @@
  * process' own affinity is left alone.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { expandCpuList } from '../core/cpu-list.js';
+import { expandCpuList, formatCpuList } from '../core/cpu-list.js';
 import { configSchema } from '../config/schema.js';
 import { threadCpus } from './housekeeping.js';
 
@@ -82,6 +82,31 @@ describe('collector housekeeping CPUs', () => {
     const malformed = await run(process.execPath, [BIN, 'collector', '--sink', 'stdout', '--housekeeping-cpus', '1-x'], { cwd, env }).then(() => null, (e: { code: number; stderr: string }) => e);
     expect(malformed?.code).toBe(2);
     expect(malformed?.stderr).toContain(`option '--housekeeping-cpus <list>' argument '1-x' is invalid. "1-x": expected a Linux cpu list like "1" or "0,2-3"`);
+  }, 60_000);
+
+  it('CPUs outside the collector\'s cpuset are an error, not a silent intersection (a cgroup v1 cpuset of CPU 0)', async (ctx) => {
+    const root = '/sys/fs/cgroup/cpuset';
+    if (process.getuid?.() !== 0 || !existsSync(join(root, 'cpuset.cpus')) || online.length < 2 || !online.includes(0)) {
+      console.log('skipped: needs root, a cgroup v1 cpuset hierarchy at /sys/fs/cgroup/cpuset and CPUs 0 and another online');
+      return ctx.skip();
+    }
+    const group = join(root, `isoscope-housekeeping-${process.pid}`);
+    mkdirSync(group);
+    try {
+      writeFileSync(join(group, 'cpuset.cpus'), '0');
+      writeFileSync(join(group, 'cpuset.mems'), readFileSync(join(root, 'cpuset.mems'), 'utf8').trim());
+      const other = online.find((c) => c !== 0)!;
+      // The shell joins the cgroup, then becomes the collector; its arguments are argv words, not shell text.
+      const inGroup = (cpus: string) => run('sh', ['-c', 'echo $$ > "$0" && exec "$@"', join(group, 'cgroup.procs'), process.execPath, BIN, 'collector', '--sink', 'stdout', '--source', 'procfs', '--count', '1', '--housekeeping-cpus', cpus], { cwd, env }).then(() => null, (e: { code: number; stderr: string }) => e);
+      const outside = await inGroup(String(other));
+      expect(outside?.code).toBe(2);
+      expect(outside?.stderr.trim()).toBe(`isoscope collector: --housekeeping-cpus: the kernel refused CPU ${other} for this process (EINVAL): they are outside the CPUs its cgroup's cpuset allows (0)`);
+      const partly = await inGroup(`0,${other}`);
+      expect(partly?.code).toBe(2);
+      expect(partly?.stderr.trim()).toMatch(new RegExp(`^isoscope collector: --housekeeping-cpus: thread \\d+ \\(.+\\) may run on CPU 0 after asking for ${formatCpuList([0, other])}: the process' cpuset allows only part of the list$`));
+    } finally {
+      rmdirSync(group);
+    }
   }, 60_000);
 
   it('the schema takes a cpu list or a YAML number, and names a malformed or descending list', () => {
