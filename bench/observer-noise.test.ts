@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { interruptRates, interruptsOf } from './observer-cpu0.js';
+import { footprintLines, interruptRates, interruptsOf } from './observer-cpu0.js';
 import { allan, autocorrelation, sandwichSpread, sliceLogs } from './observer-noise.js';
 import { pairedSlowdown } from './observer-stats.js';
 
@@ -74,6 +74,14 @@ describe('CPU 0 footprint', () => {
     const later = new Map(interruptsOf(0, text));
     later.set('LOC', 7523331 + 500);
     expect(interruptRates(interruptsOf(0, text), later, 2).get('LOC')).toBe(250);
+  });
+
+  it('prints each condition\'s means, TLB shootdowns once in the total and the other function calls apart', () => {
+    const run = (cal: number, tlb: number) => ({ voluntary: 3, involuntary: 100, irqs: new Map([['LOC', 250], ['CAL', cal], ['TLB', tlb]]) });
+    const [alone, hz10] = footprintLines(new Map([['alone', [run(6, 2), run(8, 4)]], ['10 Hz', [run(20, 8)]]]));
+    expect(alone).toBe('alone                  context switches 3.0 voluntary + 100.0 involuntary /s; interrupts 257/s: CAL 7.0, LOC 250.0, TLB 3.0; function calls besides TLB shootdowns (CAL − TLB) 4.0');
+    expect(hz10).toContain('interrupts 270/s');
+    expect(hz10).toContain('(CAL − TLB) 12.0');
   });
 
   it('reads this machine\'s /proc/interrupts: the local timer of CPU 0 is there', () => {
