@@ -13,7 +13,7 @@
  *   cgroup v2 of its own (its CPU time from cpu.stat, less the start-up of a run that ends at once).
  * - with `--send gzip` (or `none`, or `gzip,none`): one more native-sampler collector per compression
  *   whose batches go the deployed way, through the disk spool (group commit, fdatasync) to a real
- *   Kafka (the kafkajs producer, idempotent, acks from all replicas), on a topic of the bench's own
+ *   Kafka (the collectors' producer, bus/kafka/direct-producer.ts: idempotent, acks from all replicas), on a topic of the bench's own
  *   (created and deleted here, so no consumer of `samples` sees them). Its whole process is measured
  *   like the others, so the difference to the first collector is what sending costs. Kafka is the
  *   one of `--state-dir DIR`, $ISOSCOPE_BENCH_STATE_DIR or $ISOSCOPE_TEST_SERVICES_STATE_DIR, or one
