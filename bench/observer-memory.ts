@@ -200,6 +200,7 @@ export async function memoryPart(collector: Collector, o: MemoryOptions): Promis
           // One second running without a pause, at the end of the segment (past the start-up): what
           // the collector costs per second when it is not switched.
           collector.resume();
+          await sleep(o.settle * 1000); // past the catch-up after the continue, as the windows are
           const [c0, t0] = [collector.cpuNs(), process.hrtime.bigint()];
           await sleep(1000);
           continuous.get(c.label)!.cpuNs += collector.cpuNs() - c0;
