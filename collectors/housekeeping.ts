@@ -11,10 +11,10 @@
  * context switches, and the interrupt a counter read sends to the CPU it counts on.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { expandCpuList, formatCpuList, parseCpuRanges } from '../core/cpu-list.js';
 import { ConfigError } from '../config/errors.js';
+import { loadLibc } from '../core/libc.js';
 
 /** A Linux cpu list (`1`, `0,2-3`); a YAML number (`1`) is taken as that one CPU. */
 export const housekeepingCpusSchema = z.preprocess(
@@ -57,15 +57,9 @@ let setAffinity: { call: SetAffinity; errno: () => number } | null = null;
 function loadSetAffinity(): { call: SetAffinity; errno: () => number } {
   if (setAffinity) return setAffinity;
   if (process.platform !== 'linux') throw new ConfigError(`collector.housekeepingCpus: CPU affinity is set with sched_setaffinity(2), which exists only on Linux; this is ${process.platform}`);
-  type Koffi = typeof import('koffi').default;
-  let koffi: Koffi;
-  let libc: ReturnType<Koffi['load']>;
-  try {
-    koffi = createRequire(import.meta.url)('koffi') as Koffi;
-    libc = koffi.load('libc.so.6');
-  } catch (err) {
-    throw new ConfigError(`collector.housekeepingCpus: cannot set CPU affinity here: koffi or libc.so.6 could not be loaded (${(err as Error).message})`);
-  }
+  const loaded = loadLibc();
+  if (!loaded.ok) throw new ConfigError(`collector.housekeepingCpus: cannot set CPU affinity here: ${loaded.reason}`);
+  const { koffi, libc } = loaded;
   const fn = libc.func('int sched_setaffinity(int pid, size_t cpusetsize, const void *mask)');
   setAffinity = { call: (tid, size, mask) => fn(tid, size, mask) as number, errno: () => koffi.errno() };
   return setAffinity;

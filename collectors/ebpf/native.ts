@@ -4,7 +4,7 @@
  * works on Buffers. Where koffi or libbpf is missing, `loadBpfNative()` returns why instead of an
  * adapter ("not available here").
  */
-import { createRequire } from 'node:module';
+import { loadLibc, type NativeLibrary } from '../../core/libc.js';
 
 /** One map of a loaded object. */
 export interface BpfMapInfo {
@@ -70,16 +70,10 @@ export function loadBpfNative(): BpfNativeResult {
 
 function load(): BpfNativeResult {
   if (process.platform !== 'linux') return { ok: false, reason: `eBPF exists only on Linux; this is ${process.platform}` };
-  type Koffi = typeof import('koffi').default;
-  let koffi: Koffi;
-  let lib: ReturnType<Koffi['load']>;
-  let libc: ReturnType<Koffi['load']>;
-  try {
-    koffi = createRequire(import.meta.url)('koffi') as Koffi;
-    libc = koffi.load('libc.so.6');
-  } catch (err) {
-    return { ok: false, reason: `koffi or libc.so.6 could not be loaded (${(err as Error).message})` };
-  }
+  const loaded = loadLibc();
+  if (!loaded.ok) return loaded;
+  const { koffi, libc } = loaded;
+  let lib: NativeLibrary;
   try {
     lib = koffi.load('libbpf.so.1');
   } catch (err) {

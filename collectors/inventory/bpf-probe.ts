@@ -4,7 +4,7 @@
  * function, with a "not available here" answer where koffi or the syscall number is missing.
  */
 import { closeSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { loadLibc } from '../../core/libc.js';
 
 /** bpf syscall numbers; Node's arch names. */
 const SYS_BPF: Partial<Record<NodeJS.Architecture, number>> = { x64: 321, arm64: 280 };
@@ -18,21 +18,15 @@ export type BpfProbe = { loaded: true } | { loaded: false; errno: number } | { l
 export function probeBpfLoad(): BpfProbe {
   const nr = SYS_BPF[process.arch];
   if (process.platform !== 'linux' || nr === undefined) return { loaded: false, reason: `bpf(2) is not known for ${process.platform}/${process.arch}` };
-  type Koffi = typeof import('koffi').default;
-  let koffi: Koffi;
-  let syscall: (...args: unknown[]) => unknown;
-  let attrType: ReturnType<Koffi['struct']>;
-  try {
-    koffi = createRequire(import.meta.url)('koffi') as Koffi;
-    syscall = koffi.load('libc.so.6').func('long syscall(long number, ...)');
-    // The leading fields of union bpf_attr used by BPF_PROG_LOAD (include/uapi/linux/bpf.h).
-    attrType = koffi.struct({
-      prog_type: 'uint32_t', insn_cnt: 'uint32_t', insns: 'void *', license: 'const char *',
-      log_level: 'uint32_t', log_size: 'uint32_t', log_buf: 'void *', kern_version: 'uint32_t', prog_flags: 'uint32_t',
-    });
-  } catch (err) {
-    return { loaded: false, reason: `koffi or libc.so.6 could not be loaded (${(err as Error).message})` };
-  }
+  const loaded = loadLibc();
+  if (!loaded.ok) return { loaded: false, reason: loaded.reason };
+  const { koffi, libc } = loaded;
+  const syscall = libc.func('long syscall(long number, ...)');
+  // The leading fields of union bpf_attr used by BPF_PROG_LOAD (include/uapi/linux/bpf.h).
+  const attrType = koffi.struct({
+    prog_type: 'uint32_t', insn_cnt: 'uint32_t', insns: 'void *', license: 'const char *',
+    log_level: 'uint32_t', log_size: 'uint32_t', log_buf: 'void *', kern_version: 'uint32_t', prog_flags: 'uint32_t',
+  });
   const insns = Buffer.alloc(16);
   insns[0] = 0xb7; // BPF_ALU64 | BPF_MOV | BPF_K: r0 = 0
   insns[8] = 0x95; // BPF_JMP | BPF_EXIT

@@ -5,7 +5,7 @@
  * returns why instead of an adapter ("not available here").
  */
 import { closeSync, readSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { loadLibc } from '../../core/libc.js';
 import { PERF_IOC } from './attr.js';
 
 /** perf_event_open syscall numbers; Node's arch names. */
@@ -39,15 +39,9 @@ function load(): NativeResult {
   if (process.platform !== 'linux') return { ok: false, reason: `perf_event_open exists only on Linux; this is ${process.platform}` };
   const nr = SYS_PERF_EVENT_OPEN[process.arch];
   if (nr === undefined) return { ok: false, reason: `the perf_event_open syscall number for ${process.arch} is not known here (supported: x64, arm64)` };
-  type Koffi = typeof import('koffi').default;
-  let koffi: Koffi;
-  let libc: ReturnType<Koffi['load']>;
-  try {
-    koffi = createRequire(import.meta.url)('koffi') as Koffi;
-    libc = koffi.load('libc.so.6');
-  } catch (err) {
-    return { ok: false, reason: `koffi or libc.so.6 could not be loaded (${(err as Error).message})` };
-  }
+  const loaded = loadLibc();
+  if (!loaded.ok) return loaded;
+  const { koffi, libc } = loaded;
   const syscall = libc.func('long syscall(long number, ...)');
   const ioctl = libc.func('int ioctl(int fd, unsigned long request, ...)');
   const mount = libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)');
