@@ -18,11 +18,13 @@
  * does, so the same bytes: kafkajs' `zlib.gzip` is a thread-pool round trip per request, which for
  * a request this small costs more than the deflate itself (a second of the default set's batches,
  * 18 KB: 0.29 ms of process CPU async, 0.11 ms sync; docs/DECISIONS.md). It holds the event loop
- * for about a millisecond at most. Larger requests (loadgen, bulk producers: up to 900 KiB) stay on
- * kafkajs' asynchronous path, so the loop is not held for several milliseconds. Registered through
+ * for about a millisecond at most. Larger requests (loadgen, bulk producers: up to 900 KiB) go to the
+ * thread pool (`zlib.gzip`, as kafkajs' own codec does), so the loop is not held for several
+ * milliseconds. The collectors' own Produce requests (record-batch.ts) take the same path (gzipRequest). Registered through
  * kafkajs' documented codec table when the Kafka bus module loads; idempotent.
  */
-import { gzipSync, unzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { constants, gzip as gzipAsync, gzipSync, unzipSync, type ZlibOptions } from 'node:zlib';
 import kafkajs from 'kafkajs';
 
 // kafkajs is CommonJS and its codec table is not among the names Node detects for ESM imports.
@@ -38,15 +40,21 @@ const INSTALLED = Symbol.for('isoscope.kafkajs.gzipCodec');
 /** Requests up to this many bytes are deflated synchronously (1.2 ms of JSON samples at 128 KiB here). */
 export const SYNC_COMPRESS_MAX_BYTES = 128 * 1024;
 
+const gzipOnPool = promisify<Buffer, ZlibOptions, Buffer>(gzipAsync);
+
+/** A request's records gzipped: in one synchronous call up to SYNC_COMPRESS_MAX_BYTES, else on the thread pool. */
+export async function gzipRequest(records: Buffer, level: number = constants.Z_DEFAULT_COMPRESSION): Promise<Buffer> {
+  return records.length <= SYNC_COMPRESS_MAX_BYTES ? gzipSync(records, { level }) : gzipOnPool(records, { level });
+}
+
 /** Makes kafkajs inflate gzip'ed record batches, and deflate small ones, in one synchronous call. */
 export function installGzipCodec(): void {
   const codecs = CompressionCodecs as unknown as Record<number, (() => Codec) & { [INSTALLED]?: true }>;
   const gzip = CompressionTypes.GZIP;
   const original = codecs[gzip];
   if (!original || original[INSTALLED]) return;
-  const own = original();
   const codec: Codec = {
-    compress: async (encoder) => (encoder.buffer.length <= SYNC_COMPRESS_MAX_BYTES ? gzipSync(encoder.buffer) : own.compress(encoder)),
+    compress: (encoder) => gzipRequest(encoder.buffer),
     decompress: async (buffer) => unzipSync(buffer, { chunkSize: outputHint(buffer) }),
   };
   codecs[gzip] = Object.assign(() => codec, { [INSTALLED]: true as const });

@@ -12,13 +12,9 @@
  * epoch, base sequence, record count, records; a record is its length, attributes, timestamp delta,
  * offset delta, key, value and headers, the integers as zigzag varints.
  */
-import { constants, gzip as gzipAsync, gzipSync, type ZlibOptions } from 'node:zlib';
-import { promisify } from 'node:util';
 import type { BusMessage } from '../bus.js';
 import { crc32c } from '../../core/crc32c.js';
-import { SYNC_COMPRESS_MAX_BYTES } from './gzip-codec.js';
-
-const gzip = promisify<Buffer, ZlibOptions, Buffer>(gzipAsync);
+import { gzipRequest } from './gzip-codec.js';
 
 /** Record batch attributes: compression codec in the low three bits (gzip = 1). */
 const GZIP = 1;
@@ -47,9 +43,8 @@ export async function encodeProduceRequest(o: ProduceRequestOptions): Promise<Bu
   let records = encodeRecords(o.messages);
   let attributes = 0;
   if (o.compression === 'gzip') {
-    // Small requests (a collector's second of batches) in one call, larger ones on the thread pool: as gzip-codec.ts does for kafkajs.
-    const level = { level: o.gzipLevel ?? constants.Z_DEFAULT_COMPRESSION };
-    records = records.length <= SYNC_COMPRESS_MAX_BYTES ? gzipSync(records, level) : await gzip(records, level);
+    // Small requests (a collector's second of batches) in one call, larger ones on the thread pool, as for kafkajs.
+    records = await gzipRequest(records, o.gzipLevel);
     attributes = GZIP;
   }
   const topic = Buffer.from(o.topic, 'utf8');
