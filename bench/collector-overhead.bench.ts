@@ -3,7 +3,8 @@
  * (its own process CPU time, user + system), each figure next to its reference from the same run:
  * - perf counting (8 perf events + 3 tracepoints on every CPU) at 10 and 100 Hz vs `perf stat -a -I`
  *   counting the same events on the same CPUs at the same interval (perf's own CPU time, from a
- *   cgroup of its own, less its start-up, as the collector's figure starts after its own); goal ≤ 1.0×;
+ *   cgroup of its own, over a window past its start-up, as the collector's: bench/perf-stat-cpu.ts);
+ *   goal ≤ 1.0×;
  * - the same plus the shipped eBPF programs (perf stat has no counterpart: the difference is theirs);
  * - the procfs source alone at 10 and 100 Hz (goal ≤ 20 ms CPU/s at 100 Hz);
  * - the default measurement set of an experiment (collectors/measure: perf + procfs + eBPF) at
@@ -21,7 +22,6 @@
  *   npm run build && node dist/bench/collector-overhead.bench.js [--seconds 5] [--rounds 3]
  */
 process.env.ISOSCOPE_LOG_LEVEL ??= 'error';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus as osCpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,7 @@ import { buildSources } from '../collectors/build.js';
 import { SHIPPED_PROGRAMS } from '../collectors/ebpf/config.js';
 import { findCgroup2Root } from '../collectors/ebpf/decoders.js';
 import { measuredSources } from '../collectors/measure/build.js';
+import { perfStatCpuPerSecond } from './perf-stat-cpu.js';
 import { DEFAULT_EBPF_PROGRAMS, DEFAULT_PERF_EVENTS, measureSchema } from '../collectors/measure/schema.js';
 import { ACK_SUFFIX, scopeFileName } from '../collectors/scopes/scope-file.js';
 import { perfConfigSchema } from '../collectors/perf/config.js';
@@ -71,7 +72,7 @@ async function agentCpuPerSecond(hz: number, seconds: number, sources: string[],
     });
     await agent.start();
     if (nativeSampler && agent.mode !== 'native') throw new Error(`the native sampler did not start: ${agent.jsTimerReason}`);
-    await sleep(300); // past start-up (module loading, opening, the baseline read)
+    await settle(); // past start-up, as perf stat's window is past its own
     const cpu = await cpuPerSecond(seconds);
     await agent.shutdown();
     return cpu;
@@ -190,51 +191,12 @@ async function experimentCollectorCpuPerSecond(hz: number, seconds: number, nati
   }
 }
 
-/**
- * CPU seconds (user + sys) a `perf stat -a -I` child used: from a cgroup v2 of its own (cpu.stat
- * usage_usec, microseconds) where one can be made, else from the shell's `times` (10 ms ticks, too
- * coarse for perf stat at 10 Hz over a few seconds).
- */
-function perfStatCpu(hz: number, command: string, events: string[]): number {
-  const perf = `perf stat -a -I ${Math.round(1000 / hz)} -x, -e ${events.join(',')} -- ${command} >/dev/null 2>&1`;
-  const root = cgroup2Root();
-  const cg = `${root}/isoscope-bench-${process.pid}`;
-  try {
-    if (root === null) throw new Error('no cgroup v2 hierarchy');
-    mkdirSync(cg);
-    if (!existsSync(`${cg}/cpu.stat`)) {
-      rmdirSync(cg);
-      throw new Error('no cpu.stat');
-    }
-  } catch {
-    const out = execFileSync('bash', ['-c', `${perf}; times`], { encoding: 'utf8' });
-    const children = out.trim().split('\n')[1]!; // e.g. "0m0.120s 0m0.340s"
-    return [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((a, m) => a + Number(m[1]) * 60 + Number(m[2]), 0);
-  }
-  try {
-    execFileSync('bash', ['-c', `echo $$ > ${cg}/cgroup.procs && exec ${perf}`]);
-    return Number(/^usage_usec (\d+)$/m.exec(readFileSync(`${cg}/cpu.stat`, 'utf8'))![1]) / 1e6;
-  } finally {
-    rmdirSync(cg);
-  }
-}
-
 function cgroup2Root(): string | null {
   try {
     return findCgroup2Root('/proc/self/mountinfo');
   } catch {
     return null;
   }
-}
-
-/**
- * perf stat's CPU seconds per wall second while counting: a run of `seconds` minus a run that ends
- * at once (its start-up: parsing events, reading tracepoint formats, opening), as the collector's
- * figure leaves out its own start-up too.
- */
-function perfStatCpuPerSecond(hz: number, seconds: number, events: string[]): number {
-  const startup = perfStatCpu(hz, 'true', events);
-  return Math.max(0, perfStatCpu(hz, `sleep ${seconds}`, events) - startup) / seconds;
 }
 
 /** An idle Node timer at `hz`, aligned as the agent's: the floor of any JS sampling loop. */

@@ -9,8 +9,8 @@
  *   long-running collector pays once), then measured from outside, from the kernel's per-thread
  *   run time (/proc/<pid>/task/<tid>/schedstat, ns), split into the main thread, the sampler
  *   thread and the others (V8's and libuv's workers);
- * - `perf stat -a -I` with the default set's perf events, started fresh for each window in a
- *   cgroup v2 of its own (its CPU time from cpu.stat, less the start-up of a run that ends at once).
+ * - `perf stat -a -I` with the default set's perf events, running beside them for the whole bench
+ *   in a cgroup v2 of its own, its CPU time from cpu.stat over the same windows (bench/perf-stat-cpu.ts).
  * - with `--send gzip` (or `none`, or `gzip,none`): one more native-sampler collector per compression
  *   whose batches go the deployed way, through the disk spool (group commit, fdatasync) to a real
  *   Kafka (the collectors' producer, bus/kafka/direct-producer.ts: idempotent, acks from all replicas), on a topic of the bench's own
@@ -24,15 +24,15 @@
  *   npm run build && node dist/bench/default-set-overhead.bench.js [--hz 10] [--seconds 5] [--rounds 5] [--warmup 40] [--send gzip,none]
  */
 process.env.ISOSCOPE_LOG_LEVEL ??= 'error';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { findCgroup2Root } from '../collectors/ebpf/decoders.js';
 import { DEFAULT_EBPF_PROGRAMS, DEFAULT_PERF_EVENTS } from '../collectors/measure/schema.js';
 import type { BusProducer } from '../bus/bus.js';
+import { startPerfStat, type PerfStatRunning } from './perf-stat-cpu.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -125,29 +125,6 @@ async function startChild(hz: number, native: boolean, send: SendTo | null = nul
   return { proc, mode: first.value.slice(6), lines };
 }
 
-function cgroup2Root(): string | null {
-  try {
-    return findCgroup2Root('/proc/self/mountinfo');
-  } catch {
-    return null;
-  }
-}
-
-/** CPU seconds of `perf stat -a -I` running `command`, from a cgroup v2 of its own. */
-function perfStatCpu(hz: number, command: string): number {
-  const root = cgroup2Root();
-  if (root === null) throw new Error('no cgroup v2 hierarchy for perf stat');
-  const cg = `${root}/isoscope-bench-default-${process.pid}`;
-  mkdirSync(cg);
-  try {
-    if (!existsSync(`${cg}/cpu.stat`)) throw new Error('no cpu.stat in a cgroup v2');
-    execFileSync('bash', ['-c', `echo $$ > ${cg}/cgroup.procs && exec perf stat -a -I ${Math.round(1000 / hz)} -x, -e ${DEFAULT_PERF_EVENTS.join(',')} -- ${command} >/dev/null 2>&1`]);
-    return Number(/^usage_usec (\d+)$/m.exec(readFileSync(`${cg}/cpu.stat`, 'utf8'))![1]) / 1e6;
-  } finally {
-    rmdirSync(cg);
-  }
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const ms = (x: number) => (x * 1000).toFixed(2);
 const spread = (xs: number[]) => `${ms(median(xs))} [${ms(Math.min(...xs))}–${ms(Math.max(...xs))}]`;
@@ -185,19 +162,17 @@ export async function main(): Promise<void> {
   for (const c of compressions) if (c !== 'gzip' && c !== 'none') throw new Error(`--send takes gzip, none or gzip,none, not ${c}`);
   console.log(`default measurement set (perf ${DEFAULT_PERF_EVENTS.length} events + procfs + eBPF ${DEFAULT_EBPF_PROGRAMS.join(', ')}) at ${hz} Hz, each collector in its own process past a ${warmup} s warm-up; ${rounds} windows of ${seconds} s, native sampler, JS timer${compressions.length ? `, native sampler sending through the spool to Kafka (${compressions.join(', ')})` : ''} and perf stat -I side by side; ms CPU per s, median [min–max]`);
   console.log(`  load average at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  // perf stat's own start-up (exec, opening 12 events on every CPU, exit) is taken off each window.
-  // The first start is cold (page cache, the perf binary's relocations) and costs more than the rest,
-  // so it is left out and the median of the next ones is used.
-  perfStatCpu(hz, 'true');
-  const startup = median([0, 1, 2, 3, 4].map(() => perfStatCpu(hz, 'true')));
   const target = compressions.length ? await sendTarget() : null;
   const children: Record<string, Child> = {};
+  let perfStat: PerfStatRunning | null = null;
   try {
     children.native = await startChild(hz, true);
     children.js = await startChild(hz, false);
     for (const c of compressions) children[`send-${c}`] = await startChild(hz, true, { brokers: target!.brokers, topic: target!.topic, compression: c as 'gzip' | 'none' });
     const names = Object.keys(children);
-    console.log(`  collectors: native sampler (${children.native!.mode}), JS timer (${children.js!.mode}); perf stat's start-up ${(startup * 1000).toFixed(1)} ms CPU, left out of its figures`);
+    // perf stat runs beside them for the whole bench, as they do, and is read over the same windows.
+    perfStat = await startPerfStat(hz, DEFAULT_PERF_EVENTS);
+    console.log(`  collectors: native sampler (${children.native!.mode}), JS timer (${children.js!.mode}); perf stat -I running beside them, its CPU from a cgroup of its own over the same windows`);
     if (target) console.log(`  sending to Kafka ${target.brokers.join(', ')}, topic ${target.topic} (6 partitions), through a spool of its own per collector`);
     await sleep(warmup * 1000);
     const cpu: Record<string, number[]> = { perf: [] };
@@ -206,8 +181,9 @@ export async function main(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       const before = Object.fromEntries(names.map((k) => [k, threadNs(children[k]!.proc.pid!)]));
       const t0 = performance.now();
-      // perf stat runs synchronously for the window: the collectors' own processes run meanwhile.
-      const perf = perfStatCpu(hz, `sleep ${seconds}`);
+      const perf0 = perfStat.cpuSeconds();
+      await sleep(seconds * 1000);
+      const perf = perfStat.cpuSeconds() - perf0;
       const wall = (performance.now() - t0) / 1000;
       for (const k of names) {
         const after = threadNs(children[k]!.proc.pid!);
@@ -215,7 +191,7 @@ export async function main(): Promise<void> {
         split[k]!.push(per);
         cpu[k]!.push(per.main + per.sampler + per.other);
       }
-      cpu.perf!.push(Math.max(0, perf - startup) / seconds);
+      cpu.perf!.push(perf / wall);
     }
     const threads = (xs: Record<ThreadKind, number>[]) => `main ${spread(xs.map((x) => x.main))}, sampler thread ${spread(xs.map((x) => x.sampler))}, other threads ${spread(xs.map((x) => x.other))}`;
     console.log(`  native sampler: ${spread(cpu.native!)} = ${pct(cpu.native!)}   goal ≤ 0.50 %   (batches thrown away)`);
@@ -228,12 +204,10 @@ export async function main(): Promise<void> {
       console.log(`  native sampler sending through the spool to Kafka, ${c}: ${spread(cpu[k]!)} = ${pct(cpu[k]!)}   goal ≤ 0.50 %`);
       console.log(`                  (${threads(split[k]!)}); sending adds ${spread(extra)} per window`);
     }
-    const perfMedian = median(cpu.perf!);
-    const ratio = perfMedian > 0
-      ? `the default set on the native sampler is ${(median(cpu.native!) / perfMedian).toFixed(2)}× that`
-      : 'its cost per second was within the spread of its start-up, so no ratio is given';
+    const ratio = `the default set on the native sampler is ${(median(cpu.native!) / median(cpu.perf!)).toFixed(2)}× that`;
     console.log(`  perf stat -I, its ${DEFAULT_PERF_EVENTS.length} perf events alone: ${spread(cpu.perf!)} = ${pct(cpu.perf!)}; ${ratio}`);
   } finally {
+    await perfStat?.stop();
     for (const [k, c] of Object.entries(children)) {
       const exited = new Promise((r) => c.proc.once('exit', r));
       c.proc.stdin!.end();
