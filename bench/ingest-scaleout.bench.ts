@@ -2,7 +2,12 @@
  * Scale-out: the same 4-partition samples topic drained by one ingest instance and by two in one
  * consumer group, each instance a process of its own (bench/ingest-member.ts) so that CPU time is
  * per instance. The members join first (the group stable, each owning partitions), then the topic is
- * filled: every instance works from the first message on, while the fill goes on.
+ * filled. `--fill before` (the default): the members are stopped (SIGSTOP) during the fill and
+ * continued after it, so each counted drain is a pre-filled backlog that the instances drain as fast
+ * as they can, busy as instances of a testbed that needs several are (the projection plans them at
+ * 70 % of a core). `--fill during`: the instances work while the fill goes on, at the fill's pace
+ * (6–8 % of a core here), where a process that gets half the rows per second was measured paying
+ * more per row (docs/DECISIONS.md).
  *
  * The figure, CPU per row of two instances over one's (goal 0.90–1.10), is judged from pairs of
  * drains, one with one instance and one with two, in ABBA order so that drift in the machine's load
@@ -22,7 +27,7 @@
  * it so it can catch up after an outage) and partitions. QuestDB's and Kafka's own CPU are not in
  * these figures.
  *
- *   npm run build && node dist/bench/ingest-scaleout.bench.js [--samples 500000] [--pairs 6] [--cold 2] [--lead-in samples/2] [--control 0] [--partitions-in-flight 2] [--pairs-file F]
+ *   npm run build && node dist/bench/ingest-scaleout.bench.js [--samples 500000] [--pairs 6] [--cold 2] [--lead-in samples/2] [--fill before|during] [--control 0] [--partitions-in-flight 2] [--pairs-file F]
  *
  * `--control N`: N more warm pairs in which the two instances are in groups of their own and each
  * drains every sample: as many busy processes as two in one group, nothing split (the contention
@@ -122,6 +127,13 @@ class Member {
     this.send('leave');
     return JSON.parse(await this.next()) as MemberResult;
   }
+  /** Stops the process (SIGSTOP): it uses no CPU and reads nothing until resume(). */
+  pause(): void {
+    this.child.kill('SIGSTOP');
+  }
+  resume(): void {
+    this.child.kill('SIGCONT');
+  }
   private stopped = false;
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -132,6 +144,8 @@ class Member {
   }
 }
 
+type Fill = 'before' | 'during';
+
 interface Run {
   instances: number;
   warm: boolean;
@@ -139,6 +153,10 @@ interface Run {
   separate: boolean;
   rate: number;
   seconds: number;
+  /** How the counted samples reached the topic: before the instances could read them, or meanwhile. */
+  fill: Fill;
+  /** Seconds the fill took (with `before`, the instances were stopped meanwhile). */
+  fillSeconds: number;
   cpuPerM: number;
   members: MemberResult[];
 }
@@ -169,7 +187,7 @@ async function stable(s: ServicesState, group: string, n: number): Promise<void>
  * other configuration's drain paid more in its next one, ~0.1 CPU-s: its heap had shrunk and
  * caches gone cold, docs/DECISIONS.md).
  */
-async function drain(s: ServicesState, db: pg.Client, members: Member[], total: number, warm: boolean, leadIn = 0, separate = false): Promise<Run> {
+async function drain(s: ServicesState, db: pg.Client, members: Member[], total: number, warm: boolean, fill: Fill, leadIn = 0, separate = false): Promise<Run> {
   const instances = members.length;
   await truncate(s).catch(() => undefined);
   const group = `scaleout-${instances}x${separate ? 's' : ''}-${Date.now().toString(36)}`;
@@ -187,8 +205,20 @@ async function drain(s: ServicesState, db: pg.Client, members: Member[], total: 
     await Promise.all(members.map((m) => m.mark()));
     prefixes.push(lead.prefix);
   }
-  const t0 = performance.now();
-  const filled = await prefill(s, total, `so${instances}x${warm ? 'w' : 'c'}`, PARTITIONS, false);
+  // `before`: the instances are stopped while the topic is filled, so that they drain a backlog at
+  // their own pace; the time counts from their continuing. A stop shorter than the session timeout
+  // (30 s) does not cost their group membership: the next heartbeat is late, not missed.
+  if (fill === 'before') for (const m of members) m.pause();
+  const tFill = performance.now();
+  let filled;
+  try {
+    filled = await prefill(s, total, `so${instances}x${warm ? 'w' : 'c'}`, PARTITIONS, false);
+  } finally {
+    if (fill === 'before') for (const m of members) m.resume();
+  }
+  const fillSeconds = (performance.now() - tFill) / 1000;
+  if (fill === 'before' && fillSeconds > 20) console.log(`  (the fill took ${fillSeconds.toFixed(1)} s while the instances were stopped: near the 30 s session timeout, a rebalance may follow)`);
+  const t0 = fill === 'before' ? performance.now() : tFill;
   await visible(db, filled.prefix, total);
   if (separate) await caughtUp(s, groups);
   const secs = (performance.now() - t0) / 1000;
@@ -206,7 +236,7 @@ async function drain(s: ServicesState, db: pg.Client, members: Member[], total: 
   const written = separate ? total * instances : total;
   if (rows !== written) throw new Error(`${instances} instance(s) counted ${rows} samples written for ${written}`);
   const cpu = results.reduce((sum, r) => sum + r.cpuSeconds, 0);
-  return { instances, warm, separate, rate: total / secs, seconds: secs, cpuPerM: cpu / (written / 1e6), members: results };
+  return { instances, warm, separate, rate: total / secs, seconds: secs, fill, fillSeconds, cpuPerM: cpu / (written / 1e6), members: results };
 }
 
 /** Waits until every group in `groups` has committed the samples topic up to its end. */
@@ -270,6 +300,11 @@ export async function main(): Promise<void> {
   const leadIn = Number(arg('--lead-in') ?? Math.round(total / 2));
   const controlPairs = Number(arg('--control') ?? 0);
   const inFlight = Number(arg('--partitions-in-flight') ?? DEFAULT_PARTITIONS_IN_FLIGHT);
+  const fill = arg('--fill') ?? 'before';
+  if (fill !== 'before' && fill !== 'during') {
+    console.error(`ingest-scaleout: --fill is before (the instances stopped while the topic is filled, then draining the backlog) or during (working while it is filled), got "${fill}"`);
+    process.exit(2);
+  }
   if (arg('--state-dir') ?? process.env.ISOSCOPE_BENCH_STATE_DIR) {
     // The pre-fill truncates the samples topic, which must have 4 partitions: its own services only.
     console.error('ingest-scaleout starts its own Kafka and QuestDB (it truncates the samples topic and needs it with 4 partitions); run it without --state-dir');
@@ -290,7 +325,7 @@ export async function main(): Promise<void> {
   const print = (label: string, run: Run) => {
     const per = run.members.map((m, i) => `#${i + 1} ${fmt(m.rows)} rows in ${m.batches} batches, partitions ${m.partitions.join(',')}, ${m.cpuSeconds.toFixed(2)} CPU-s`).join('; ');
     const start = run.warm ? '' : `; start-up ${run.members.map((m) => (m.startCpuSeconds + m.joinCpuSeconds).toFixed(2)).join(' + ')} CPU-s not counted`;
-    console.log(`  ${label} ${run.instances} instance${run.instances > 1 ? 's' : ''}${run.separate ? ' in groups of their own' : ''}, ${run.warm ? 'warm' : 'cold'}: ${fmt(run.rate)} rows/s (${run.seconds.toFixed(1)} s), ${run.cpuPerM.toFixed(2)} CPU-s per M samples (${per}${start}; ${load()}); every sample exactly once`);
+    console.log(`  ${label} ${run.instances} instance${run.instances > 1 ? 's' : ''}${run.separate ? ' in groups of their own' : ''}, ${run.warm ? 'warm' : 'cold'}: ${fmt(run.rate)} rows/s (${run.seconds.toFixed(1)} s${run.fill === 'before' ? ` after a fill of ${run.fillSeconds.toFixed(1)} s` : ''}), ${run.cpuPerM.toFixed(2)} CPU-s per M samples (${per}${start}; ${load()}); every sample exactly once`);
     const asked = run.members.map((m, i) => `#${i + 1} ${Object.entries(m.requests).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v}`).join(', ')}`).join('; ');
     console.log(`        Kafka requests: ${asked}; context switches voluntary/involuntary ${run.members.map((m) => `${m.switches.voluntary}/${m.switches.involuntary}`).join(' + ')}`);
   };
@@ -302,7 +337,7 @@ export async function main(): Promise<void> {
     await topics.start();
     await topics.ensureTopics(['samples', 'events', 'partitions', 'runs', 'alerts', 'dead-letters']);
     await topics.shutdown();
-    console.log(`ingest scale-out: ${fmt(total)} samples per drain, ${PARTITIONS} partitions, ${inFlight} partition(s) in flight per instance, ${coldPairs} cold and ${pairs} warm pairs of drains (one instance, two instances; ABBA order; each warm drain after an uncounted lead-in of ${fmt(leadIn)} samples), Kafka + QuestDB + instances on the same machine (${cpus().length} CPUs)${nodeArgs ? `; member node flags: ${nodeArgs}` : ''}${process.env.ISOSCOPE_MEMBER_CPUS ? `; members on CPU ${process.env.ISOSCOPE_MEMBER_CPUS} only` : ''}${process.env.ISOSCOPE_MEMBER_FETCH ? `; members' fetch minBytes:maxWaitMs ${process.env.ISOSCOPE_MEMBER_FETCH}` : ''}; ${load()}`);
+    console.log(`ingest scale-out: ${fmt(total)} samples per drain, ${PARTITIONS} partitions, ${inFlight} partition(s) in flight per instance, ${coldPairs} cold and ${pairs} warm pairs of drains (one instance, two instances; ABBA order; each warm drain after an uncounted lead-in of ${fmt(leadIn)} samples; ${fill === 'before' ? 'the counted samples filled while the instances are stopped, then drained as a backlog' : 'the instances working while the topic is filled'}), Kafka + QuestDB + instances on the same machine (${cpus().length} CPUs)${nodeArgs ? `; member node flags: ${nodeArgs}` : ''}${process.env.ISOSCOPE_MEMBER_CPUS ? `; members on CPU ${process.env.ISOSCOPE_MEMBER_CPUS} only` : ''}${process.env.ISOSCOPE_MEMBER_FETCH ? `; members' fetch minBytes:maxWaitMs ${process.env.ISOSCOPE_MEMBER_FETCH}` : ''}; ${load()}`);
     const order = (k: number) => (k % 2 === 0 ? [1, 2] : [2, 1]);
     const cold: [Run, Run][] = [];
     for (let k = 0; k < coldPairs; k++) {
@@ -310,7 +345,7 @@ export async function main(): Promise<void> {
       for (const n of order(k)) {
         const members = await spawnMembers(state, n, inFlight);
         spawned.push(...members);
-        const run = await drain(state, db, members, total, false);
+        const run = await drain(state, db, members, total, false, fill);
         await Promise.all(members.map((m) => m.stop()));
         print(`cold #${k + 1}`, run);
         pair.push(run);
@@ -321,7 +356,7 @@ export async function main(): Promise<void> {
     const duo = await spawnMembers(state, 2, inFlight);
     spawned.push(...solo, ...duo);
     // The warm processes' first drain warms them up (JIT, heap); not counted.
-    for (const members of [solo, duo]) print('warm-up (not counted)', await drain(state, db, members, total, false));
+    for (const members of [solo, duo]) print('warm-up (not counted)', await drain(state, db, members, total, false, fill));
     const warm: [Run, Run][] = [];
     // The contention control (--control): one instance alone against two in groups of their own,
     // each draining every sample. Nothing is split, so what two cost more per row there is two busy
@@ -332,7 +367,7 @@ export async function main(): Promise<void> {
         if (k >= (separate ? controlPairs : pairs)) continue;
         const pair: Run[] = [];
         for (const n of order(k)) {
-          const run = await drain(state, db, n === 1 ? solo : duo, total, true, leadIn, separate && n === 2);
+          const run = await drain(state, db, n === 1 ? solo : duo, total, true, fill, leadIn, separate && n === 2);
           print(`${label} #${k + 1}`, run);
           pair.push(run);
         }
@@ -354,13 +389,13 @@ export async function main(): Promise<void> {
     const pairsFile = arg('--pairs-file');
     if (pairsFile) {
       const mine = [...cold.map((p) => ({ warm: false, p })), ...warm.map((p) => ({ warm: true, p }))];
-      for (const { warm: w, p: [one, two] } of mine) appendFileSync(pairsFile, `${JSON.stringify({ samples: total, warm: w, one: one.cpuPerM, two: two.cpuPerM, load: loadavg()[0], at: new Date().toISOString() })}\n`);
-      const all = existsSync(pairsFile) ? readFileSync(pairsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { samples: number; warm: boolean; one: number; two: number }) : [];
+      for (const { warm: w, p: [one, two] } of mine) appendFileSync(pairsFile, `${JSON.stringify({ samples: total, warm: w, fill, one: one.cpuPerM, two: two.cpuPerM, load: loadavg()[0], at: new Date().toISOString() })}\n`);
+      const all = existsSync(pairsFile) ? readFileSync(pairsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { samples: number; warm: boolean; fill?: Fill; one: number; two: number }) : [];
       for (const w of [false, true]) {
-        const pooled = all.filter((x) => x.warm === w && x.samples === total);
+        const pooled = all.filter((x) => x.warm === w && x.samples === total && (x.fill ?? 'during') === fill);
         if (pooled.length === 0) continue;
         const r = ratioStats(pooled.map((x) => x.two / x.one));
-        console.log(`  pooled over ${pairsFile}, ${w ? 'warm' : 'cold'}, ${pooled.length} pairs of ${fmt(total)}-sample drains: two / one median ${r.median.toFixed(2)}, geometric mean ${r.geo.toFixed(2)}, 95 % interval ${r.lo.toFixed(2)}–${r.hi.toFixed(2)} (goal 0.90–1.10: ${verdict(r.lo, r.hi)})`);
+        console.log(`  pooled over ${pairsFile}, ${w ? 'warm' : 'cold'}, ${pooled.length} pairs of ${fmt(total)}-sample drains (fill ${fill}): two / one median ${r.median.toFixed(2)}, geometric mean ${r.geo.toFixed(2)}, 95 % interval ${r.lo.toFixed(2)}–${r.hi.toFixed(2)} (goal 0.90–1.10: ${verdict(r.lo, r.hi)})`);
       }
     }
     for (const m of [...solo, ...duo]) await m.stop();
