@@ -86,6 +86,12 @@ export function conditions(rates: readonly number[], housekeeping: string | null
   ];
 }
 
+/**
+ * The method's own check (`--placebo`): a condition switched like the others (its process
+ * continued for the window, stopped after it) with sampling off, so the collector process is idle.
+ */
+export const PLACEBO: Condition = { label: 'placebo (sampling off)', hz: null, cpus: 'all' };
+
 /** The default set's sources. */
 export const SOURCES = ['perf', 'ebpf', 'procfs'];
 

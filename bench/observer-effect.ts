@@ -38,11 +38,13 @@
  *     [--memory-budget 150] [--switch pause|restart] [--window 0.3] [--settle 0.1] [--segment 20]
  *     [--rates 10] [--housekeeping 1|off] [--mib 64] [--dump windows.jsonl] [--noise 120]
  *     [--sources perf,ebpf,procfs] (a part of the default set, to find what an effect comes from)
+ *     [--placebo] (the memory part also measures a condition switched like the others with the
+ *     collector's sampling off: a check of the method, which should show no effect)
  */
 process.env.ISOSCOPE_LOG_LEVEL ??= 'error';
 import { cpus } from 'node:os';
 import { expandCpuList } from '../core/cpu-list.js';
-import { Collector, conditions } from './observer-collector.js';
+import { Collector, conditions, PLACEBO } from './observer-collector.js';
 import { cpuPart } from './observer-cpu.js';
 import { memoryPart } from './observer-memory.js';
 import { noisePart } from './observer-noise.js';
@@ -76,6 +78,9 @@ export async function main(): Promise<void> {
   // A restart takes 40–150 ms and its start-up is dropped; a pause takes effect at once.
   const [window, settle] = switching === 'pause' ? [arg('--window', 0.3), arg('--settle', 0.1)] : [arg('--window', 1), arg('--settle', 0.4)];
   const noise = arg('--noise', 0);
+  // --placebo: one more memory-bound condition switched exactly like the others, with the collector
+  // process idle (sampling off): whatever it shows is the method's, not the collector's.
+  const placebo = process.argv.includes('--placebo');
   if (noise > 0) {
     // The memory-bound workload's own noise only: no collector.
     await noisePart({ seconds: noise, mib: arg('--mib', 64), gaps: [0, 0.1, 0.4] });
@@ -91,7 +96,7 @@ export async function main(): Promise<void> {
     console.log(`  collector sources: ${sources}`);
     if (budget > 0) await cpuPart(collector, { seconds, budget, rates, housekeeping, switching });
     await collector.affinity('all');
-    if (memoryBudget > 0) await memoryPart(collector, { budget: memoryBudget, window, settle, mib: arg('--mib', 64), conditions: conditions(rates, housekeeping).filter((c) => c.hz !== null), switching, segment: arg('--segment', 20), ...(dump ? { dump } : {}) });
+    if (memoryBudget > 0) await memoryPart(collector, { budget: memoryBudget, window, settle, mib: arg('--mib', 64), conditions: [...conditions(rates, housekeeping).filter((c) => c.hz !== null), ...(placebo ? [PLACEBO] : [])], switching, segment: arg('--segment', 20), ...(dump ? { dump } : {}) });
   } finally {
     await collector.set(null);
     await collector.close();
