@@ -106,7 +106,7 @@ export interface BusConsumer extends Lifecycle {
 
 export interface Bus extends Lifecycle {
   readonly kind: 'kafka' | 'embedded';
-  /** Creates the topics if missing (idempotent). */
+  /** Creates the topics if missing (idempotent); resolves once every one of them can be produced to and consumed from. */
   ensureTopics(topics: string[]): Promise<void>;
   producer(): BusProducer;
   consumer(options: ConsumerOptions): BusConsumer;

@@ -1,5 +1,6 @@
 /** The Kafka implementation of Bus (cluster mode), on kafkajs. */
-import { Kafka } from 'kafkajs';
+import { Kafka, type Admin } from 'kafkajs';
+import { withBackoff } from '../../core/backoff.js';
 import type { Bus, BusConsumer, BusProducer, ConsumerOptions } from '../bus.js';
 import type { KafkaBusOptions } from './config.js';
 import { installGzipCodec } from './gzip-codec.js';
@@ -44,17 +45,29 @@ export class KafkaBus implements Bus {
     }
   }
 
+  /**
+   * Creates the topics that do not exist, and resolves once every one of `topics` can be used: in
+   * the broker's metadata with a leader for each partition. Only then, because right after a create
+   * (this client's, or another's racing it: `isoscope ingest` and the collectors start together on a
+   * fresh Kafka) the broker can still answer UNKNOWN_TOPIC_OR_PARTITION, which kafkajs retries
+   * neither in a consumer's subscribe nor in a metadata call; and a create that finds a topic
+   * already made by the other client returns without waiting for any leader. An ingest that
+   * subscribed then died at start with "This server does not host this topic-partition" (a fault
+   * test, once, docs/DECISIONS.md).
+   */
   async ensureTopics(topics: string[]): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
       const existing = new Set(await admin.listTopics());
       const missing = topics.filter((t) => !existing.has(t));
-      if (missing.length === 0) return;
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((topic) => ({ topic, numPartitions: this.options.partitions ?? 6, replicationFactor: -1 })),
-      });
+      if (missing.length > 0) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({ topic, numPartitions: this.options.partitions ?? 6, replicationFactor: -1 })),
+        });
+      }
+      await topicsReady(admin, topics);
     } finally {
       await admin.disconnect();
     }
@@ -85,5 +98,30 @@ export class KafkaBus implements Bus {
 
   async shutdown(): Promise<void> {
     await Promise.all(this.owned.splice(0).map((c) => c.shutdown().catch(() => undefined)));
+  }
+}
+
+/** How long ensureTopics waits for a created topic to be usable before it gives up. */
+const TOPICS_READY_MS = 30_000;
+
+/** Waits until every topic is in the metadata with a leader per partition (see ensureTopics). */
+export async function topicsReady(admin: Admin, topics: string[], deadlineMs = TOPICS_READY_MS): Promise<void> {
+  try {
+    await withBackoff(
+      async () => {
+        const { topics: known } = await admin.fetchTopicMetadata({ topics });
+        const waiting = topics.filter((t) => {
+          const meta = known.find((k) => k.name === t);
+          return !meta || meta.partitions.length === 0 || meta.partitions.some((p) => p.leader < 0);
+        });
+        if (waiting.length > 0) throw Object.assign(new Error(`no leader yet for every partition of ${waiting.join(', ')}`), { retriable: true });
+      },
+      // kafkajs marks UNKNOWN_TOPIC_OR_PARTITION and LEADER_NOT_AVAILABLE retriable; anything else
+      // (an authorisation error, a broker that went away for good) is not waited out here.
+      { initialMs: 50, maxMs: 1000, deadlineMs, retriable: (err) => (err as { retriable?: boolean }).retriable === true },
+    );
+  } catch (err) {
+    const waited = (err as { retriable?: boolean }).retriable === true ? ` after waiting ${deadlineMs / 1000} s for every partition to have a leader` : '';
+    throw new Error(`Kafka topics ${topics.join(', ')} are not usable${waited}: ${(err as Error).message}`);
   }
 }

@@ -90,7 +90,12 @@ export class KafkaConsumer implements BusConsumer {
       if (e.payload.restart || !this.running || this.consumer !== consumer) return;
       const err = e.payload.error;
       const failed = handlerError(err);
-      if (failed) return this.settle.reject(failed.original);
+      if (failed) {
+        // Logged here with its stack (the caller reports only the message): where a handler failed
+        // is what a report of a stopped consumer needs first.
+        this.log.error({ err: failed.original, group: this.options.group }, `The batch handler of group ${this.options.group} failed (${(failed.original as Error)?.message ?? failed.original}); the consumer stops.`);
+        return this.settle.reject(failed.original);
+      }
       this.log.warn({ err, group: this.options.group }, `The Kafka consumer of group ${this.options.group} stopped (${err.message}); starting a new member, which resumes from the committed offsets.`);
       void this.relaunch(consumer);
     });
@@ -173,7 +178,9 @@ export class KafkaConsumer implements BusConsumer {
           this.log.warn({ err, attempt }, `Starting a new Kafka consumer for group ${this.options.group} failed; retrying in ${Math.round(delayMs)} ms.`),
       });
     } catch (err) {
-      if (this.running) this.settle.reject(err);
+      if (!this.running) return;
+      this.log.error({ err, group: this.options.group }, `Starting a new Kafka consumer for group ${this.options.group} failed for good (${(err as Error).message}); the consumer stops.`);
+      this.settle.reject(err);
     }
   }
 

@@ -44,6 +44,16 @@ function loadgen(prefix: string, count: number, rate: number, collectors = 4): C
   );
 }
 
+/**
+ * Waits until ingest has written some of `pattern`'s rows, failing at once with its output if it
+ * wrote none in 60 s (pollUntil returns its last value at the deadline; a test that went on then
+ * reported a dead ingest only at its end, as a failure of the fault it injected).
+ */
+async function firstRows(pattern: string, running: Child): Promise<void> {
+  const n = await pollUntil(() => rowsOf(pattern), (k) => k > 0 || running.process.exitCode !== null, 60_000, 250);
+  expect(n, `ingest wrote no ${pattern} rows (${running.process.exitCode === null ? 'still running' : `exited with ${running.process.exitCode}`}):\n${running.output().slice(-3000)}`).toBeGreaterThan(0);
+}
+
 function ingest(group: string, extra: string[] = []): Child {
   return isoscope(['ingest', '--group', group, '--metrics-listen', 'off', ...extra], svc.env, work);
 }
@@ -76,7 +86,7 @@ describe('ingest under faults (own Kafka and QuestDB)', () => {
     const group = 'faults-broker';
     const running = ingest(group);
     const producer = loadgen('broker', 150_000, 15_000, 3);
-    await pollUntil(() => rowsOf('broker-%'), (n) => n > 0, 60_000, 250);
+    await firstRows('broker-%', running);
     expect(await stopService(svc.stateDir, 'kafka')).not.toBeNull();
     phase('kafka stopped mid-stream');
     await sleep(5000); // the producers spool, ingest waits
@@ -94,7 +104,7 @@ describe('ingest under faults (own Kafka and QuestDB)', () => {
     const group = 'faults-questdb';
     const running = ingest(group);
     const producer = loadgen('qdb', 200_000, 5_000, 2);
-    await pollUntil(() => rowsOf('qdb-%'), (n) => n > 0, 60_000, 250);
+    await firstRows('qdb-%', running);
     expect(await stopService(svc.stateDir, 'questdb')).not.toBeNull();
     phase('questdb stopped mid-stream for 30 s');
     const rss: number[] = [];
@@ -123,7 +133,9 @@ describe('ingest under faults (own Kafka and QuestDB)', () => {
       const victim = ingest(group);
       // Let it join the group and write for a random while (rebalance after the last kill takes up to the 6 s session timeout).
       const before = await rowsOf('kill-%');
-      await pollUntil(() => rowsOf('kill-%'), (n) => n > before, 60_000, 250);
+      // Once every sample is visible there is nothing more to write: waiting for more then only
+      // cost the deadline (60 s of every run).
+      await pollUntil(() => rowsOf('kill-%'), (n) => n > before || n >= 1_000_000, 60_000, 250);
       await sleep(500 + Math.random() * 2500);
       expect(victim.process.exitCode, `ingest run ${i + 1} exited on its own:\n${victim.output().slice(-3000)}`).toBeNull();
       victim.process.kill('SIGKILL');
