@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../collectors/ebpf/locate.js';
 import type { Collector, Condition } from './observer-collector.js';
 import { mean, noiseLine, ratioLine } from './observer-stats.js';
+import { ratioStats } from './ratio-stats.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MiB = 1024 * 1024;
@@ -141,6 +142,36 @@ export interface MemoryOptions {
   dump?: string;
 }
 
+/** One measured window of the memory part. */
+export interface Window {
+  round: number;
+  /** The segment (pause mode: one condition, its collector started once) it belongs to; -1 in restart mode. */
+  segment: number;
+  condition: string;
+  switched: number;
+  from: number;
+  to: number;
+  collectorCpuNs: number;
+}
+
+/**
+ * Per segment of `condition`: the geometric mean of its alone windows' rates over that of its
+ * collector windows (a slowdown, 1.00 = no effect), from the windows and their rates (same order).
+ */
+export function segmentRatios(windows: readonly Window[], rates: readonly ({ perSecond: number; perCpuSecond: number } | null)[], condition: string, pick: (r: { perSecond: number; perCpuSecond: number }) => number): number[] {
+  const bySegment = new Map<number, { alone: number[]; with: number[] }>();
+  windows.forEach((w, i) => {
+    const r = rates[i];
+    if (w.segment < 0 || !r) return;
+    const s = bySegment.get(w.segment) ?? { alone: [], with: [] };
+    bySegment.set(w.segment, s);
+    if (w.condition === 'alone') s.alone.push(Math.log(pick(r)));
+    else if (w.condition === condition) s.with.push(Math.log(pick(r)));
+  });
+  const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return [...bySegment.values()].filter((s) => s.with.length > 0 && s.alone.length > 1).map((s) => Math.exp(meanOf(s.alone) - meanOf(s.with)));
+}
+
 /** Runs the memory-bound part and prints its figures. */
 export async function memoryPart(collector: Collector, o: MemoryOptions): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'isoscope-triad-'));
@@ -154,7 +185,8 @@ export async function memoryPart(collector: Collector, o: MemoryOptions): Promis
     try {
       // Alone, then each condition in a random order per round, with an alone window after each:
       // A c1 A c2 A c1 A … Each condition's window is compared with the two alone windows around it.
-      const windows: { round: number; condition: string; switched: number; from: number; to: number; collectorCpuNs: number }[] = [];
+      const windows: Window[] = [];
+      let segment = -1; // pause mode: which segment a window belongs to (restart mode: -1)
       /** The collector's CPU time and wall time running without a pause (pause mode), to compare its running windows with. */
       const continuous = new Map<string, { cpuNs: number; wallNs: number }>(labels.map((l) => [l, { cpuNs: 0, wallNs: 0 }]));
       const measure = async (round: number, c: Condition | null) => {
@@ -168,7 +200,7 @@ export async function memoryPart(collector: Collector, o: MemoryOptions): Promis
         const from = Number(process.hrtime.bigint()); // CLOCK_MONOTONIC, as the workload's reports
         const cpu0 = collector.cpuNs();
         await sleep(o.window * 1000);
-        windows.push({ round, condition: c?.label ?? 'alone', switched, from, to: Number(process.hrtime.bigint()), collectorCpuNs: collector.cpuNs() - cpu0 });
+        windows.push({ round, segment, condition: c?.label ?? 'alone', switched, from, to: Number(process.hrtime.bigint()), collectorCpuNs: collector.cpuNs() - cpu0 });
       };
       const started = performance.now();
       const elapsed = () => (performance.now() - started) / 1000;
@@ -191,6 +223,7 @@ export async function memoryPart(collector: Collector, o: MemoryOptions): Promis
           await collector.affinity(c.cpus);
           await collector.set(c.hz);
           await sleep(500);
+          segment++;
           const segmentStart = elapsed();
           await measure(round, null);
           while (elapsed() - segmentStart < o.segment && elapsed() < o.budget) {
@@ -231,6 +264,16 @@ export async function memoryPart(collector: Collector, o: MemoryOptions): Promis
         console.log(`    ${label}:`);
         // Neighbouring ratios share an alone window: a moving-block bootstrap over runs of 3.
         for (const c of o.conditions) console.log(`      ${ratioLine(`collector ${c.label.padStart(6)}: slowdown`, sandwiches.get(c.label)!.map(([a, x, b]) => Math.sqrt(pick(a) * pick(b)) / pick(x)), 3, c.hz === 10)}`);
+        // A second interval, from whole segments: neighbouring windows share flicker noise that a
+        // bootstrap over windows may not see; segments are far enough apart to count as independent.
+        if (o.switching === 'pause') {
+          for (const c of o.conditions) {
+            const ratios = segmentRatios(windows, rates, c.label, pick);
+            if (ratios.length < 2) continue;
+            const r = ratioStats(ratios);
+            console.log(`      whole segments, collector ${c.label}: ${r.geo.toFixed(4)}×, 95 % CI [${r.lo.toFixed(4)}, ${r.hi.toFixed(4)}] (±${(((r.hi - r.lo) / 2) * 100).toFixed(2)} %), ${ratios.length} segments of ${o.segment} s (each its alone windows against its collector windows; Student's t)`);
+          }
+        }
         console.log(`      ${noiseLine(alone.map(pick), 'one condition window apart')}`);
       }
       // What the settle time dropped: the rate during it against the window after it, per condition.

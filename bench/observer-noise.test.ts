@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { footprintLines, interruptRates, interruptsOf } from './observer-cpu0.js';
 import { allan, autocorrelation, sandwichSpread, sliceLogs } from './observer-noise.js';
+import { segmentRatios } from './observer-memory.js';
 import { pairedSlowdown } from './observer-stats.js';
 
 /** A seeded generator, so the test is the same on every run. */
@@ -87,5 +88,24 @@ describe('CPU 0 footprint', () => {
   it('reads this machine\'s /proc/interrupts: the local timer of CPU 0 is there', () => {
     const m = interruptsOf(0, readFileSync('/proc/interrupts', 'utf8'));
     expect(m.get('LOC')).toBeGreaterThan(0);
+  });
+});
+
+describe('observer-effect whole-segment ratios', () => {
+  it('one ratio per segment of the condition: its alone windows over its collector windows (geometric means), other conditions and restart-mode windows left out', () => {
+    const w = (segment: number, condition: string, rate: number) => ({ window: { round: 0, segment, condition, switched: 0, from: 0, to: 1, collectorCpuNs: 0 }, rate: { perSecond: rate, perCpuSecond: rate / 2 } });
+    const rows = [
+      w(0, 'alone', 100), w(0, '10 Hz', 98), w(0, 'alone', 100), w(0, '10 Hz', 98), w(0, 'alone', 100),
+      w(1, 'alone', 90), w(1, 'placebo', 90), w(1, 'alone', 90),
+      w(2, 'alone', 50), w(2, '10 Hz', 60), w(2, 'alone', 72),
+      w(-1, 'alone', 1), w(-1, '10 Hz', 1000), w(-1, 'alone', 1),
+    ];
+    const ratios = segmentRatios(rows.map((r) => r.window), rows.map((r) => r.rate), '10 Hz', (r) => r.perSecond);
+    expect(ratios).toHaveLength(2);
+    expect(ratios[0]).toBeCloseTo(100 / 98, 10);
+    expect(ratios[1]).toBeCloseTo(Math.sqrt(50 * 72) / 60, 10);
+    expect(segmentRatios(rows.map((r) => r.window), rows.map((r) => r.rate), 'placebo', (r) => r.perCpuSecond)).toEqual([1]);
+    // A window without a rate (too few reports) is left out, not counted as zero.
+    expect(segmentRatios(rows.map((r) => r.window), rows.map((r, i) => (i === 1 ? null : r.rate)), '10 Hz', (r) => r.perSecond)[0]).toBeCloseTo(100 / 98, 10);
   });
 });
