@@ -9,7 +9,8 @@
  * - `mark`: one JSON line: the CPU this process used since `go` or the last `mark`
  *   (process.cpuUsage), the samples written and the batches, the partitions handled, the Kafka
  *   requests sent by API, the context switches (involuntary ones: the process was preempted, a
- *   sign of contention for the cores); then a new count starts.
+ *   sign of contention for the cores), garbage collection's pauses by kind (ms); then a new count
+ *   starts.
  * - `leave`: the same JSON line, then the instance shuts down (the process stays, its JIT warm, for
  *   the next `join`: the bench's warm drains).
  * - `stop`: like `leave`, then the process exits.
@@ -23,6 +24,7 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { Kafka } from 'kafkajs';
 import { KafkaBus } from '../bus/kafka/kafka-bus.js';
@@ -81,6 +83,19 @@ if (fetchSettings) {
   };
 }
 const cpuNow = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; };
+/**
+ * Garbage collection's pauses on the main thread since the count started, ms by kind (minor:
+ * scavenges; major: mark-compact; incremental and weak callbacks), from V8's gc performance
+ * entries: what of an instance's CPU is collection rather than its own work.
+ */
+const gcMs: Record<string, number> = {};
+const GC_KINDS: Record<number, string> = { [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor', [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major', [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak' };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const kind = GC_KINDS[((e as { detail?: { kind?: number } }).detail)?.kind ?? -1] ?? 'other';
+    gcMs[kind] = (gcMs[kind] ?? 0) + e.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
 
 const bus = new KafkaBus({ brokers: brokers.split(','), clientId: `ingest-member-${process.pid}` });
 const store = new QuestDbStore({ http, pg: pgAddr });
@@ -103,6 +118,7 @@ const reset = () => {
   rows0 = ingest?.stats.records.samples ?? 0;
   batches0 = ingest?.stats.batches ?? 0;
   for (const k of Object.keys(requests)) delete requests[k];
+  for (const k of Object.keys(gcMs)) delete gcMs[k];
 };
 /** What this instance did since `go` or the last `mark`, and a new start for the next count. */
 async function sinceMark(): Promise<string> {
@@ -112,7 +128,7 @@ async function sinceMark(): Promise<string> {
   const partitions = offsets.values.map((v) => Number(v.labels.partition)).sort((a, b) => a - b);
   const usage = process.resourceUsage();
   const switches = { voluntary: usage.voluntaryContextSwitches - switches0.voluntary, involuntary: usage.involuntaryContextSwitches - switches0.involuntary };
-  const out = { switches, cpuSeconds: (cpu.user + cpu.system) / 1e6, rows: (ingest?.stats.records.samples ?? 0) - rows0, batches: (ingest?.stats.batches ?? 0) - batches0, partitions, startCpuSeconds, joinCpuSeconds, requests: { ...requests } };
+  const out = { switches, cpuSeconds: (cpu.user + cpu.system) / 1e6, rows: (ingest?.stats.records.samples ?? 0) - rows0, batches: (ingest?.stats.batches ?? 0) - batches0, partitions, startCpuSeconds, joinCpuSeconds, requests: { ...requests }, gcMs: { ...gcMs } };
   reset();
   return `${JSON.stringify(out)}\n`;
 }

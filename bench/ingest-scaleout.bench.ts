@@ -76,6 +76,8 @@ interface MemberResult {
   requests: Record<string, number>;
   /** Context switches since the count started (involuntary: preempted). */
   switches: { voluntary: number; involuntary: number };
+  /** Garbage collection's main-thread pauses since the count started, ms by kind. */
+  gcMs: Record<string, number>;
 }
 
 /** One member process (bench/ingest-member.ts), driven line by line. */
@@ -310,7 +312,8 @@ export async function main(): Promise<void> {
     const start = run.warm ? '' : `; start-up ${run.members.map((m) => (m.startCpuSeconds + m.joinCpuSeconds).toFixed(2)).join(' + ')} CPU-s not counted`;
     console.log(`  ${label} ${run.instances} instance${run.instances > 1 ? 's' : ''}${run.separate ? ' in groups of their own' : ''}, ${run.warm ? 'warm' : 'cold'}: ${fmt(run.rate)} rows/s (${run.seconds.toFixed(1)} s${run.fill === 'before' ? ` after a fill of ${run.fillSeconds.toFixed(1)} s` : ''}), ${run.cpuPerM.toFixed(2)} CPU-s per M samples (${per}${start}; ${load()}); every sample exactly once`);
     const asked = run.members.map((m, i) => `#${i + 1} ${Object.entries(m.requests).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v}`).join(', ')}`).join('; ');
-    console.log(`        Kafka requests: ${asked}; context switches voluntary/involuntary ${run.members.map((m) => `${m.switches.voluntary}/${m.switches.involuntary}`).join(' + ')}`);
+    const gc = run.members.map((m, i) => `#${i + 1} ${Object.entries(m.gcMs).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ') || 'none'}`).join('; ');
+    console.log(`        Kafka requests: ${asked}; context switches voluntary/involuntary ${run.members.map((m) => `${m.switches.voluntary}/${m.switches.involuntary}`).join(' + ')}; GC pauses ms: ${gc}`);
   };
   try {
     const ddl = new QuestDbStore({ http: state.questdb.http, pg: state.questdb.pg });
@@ -367,6 +370,8 @@ export async function main(): Promise<void> {
       // the rows (F), the rest the CPU per row (m), per pair.
       const fixed = set.map(([one, two]) => sumCpu(two) - sumCpu(one));
       const perRow = set.map(([one], i) => (sumCpu(one) - fixed[i]!) / (total / 1e6));
+      const gcOf = (run: Run) => run.members.reduce((sum, m) => sum + Object.values(m.gcMs ?? {}).reduce((a, b) => a + b, 0), 0);
+      console.log(`  ${label}: GC pauses per drain (all instances, ms) one instance ${span(set.map(([one]) => gcOf(one)))}, two instances ${span(set.map(([, two]) => gcOf(two)))}`);
       console.log(`  ${label}, ${set.length} pairs: CPU per M samples one instance ${span(set.map(([one]) => one.cpuPerM))}, two instances ${span(set.map(([, two]) => two.cpuPerM))}; two / one per pair ${ratios.map((x) => x.toFixed(2)).join(' ')}: median ${r.median.toFixed(2)}, geometric mean ${r.geo.toFixed(2)}, 95 % interval ${r.lo.toFixed(2)}–${r.hi.toFixed(2)} (goal 0.90–1.10: ${verdict(r.lo, r.hi)}); not following the rows: ${mean(fixed).toFixed(3)} CPU-s per instance and drain (two instances' CPU − one's; per pair ${span(fixed)}), per row ${mean(perRow).toFixed(2)} CPU-s per M samples`);
     }
     const pairsFile = arg('--pairs-file');
