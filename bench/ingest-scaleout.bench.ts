@@ -27,7 +27,7 @@
  * it so it can catch up after an outage) and partitions. QuestDB's and Kafka's own CPU are not in
  * these figures.
  *
- *   npm run build && node dist/bench/ingest-scaleout.bench.js [--samples 500000] [--pairs 6] [--cold 2] [--lead-in samples/2] [--fill before|during] [--control 0] [--partitions-in-flight 2] [--pairs-file F]
+ *   npm run build && node dist/bench/ingest-scaleout.bench.js [--samples 500000] [--pairs 6] [--cold 2] [--lead-in samples/2] [--fill before|during] [--control 0] [--partitions-in-flight 2] [--two-in-flight N] [--pairs-file F]
  *
  * `--control N`: N more warm pairs in which the two instances are in groups of their own and each
  * drains every sample: as many busy processes as two in one group, nothing split (the contention
@@ -285,6 +285,9 @@ export async function main(): Promise<void> {
   const leadIn = Number(arg('--lead-in') ?? Math.round(total / 2));
   const controlPairs = Number(arg('--control') ?? 0);
   const inFlight = Number(arg('--partitions-in-flight') ?? DEFAULT_PARTITIONS_IN_FLIGHT);
+  // --two-in-flight N: the two instances' setting, when it should differ from the one instance's
+  // (e.g. 1 each: as many writes in flight to QuestDB in all as one instance with 2).
+  const twoInFlight = Number(arg('--two-in-flight') ?? inFlight);
   const fill = arg('--fill') ?? 'before';
   if (fill !== 'before' && fill !== 'during') {
     console.error(`ingest-scaleout: --fill is before (the instances stopped while the topic is filled, then draining the backlog) or during (working while it is filled), got "${fill}"`);
@@ -323,13 +326,13 @@ export async function main(): Promise<void> {
     await topics.start();
     await topics.ensureTopics(['samples', 'events', 'partitions', 'runs', 'alerts', 'dead-letters']);
     await topics.shutdown();
-    console.log(`ingest scale-out: ${fmt(total)} samples per drain, ${PARTITIONS} partitions, ${inFlight} partition(s) in flight per instance, ${coldPairs} cold and ${pairs} warm pairs of drains (one instance, two instances; ABBA order; each warm drain after an uncounted lead-in of ${fmt(leadIn)} samples; ${fill === 'before' ? 'the counted samples filled while the instances are stopped, then drained as a backlog' : 'the instances working while the topic is filled'}), Kafka + QuestDB + instances on the same machine (${cpus().length} CPUs)${nodeArgs ? `; member node flags: ${nodeArgs}` : ''}${process.env.ISOSCOPE_MEMBER_CPUS ? `; members on CPU ${process.env.ISOSCOPE_MEMBER_CPUS} only` : ''}${process.env.ISOSCOPE_MEMBER_FETCH ? `; members' fetch minBytes:maxWaitMs ${process.env.ISOSCOPE_MEMBER_FETCH}` : ''}; ${load()}`);
+    console.log(`ingest scale-out: ${fmt(total)} samples per drain, ${PARTITIONS} partitions, ${inFlight} partition(s) in flight per instance${twoInFlight !== inFlight ? ` (${twoInFlight} for each of two)` : ''}, ${coldPairs} cold and ${pairs} warm pairs of drains (one instance, two instances; ABBA order; each warm drain after an uncounted lead-in of ${fmt(leadIn)} samples; ${fill === 'before' ? 'the counted samples filled while the instances are stopped, then drained as a backlog' : 'the instances working while the topic is filled'}), Kafka + QuestDB + instances on the same machine (${cpus().length} CPUs)${nodeArgs ? `; member node flags: ${nodeArgs}` : ''}${process.env.ISOSCOPE_MEMBER_CPUS ? `; members on CPU ${process.env.ISOSCOPE_MEMBER_CPUS} only` : ''}${process.env.ISOSCOPE_MEMBER_FETCH ? `; members' fetch minBytes:maxWaitMs ${process.env.ISOSCOPE_MEMBER_FETCH}` : ''}; ${load()}`);
     const order = (k: number) => (k % 2 === 0 ? [1, 2] : [2, 1]);
     const cold: [Run, Run][] = [];
     for (let k = 0; k < coldPairs; k++) {
       const pair: Run[] = [];
       for (const n of order(k)) {
-        const members = await spawnMembers(state, n, inFlight);
+        const members = await spawnMembers(state, n, n === 2 ? twoInFlight : inFlight);
         spawned.push(...members);
         const run = await drain(state, db, members, total, false, fill);
         await Promise.all(members.map((m) => m.stop()));
@@ -339,7 +342,7 @@ export async function main(): Promise<void> {
       cold.push(pair.sort((a, b) => a.instances - b.instances) as [Run, Run]);
     }
     const solo = await spawnMembers(state, 1, inFlight);
-    const duo = await spawnMembers(state, 2, inFlight);
+    const duo = await spawnMembers(state, 2, twoInFlight);
     spawned.push(...solo, ...duo);
     // The warm processes' first drain warms them up (JIT, heap); not counted.
     for (const members of [solo, duo]) print('warm-up (not counted)', await drain(state, db, members, total, false, fill));
@@ -377,10 +380,10 @@ export async function main(): Promise<void> {
     const pairsFile = arg('--pairs-file');
     if (pairsFile) {
       const mine = [...cold.map((p) => ({ warm: false, p })), ...warm.map((p) => ({ warm: true, p }))];
-      for (const { warm: w, p: [one, two] } of mine) appendFileSync(pairsFile, `${JSON.stringify({ samples: total, warm: w, fill, one: one.cpuPerM, two: two.cpuPerM, load: loadavg()[0], at: new Date().toISOString() })}\n`);
-      const all = existsSync(pairsFile) ? readFileSync(pairsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { samples: number; warm: boolean; fill?: Fill; one: number; two: number }) : [];
+      for (const { warm: w, p: [one, two] } of mine) appendFileSync(pairsFile, `${JSON.stringify({ samples: total, warm: w, fill, inFlight, twoInFlight, one: one.cpuPerM, two: two.cpuPerM, load: loadavg()[0], at: new Date().toISOString() })}\n`);
+      const all = existsSync(pairsFile) ? readFileSync(pairsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { samples: number; warm: boolean; fill?: Fill; inFlight?: number; twoInFlight?: number; one: number; two: number }) : [];
       for (const w of [false, true]) {
-        const pooled = all.filter((x) => x.warm === w && x.samples === total && (x.fill ?? 'during') === fill);
+        const pooled = all.filter((x) => x.warm === w && x.samples === total && (x.fill ?? 'during') === fill && (x.inFlight ?? DEFAULT_PARTITIONS_IN_FLIGHT) === inFlight && (x.twoInFlight ?? x.inFlight ?? DEFAULT_PARTITIONS_IN_FLIGHT) === twoInFlight);
         if (pooled.length === 0) continue;
         const r = ratioStats(pooled.map((x) => x.two / x.one));
         console.log(`  pooled over ${pairsFile}, ${w ? 'warm' : 'cold'}, ${pooled.length} pairs of ${fmt(total)}-sample drains (fill ${fill}): two / one median ${r.median.toFixed(2)}, geometric mean ${r.geo.toFixed(2)}, 95 % interval ${r.lo.toFixed(2)}–${r.hi.toFixed(2)} (goal 0.90–1.10: ${verdict(r.lo, r.hi)})`);
