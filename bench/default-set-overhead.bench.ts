@@ -9,6 +9,8 @@
  *   long-running collector pays once), then measured from outside, from the kernel's per-thread
  *   run time (/proc/<pid>/task/<tid>/schedstat, ns), split into the main thread, the sampler
  *   thread and the others (V8's and libuv's workers);
+ * - a third collector with only the perf source (the same 12 events, native sampler), measured
+ *   the same way: perf counting alone, paired per window with perf stat (the goal ≤ 1.0×);
  * - `perf stat -a -I` with the default set's perf events, running beside them for the whole bench
  *   in a cgroup v2 of its own, its CPU time from cpu.stat over the same windows (bench/perf-stat-cpu.ts).
  * - with `--send gzip` (or `none`, or `gzip,none`): one more native-sampler collector per compression
@@ -33,6 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_EBPF_PROGRAMS, DEFAULT_PERF_EVENTS } from '../collectors/measure/schema.js';
 import type { BusProducer } from '../bus/bus.js';
 import { startPerfStat, type PerfStatRunning } from './perf-stat-cpu.js';
+import { ratioStats } from './ratio-stats.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -46,12 +49,12 @@ interface SendTo { brokers: string[]; topic: string; compression: 'gzip' | 'none
  * Child mode: the default set at `hz` on the native sampler or the JS timer, until stdin ends; its
  * batches thrown away, or (`send`) through the disk spool to Kafka as `isoscope collector` sends them.
  */
-async function child(hz: number, native: boolean, send: SendTo | null): Promise<void> {
+async function child(hz: number, native: boolean, send: SendTo | null, perfOnly = false): Promise<void> {
   const { CollectorAgent } = await import('../collectors/agent.js');
   const { buildSources } = await import('../collectors/build.js');
   const { SequenceFile } = await import('../collectors/sequence.js');
   const dir = mkdtempSync(join(tmpdir(), 'isoscope-default-set-'));
-  const built = buildSources(['perf', 'procfs', 'ebpf'], { perf: { events: [...DEFAULT_PERF_EVENTS] }, ebpf: { programs: [...DEFAULT_EBPF_PROGRAMS] } }, { stateDir: dir });
+  const built = buildSources(perfOnly ? ['perf'] : ['perf', 'procfs', 'ebpf'], { perf: { events: [...DEFAULT_PERF_EVENTS] }, ebpf: { programs: [...DEFAULT_EBPF_PROGRAMS] } }, { stateDir: dir });
   let producer: BusProducer = { start: async () => {}, shutdown: async () => {}, send: async () => {} };
   let bus: { shutdown(): Promise<void> } | null = null;
   const sent = { batches: 0, bytes: 0, largest: [] as Buffer[], largestBytes: 0 };
@@ -116,9 +119,9 @@ function threadNs(pid: number): Record<ThreadKind, number> {
 
 interface Child { proc: ChildProcess; mode: string; lines: AsyncIterator<string> }
 
-async function startChild(hz: number, native: boolean, send: SendTo | null = null): Promise<Child> {
+async function startChild(hz: number, native: boolean, send: SendTo | null = null, perfOnly = false): Promise<Child> {
   const sendArgs = send ? ['--send-to', send.brokers.join(','), send.topic, send.compression] : [];
-  const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', String(hz), native ? 'native' : 'js', ...sendArgs], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', String(hz), native ? 'native' : 'js', ...sendArgs, ...(perfOnly ? ['--perf-only'] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
   const first = await lines.next();
   if (first.done || !first.value.startsWith('ready ')) throw new Error(`the ${native ? 'native' : 'JS timer'} collector${send ? ` sending to Kafka (${send.compression})` : ''} did not start`);
@@ -168,6 +171,9 @@ export async function main(): Promise<void> {
   try {
     children.native = await startChild(hz, true);
     children.js = await startChild(hz, false);
+    // perf counting alone (the default set's 12 events, native sampler), against perf stat counting
+    // the same events beside it: the issue's "≤ 1.0× perf stat -I", both processes long-running.
+    children.perfOnly = await startChild(hz, true, null, true);
     for (const c of compressions) children[`send-${c}`] = await startChild(hz, true, { brokers: target!.brokers, topic: target!.topic, compression: c as 'gzip' | 'none' });
     const names = Object.keys(children);
     // perf stat runs beside them for the whole bench, as they do, and is read over the same windows.
@@ -206,6 +212,10 @@ export async function main(): Promise<void> {
     }
     const ratio = `the default set on the native sampler is ${(median(cpu.native!) / median(cpu.perf!)).toFixed(2)}× that`;
     console.log(`  perf stat -I, its ${DEFAULT_PERF_EVENTS.length} perf events alone: ${spread(cpu.perf!)} = ${pct(cpu.perf!)}; ${ratio}`);
+    // Same windows, paired: the perf-only collector over perf stat in each.
+    const perfRatio = ratioStats(cpu.perfOnly!.map((x, i) => x / cpu.perf![i]!));
+    console.log(`  perf counting alone (a collector with only the perf source, the same ${DEFAULT_PERF_EVENTS.length} events, native sampler): ${spread(cpu.perfOnly!)}; over perf stat -I per window ${cpu.perfOnly!.map((x, i) => (x / cpu.perf![i]!).toFixed(2)).join(' ')}: geometric mean ${perfRatio.geo.toFixed(2)}×, 95 % interval ${perfRatio.lo.toFixed(2)}–${perfRatio.hi.toFixed(2)} (goal ≤ 1.0×)`);
+    console.log(`                  (${threads(split.perfOnly!)})`);
   } finally {
     await perfStat?.stop();
     for (const [k, c] of Object.entries(children)) {
@@ -228,6 +238,6 @@ const at = process.argv.indexOf('--child');
 if (at > 0) {
   const to = process.argv.indexOf('--send-to');
   const send = to > 0 ? { brokers: process.argv[to + 1]!.split(','), topic: process.argv[to + 2]!, compression: process.argv[to + 3] as 'gzip' | 'none' } : null;
-  await child(Number(process.argv[at + 1]), process.argv[at + 2] === 'native', send);
+  await child(Number(process.argv[at + 1]), process.argv[at + 2] === 'native', send, process.argv.includes('--perf-only'));
 }
 else await main();
