@@ -373,7 +373,7 @@ export async function main(): Promise<void> {
       // the rows (F), the rest the CPU per row (m), per pair.
       const fixed = set.map(([one, two]) => sumCpu(two) - sumCpu(one));
       const perRow = set.map(([one], i) => (sumCpu(one) - fixed[i]!) / (total / 1e6));
-      const gcOf = (run: Run) => run.members.reduce((sum, m) => sum + Object.values(m.gcMs ?? {}).reduce((a, b) => a + b, 0), 0);
+      const gcOf = (run: Run) => run.members.reduce((sum, m) => sum + Object.values(m.gcMs).reduce((a, b) => a + b, 0), 0);
       console.log(`  ${label}: GC pauses per drain (all instances, ms) one instance ${span(set.map(([one]) => gcOf(one)))}, two instances ${span(set.map(([, two]) => gcOf(two)))}`);
       console.log(`  ${label}, ${set.length} pairs: CPU per M samples one instance ${span(set.map(([one]) => one.cpuPerM))}, two instances ${span(set.map(([, two]) => two.cpuPerM))}; two / one per pair ${ratios.map((x) => x.toFixed(2)).join(' ')}: median ${r.median.toFixed(2)}, geometric mean ${r.geo.toFixed(2)}, 95 % interval ${r.lo.toFixed(2)}–${r.hi.toFixed(2)} (goal 0.90–1.10: ${verdict(r.lo, r.hi)}); not following the rows: ${mean(fixed).toFixed(3)} CPU-s per instance and drain (two instances' CPU − one's; per pair ${span(fixed)}), per row ${mean(perRow).toFixed(2)} CPU-s per M samples`);
     }

@@ -168,8 +168,7 @@ export function segmentRatios(windows: readonly Window[], rates: readonly ({ per
     if (w.condition === 'alone') s.alone.push(Math.log(pick(r)));
     else if (w.condition === condition) s.with.push(Math.log(pick(r)));
   });
-  const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  return [...bySegment.values()].filter((s) => s.with.length > 0 && s.alone.length > 1).map((s) => Math.exp(meanOf(s.alone) - meanOf(s.with)));
+  return [...bySegment.values()].filter((s) => s.with.length > 0 && s.alone.length > 1).map((s) => Math.exp(mean(s.alone) - mean(s.with)));
 }
 
 /** Runs the memory-bound part and prints its figures. */

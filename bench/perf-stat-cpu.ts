@@ -11,8 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { findCgroup2Root } from '../collectors/ebpf/decoders.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../core/backoff.js';
 
 /** A running `perf stat -a -I`, its CPU readable at any moment. */
 export interface PerfStatRunning {
