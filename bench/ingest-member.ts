@@ -1,13 +1,14 @@
 /**
  * One ingest instance of bench/ingest-scaleout, in a process of its own so its CPU time is its own.
- * Driven by lines on stdin, answered by lines on stdout:
+ * Driven by lines on stdin, answered by lines on fd 3 (stdout stays free for what V8 or Node print,
+ * e.g. `--trace-gc` through ISOSCOPE_MEMBER_NODE_ARGS):
  *
  * - `join <group> [from-end]`: starts an ingest instance in consumer group <group> (a group that has
  *   no committed offsets starts at the topic's beginning, or with `from-end` at its end: the idle
  *   instance of the bench); answers `joined` once it consumes. The CPU count starts.
  * - `go`: the group has settled and the topic is about to be filled; the CPU count starts again here.
  * - `mark`: one JSON line: the CPU this process used since `go` or the last `mark`
- *   (process.cpuUsage), the samples written and the batches, the partitions handled, the Kafka
+ *   (process.cpuUsage; also split into the main thread's and the other threads', from schedstat), the samples written and the batches, the partitions handled, the Kafka
  *   requests sent by API, the context switches (involuntary ones: the process was preempted, a
  *   sign of contention for the cores), garbage collection's pauses by kind (ms); then a new count
  *   starts.
@@ -20,6 +21,7 @@
  * ISOSCOPE_MEMBER_PROFILE_DIR: a V8 CPU profile of each count (from `go` to `mark`/`leave`) is
  * written there, `<pid>-<n>.cpuprofile` (the profiler costs CPU itself: for where, not how much).
  */
+import { readFileSync, readdirSync, writeSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
@@ -30,6 +32,9 @@ import { Kafka } from 'kafkajs';
 import { KafkaBus } from '../bus/kafka/kafka-bus.js';
 import { Ingest } from '../ingest/ingest.js';
 import { QuestDbStore } from '../store/questdb/questdb-store.js';
+
+/** The answers to the bench, on fd 3 (a pipe the bench opened). */
+const answer = (line: string): void => void writeSync(3, line);
 
 const [brokers, http, pgAddr, inFlight] = process.argv.slice(2);
 if (!brokers || !http || !pgAddr || !inFlight) {
@@ -84,6 +89,26 @@ if (fetchSettings) {
 }
 const cpuNow = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; };
 /**
+ * CPU seconds of the main thread (JavaScript, and GC's pauses on it) and of every other thread
+ * (V8's compiler and GC helpers, libuv's pool: zlib), from each thread's schedstat (ns on a CPU):
+ * where a difference between configurations lies.
+ */
+function threadCpu(): { main: number; other: number } {
+  let main = 0;
+  let other = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    let ns: number;
+    try {
+      ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    if (Number(tid) === process.pid) main += ns / 1e9;
+    else other += ns / 1e9;
+  }
+  return { main, other };
+}
+/**
  * Garbage collection's pauses on the main thread since the count started, ms by kind (minor:
  * scavenges; major: mark-compact; incremental and weak callbacks), from V8's gc performance
  * entries: what of an instance's CPU is collection rather than its own work.
@@ -103,10 +128,11 @@ await bus.start();
 await store.start();
 /** CPU from the process's start until its services are connected (node, imports, connections). */
 const startCpuSeconds = cpuNow();
-process.stdout.write('ready\n');
+answer('ready\n');
 
 let ingest: Ingest | null = null;
 let cpu0 = process.cpuUsage();
+let threads0 = threadCpu();
 let rows0 = 0;
 let batches0 = 0;
 let joinCpuSeconds = 0;
@@ -115,6 +141,7 @@ const reset = () => {
   const usage = process.resourceUsage();
   switches0 = { voluntary: usage.voluntaryContextSwitches, involuntary: usage.involuntaryContextSwitches };
   cpu0 = process.cpuUsage();
+  threads0 = threadCpu();
   rows0 = ingest?.stats.records.samples ?? 0;
   batches0 = ingest?.stats.batches ?? 0;
   for (const k of Object.keys(requests)) delete requests[k];
@@ -123,12 +150,13 @@ const reset = () => {
 /** What this instance did since `go` or the last `mark`, and a new start for the next count. */
 async function sinceMark(): Promise<string> {
   const cpu = process.cpuUsage(cpu0);
+  const threads = threadCpu();
   await profileStop();
   const offsets = ingest ? await ingest.metrics.committedOffset.get() : { values: [] };
   const partitions = offsets.values.map((v) => Number(v.labels.partition)).sort((a, b) => a - b);
   const usage = process.resourceUsage();
   const switches = { voluntary: usage.voluntaryContextSwitches - switches0.voluntary, involuntary: usage.involuntaryContextSwitches - switches0.involuntary };
-  const out = { switches, cpuSeconds: (cpu.user + cpu.system) / 1e6, rows: (ingest?.stats.records.samples ?? 0) - rows0, batches: (ingest?.stats.batches ?? 0) - batches0, partitions, startCpuSeconds, joinCpuSeconds, requests: { ...requests }, gcMs: { ...gcMs } };
+  const out = { switches, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainThreadSeconds: threads.main - threads0.main, otherThreadsSeconds: threads.other - threads0.other, rows: (ingest?.stats.records.samples ?? 0) - rows0, batches: (ingest?.stats.batches ?? 0) - batches0, partitions, startCpuSeconds, joinCpuSeconds, requests: { ...requests }, gcMs: { ...gcMs } };
   reset();
   return `${JSON.stringify(out)}\n`;
 }
@@ -140,21 +168,21 @@ for await (const line of createInterface({ input: process.stdin })) {
     await ingest.start();
     joinCpuSeconds = cpuNow() - before;
     reset();
-    process.stdout.write('joined\n');
+    answer('joined\n');
   }
   if (command === 'go') {
     await profileStart();
     reset();
   }
   if (command === 'mark') {
-    process.stdout.write(await sinceMark());
+    answer(await sinceMark());
     await profileStart();
   }
   if (command === 'leave' || command === 'stop') {
     const last = await sinceMark();
     await ingest?.shutdown();
     ingest = null;
-    process.stdout.write(last);
+    answer(last);
   }
   if (command === 'stop') {
     await store.shutdown();

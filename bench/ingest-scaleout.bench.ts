@@ -38,15 +38,18 @@
  * (the same settings only: the file holds what the runs printed, nothing checks it).
  *
  * ISOSCOPE_MEMBER_NODE_ARGS: node flags for the member processes only (e.g. V8 flags, measured).
+ * ISOSCOPE_MEMBER_OUT_DIR: each member's stdout (V8's traces, e.g. `--trace-deopt`) goes to `<pid>.out` there.
  * ISOSCOPE_MEMBER_CPUS: run the members on these CPUs only (taskset -c), e.g. `taskset -c 0 node
  * dist/bench/ingest-scaleout.bench.js` with ISOSCOPE_MEMBER_CPUS=1: one and two instances get the
  * same single core, and the bench, Kafka and QuestDB the other.
  * ISOSCOPE_MEMBER_FETCH=<minBytes>:<maxWaitMs>: the members' ingest fetch settings (experiment).
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { AssignerProtocol, Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { KafkaBus } from '../bus/kafka/kafka-bus.js';
@@ -65,6 +68,9 @@ const MEMBER = new URL('./ingest-member.js', import.meta.url).pathname;
 
 interface MemberResult {
   cpuSeconds: number;
+  /** The same CPU split by thread (schedstat): the main thread, and V8's and libuv's helper threads. */
+  mainThreadSeconds: number;
+  otherThreadsSeconds: number;
   rows: number;
   batches: number;
   partitions: number[];
@@ -92,13 +98,17 @@ class Member {
     // the bench, Kafka and QuestDB are kept on the other (`taskset -c 0 node …`): one and two
     // instances then have the same core, and neither competes with the services.
     const onCpus = process.env.ISOSCOPE_MEMBER_CPUS;
+    const outDir = process.env.ISOSCOPE_MEMBER_OUT_DIR;
     const child = spawn(onCpus ? 'taskset' : process.execPath, onCpus ? ['-c', onCpus, process.execPath, ...argv] : argv, {
-      stdio: ['pipe', 'pipe', 'inherit'],
+      // Answers come on fd 3; the member's stdout (V8's --trace-gc, say) goes to the bench's, or
+      // with ISOSCOPE_MEMBER_OUT_DIR to a file per member (`<pid>.out`: V8's traces carry no pid).
+      stdio: ['pipe', outDir ? 'pipe' : 'inherit', 'inherit', 'pipe'],
       env: { ...process.env, ISOSCOPE_LOG_LEVEL: 'warn' },
     });
     this.child = child;
+    if (outDir) child.stdout!.pipe(createWriteStream(join(outDir, `${child.pid}.out`)));
     child.stdin!.on('error', () => undefined); // a member that died is reported by next()
-    this.lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    this.lines = createInterface({ input: child.stdio[3] as Readable })[Symbol.asyncIterator]();
     this.exited = new Promise((resolve) => child.on('exit', resolve));
     this.ready = this.expect('ready');
   }
@@ -311,7 +321,7 @@ export async function main(): Promise<void> {
   const nodeArgs = process.env.ISOSCOPE_MEMBER_NODE_ARGS ?? '';
   const spawned: Member[] = [];
   const print = (label: string, run: Run) => {
-    const per = run.members.map((m, i) => `#${i + 1} ${fmt(m.rows)} rows in ${m.batches} batches, partitions ${m.partitions.join(',')}, ${m.cpuSeconds.toFixed(2)} CPU-s = ${Math.round((m.cpuSeconds / run.seconds) * 100)} % of a core`).join('; ');
+    const per = run.members.map((m, i) => `#${i + 1} ${fmt(m.rows)} rows in ${m.batches} batches, partitions ${m.partitions.join(',')}, ${m.cpuSeconds.toFixed(2)} CPU-s = ${Math.round((m.cpuSeconds / run.seconds) * 100)} % of a core (main thread ${m.mainThreadSeconds.toFixed(2)}, other threads ${m.otherThreadsSeconds.toFixed(2)})`).join('; ');
     const start = run.warm ? '' : `; start-up ${run.members.map((m) => (m.startCpuSeconds + m.joinCpuSeconds).toFixed(2)).join(' + ')} CPU-s not counted`;
     console.log(`  ${label} ${run.instances} instance${run.instances > 1 ? 's' : ''}${run.separate ? ' in groups of their own' : ''}, ${run.warm ? 'warm' : 'cold'}: ${fmt(run.rate)} rows/s (${run.seconds.toFixed(1)} s${run.fill === 'before' ? ` after a fill of ${run.fillSeconds.toFixed(1)} s` : ''}), ${run.cpuPerM.toFixed(2)} CPU-s per M samples (${per}${start}; ${load()}); every sample exactly once`);
     const asked = run.members.map((m, i) => `#${i + 1} ${Object.entries(m.requests).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v}`).join(', ')}`).join('; ');
@@ -374,6 +384,11 @@ export async function main(): Promise<void> {
       const fixed = set.map(([one, two]) => sumCpu(two) - sumCpu(one));
       const perRow = set.map(([one], i) => (sumCpu(one) - fixed[i]!) / (total / 1e6));
       const gcOf = (run: Run) => run.members.reduce((sum, m) => sum + Object.values(m.gcMs).reduce((a, b) => a + b, 0), 0);
+      // The same ratio for the main thread's CPU alone and for the other threads' (V8's helpers, libuv's pool).
+      const byThread = (pick: (m: MemberResult) => number) => ratioStats(set.map(([one, two]) => two.members.reduce((a, m) => a + pick(m), 0) / one.members.reduce((a, m) => a + pick(m), 0)));
+      const main = byThread((m) => m.mainThreadSeconds);
+      const other = byThread((m) => m.otherThreadsSeconds);
+      console.log(`  ${label}: by thread, two / one: main thread geometric mean ${main.geo.toFixed(2)} (95 % interval ${main.lo.toFixed(2)}–${main.hi.toFixed(2)}), other threads ${other.geo.toFixed(2)} (${other.lo.toFixed(2)}–${other.hi.toFixed(2)}); one instance's CPU on its main thread ${span(set.map(([one]) => one.members[0]!.mainThreadSeconds / one.members[0]!.cpuSeconds))}`);
       console.log(`  ${label}: GC pauses per drain (all instances, ms) one instance ${span(set.map(([one]) => gcOf(one)))}, two instances ${span(set.map(([, two]) => gcOf(two)))}`);
       console.log(`  ${label}, ${set.length} pairs: CPU per M samples one instance ${span(set.map(([one]) => one.cpuPerM))}, two instances ${span(set.map(([, two]) => two.cpuPerM))}; two / one per pair ${ratios.map((x) => x.toFixed(2)).join(' ')}: median ${r.median.toFixed(2)}, geometric mean ${r.geo.toFixed(2)}, 95 % interval ${r.lo.toFixed(2)}–${r.hi.toFixed(2)} (goal 0.90–1.10: ${verdict(r.lo, r.hi)}); not following the rows: ${mean(fixed).toFixed(3)} CPU-s per instance and drain (two instances' CPU − one's; per pair ${span(fixed)}), per row ${mean(perRow).toFixed(2)} CPU-s per M samples`);
     }
