@@ -10,7 +10,7 @@
  * - `mark`: one JSON line: the CPU this process used since `go` or the last `mark`
  *   (process.cpuUsage; also split into the main thread's and the other threads', from schedstat), the samples written and the batches, the partitions handled, the Kafka
  *   requests sent by API, the context switches (involuntary ones: the process was preempted, a
- *   sign of contention for the cores), garbage collection's pauses by kind (ms); then a new count
+ *   sign of contention for the cores), the minor page faults (memory the heap took back from the kernel), garbage collection's pauses by kind (ms); then a new count
  *   starts.
  * - `leave`: the same JSON line, then the instance shuts down (the process stays, its JIT warm, for
  *   the next `join`: the bench's warm drains).
@@ -137,9 +137,11 @@ let rows0 = 0;
 let batches0 = 0;
 let joinCpuSeconds = 0;
 let switches0 = { voluntary: 0, involuntary: 0 };
+let faults0 = 0;
 const reset = () => {
   const usage = process.resourceUsage();
   switches0 = { voluntary: usage.voluntaryContextSwitches, involuntary: usage.involuntaryContextSwitches };
+  faults0 = usage.minorPageFault;
   cpu0 = process.cpuUsage();
   threads0 = threadCpu();
   rows0 = ingest?.stats.records.samples ?? 0;
@@ -156,7 +158,7 @@ async function sinceMark(): Promise<string> {
   const partitions = offsets.values.map((v) => Number(v.labels.partition)).sort((a, b) => a - b);
   const usage = process.resourceUsage();
   const switches = { voluntary: usage.voluntaryContextSwitches - switches0.voluntary, involuntary: usage.involuntaryContextSwitches - switches0.involuntary };
-  const out = { switches, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainThreadSeconds: threads.main - threads0.main, otherThreadsSeconds: threads.other - threads0.other, rows: (ingest?.stats.records.samples ?? 0) - rows0, batches: (ingest?.stats.batches ?? 0) - batches0, partitions, startCpuSeconds, joinCpuSeconds, requests: { ...requests }, gcMs: { ...gcMs } };
+  const out = { switches, pageFaults: usage.minorPageFault - faults0, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainThreadSeconds: threads.main - threads0.main, otherThreadsSeconds: threads.other - threads0.other, rows: (ingest?.stats.records.samples ?? 0) - rows0, batches: (ingest?.stats.batches ?? 0) - batches0, partitions, startCpuSeconds, joinCpuSeconds, requests: { ...requests }, gcMs: { ...gcMs } };
   reset();
   return `${JSON.stringify(out)}\n`;
 }

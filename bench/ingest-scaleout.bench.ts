@@ -16,8 +16,11 @@
  *   not counted), `--cold` pairs;
  * - warm: long-running processes (three: one alone, two together), each drain in a new group, after
  *   an untimed warm-up drain, `--pairs` pairs; each drain's count starts after an uncounted lead-in
- *   (`--lead-in`, default half the drain) so that the instances are busy when it starts, as in a
- *   steady stream. This is the issue's question, steady-state CPU per row.
+ *   (`--lead-in`, default twice the drain) so that the instances are busy when it starts, as in a
+ *   steady stream. This is the issue's question, steady-state CPU per row. The lead-in is what
+ *   each instance warms up on again after idling through the other configuration's drains, and
+ *   each of two gets half of it: with half the drain as lead-in, two instances' drains after
+ *   idling cost 12–22 % more than after their own, one instance's 0–4 % (docs/DECISIONS.md).
  * Per pair the ratio two / one; printed: median, geometric mean with its 95 % interval (Student's t
  * on the log ratios) and a verdict: met when the whole interval lies within 0.90–1.10, not met when
  * it lies wholly outside, not settled otherwise. Also the CPU split into a part per instance and
@@ -27,11 +30,15 @@
  * it so it can catch up after an outage) and partitions. QuestDB's and Kafka's own CPU are not in
  * these figures.
  *
- *   npm run build && node dist/bench/ingest-scaleout.bench.js [--samples 500000] [--pairs 6] [--cold 2] [--lead-in samples/2] [--fill before|during] [--control 0] [--partitions-in-flight 2] [--two-in-flight N] [--pairs-file F]
+ *   npm run build && node dist/bench/ingest-scaleout.bench.js [--samples 500000] [--pairs 6] [--cold 2] [--lead-in 2×samples] [--fill before|during] [--control 0] [--partitions-in-flight 2] [--two-in-flight N] [--same-work] [--pairs-file F]
  *
  * `--control N`: N more warm pairs in which the two instances are in groups of their own and each
  * drains every sample: as many busy processes as two in one group, nothing split (the contention
  * control).
+ *
+ * `--same-work`: two instances drain twice the samples of one (lead-in too), so each instance does
+ * the work one does alone: scale-out at the same load per instance. By default the topic's size
+ * stays, and each of two instances does half the work.
  *
  * `--pairs-file F`: each pair is also appended to F (JSON lines), and the figures are printed again
  * over every pair in F: runs that each fit a short slot of a shared machine pooled into one interval
@@ -80,6 +87,8 @@ interface MemberResult {
   joinCpuSeconds: number;
   /** Kafka requests by API since the count started. */
   requests: Record<string, number>;
+  /** Minor page faults since the count started: heap memory taken (back) from the kernel. */
+  pageFaults: number;
   /** Context switches since the count started (involuntary: preempted). */
   switches: { voluntary: number; involuntary: number };
   /** Garbage collection's main-thread pauses since the count started, ms by kind. */
@@ -292,12 +301,18 @@ export async function main(): Promise<void> {
   const total = Number(arg('--samples') ?? 500_000);
   const pairs = Number(arg('--pairs') ?? 6);
   const coldPairs = Number(arg('--cold') ?? 2);
-  const leadIn = Number(arg('--lead-in') ?? Math.round(total / 2));
+  const leadIn = Number(arg('--lead-in') ?? 2 * total);
   const controlPairs = Number(arg('--control') ?? 0);
   const inFlight = Number(arg('--partitions-in-flight') ?? DEFAULT_PARTITIONS_IN_FLIGHT);
   // --two-in-flight N: the two instances' setting, when it should differ from the one instance's
   // (e.g. 1 each: as many writes in flight to QuestDB in all as one instance with 2).
   const twoInFlight = Number(arg('--two-in-flight') ?? inFlight);
+  // --same-work: two instances drain twice the samples (and lead-in), so each does the work one
+  // instance does: the comparison at the same load per instance, as when instances are added
+  // because the stream grew (the default keeps the topic's size, so each of two does half).
+  const sameWork = process.argv.includes('--same-work');
+  /** Samples a drain by `n` instances counts. */
+  const sizeFor = (n: number, samples: number) => (sameWork ? samples * n : samples);
   const fill = arg('--fill') ?? 'before';
   if (fill !== 'before' && fill !== 'during') {
     console.error(`ingest-scaleout: --fill is before (the instances stopped while the topic is filled, then draining the backlog) or during (working while it is filled), got "${fill}"`);
@@ -326,7 +341,7 @@ export async function main(): Promise<void> {
     console.log(`  ${label} ${run.instances} instance${run.instances > 1 ? 's' : ''}${run.separate ? ' in groups of their own' : ''}, ${run.warm ? 'warm' : 'cold'}: ${fmt(run.rate)} rows/s (${run.seconds.toFixed(1)} s${run.fill === 'before' ? ` after a fill of ${run.fillSeconds.toFixed(1)} s` : ''}), ${run.cpuPerM.toFixed(2)} CPU-s per M samples (${per}${start}; ${load()}); every sample exactly once`);
     const asked = run.members.map((m, i) => `#${i + 1} ${Object.entries(m.requests).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v}`).join(', ')}`).join('; ');
     const gc = run.members.map((m, i) => `#${i + 1} ${Object.entries(m.gcMs).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ') || 'none'}`).join('; ');
-    console.log(`        Kafka requests: ${asked}; context switches voluntary/involuntary ${run.members.map((m) => `${m.switches.voluntary}/${m.switches.involuntary}`).join(' + ')}; GC pauses ms: ${gc}`);
+    console.log(`        Kafka requests: ${asked}; context switches voluntary/involuntary ${run.members.map((m) => `${m.switches.voluntary}/${m.switches.involuntary}`).join(' + ')}; minor page faults ${run.members.map((m) => m.pageFaults).join(' + ')}; GC pauses ms: ${gc}`);
   };
   try {
     const ddl = new QuestDbStore({ http: state.questdb.http, pg: state.questdb.pg });
@@ -336,7 +351,7 @@ export async function main(): Promise<void> {
     await topics.start();
     await topics.ensureTopics(['samples', 'events', 'partitions', 'runs', 'alerts', 'dead-letters']);
     await topics.shutdown();
-    console.log(`ingest scale-out: ${fmt(total)} samples per drain, ${PARTITIONS} partitions, ${inFlight} partition(s) in flight per instance${twoInFlight !== inFlight ? ` (${twoInFlight} for each of two)` : ''}, ${coldPairs} cold and ${pairs} warm pairs of drains (one instance, two instances; ABBA order; each warm drain after an uncounted lead-in of ${fmt(leadIn)} samples; ${fill === 'before' ? 'the counted samples filled while the instances are stopped, then drained as a backlog' : 'the instances working while the topic is filled'}), Kafka + QuestDB + instances on the same machine (${cpus().length} CPUs)${nodeArgs ? `; member node flags: ${nodeArgs}` : ''}${process.env.ISOSCOPE_MEMBER_CPUS ? `; members on CPU ${process.env.ISOSCOPE_MEMBER_CPUS} only` : ''}${process.env.ISOSCOPE_MEMBER_FETCH ? `; members' fetch minBytes:maxWaitMs ${process.env.ISOSCOPE_MEMBER_FETCH}` : ''}; ${load()}`);
+    console.log(`ingest scale-out: ${fmt(total)} samples per drain${sameWork ? ` per instance (two instances drain ${fmt(2 * total)}: the same work each, --same-work)` : ''}, ${PARTITIONS} partitions, ${inFlight} partition(s) in flight per instance${twoInFlight !== inFlight ? ` (${twoInFlight} for each of two)` : ''}, ${coldPairs} cold and ${pairs} warm pairs of drains (one instance, two instances; ABBA order; each warm drain after an uncounted lead-in of ${fmt(leadIn)} samples; ${fill === 'before' ? 'the counted samples filled while the instances are stopped, then drained as a backlog' : 'the instances working while the topic is filled'}), Kafka + QuestDB + instances on the same machine (${cpus().length} CPUs)${nodeArgs ? `; member node flags: ${nodeArgs}` : ''}${process.env.ISOSCOPE_MEMBER_CPUS ? `; members on CPU ${process.env.ISOSCOPE_MEMBER_CPUS} only` : ''}${process.env.ISOSCOPE_MEMBER_FETCH ? `; members' fetch minBytes:maxWaitMs ${process.env.ISOSCOPE_MEMBER_FETCH}` : ''}; ${load()}`);
     const order = (k: number) => (k % 2 === 0 ? [1, 2] : [2, 1]);
     const cold: [Run, Run][] = [];
     for (let k = 0; k < coldPairs; k++) {
@@ -344,7 +359,7 @@ export async function main(): Promise<void> {
       for (const n of order(k)) {
         const members = await spawnMembers(state, n, n === 2 ? twoInFlight : inFlight);
         spawned.push(...members);
-        const run = await drain(state, db, members, total, false, fill);
+        const run = await drain(state, db, members, sizeFor(n, total), false, fill);
         await Promise.all(members.map((m) => m.stop()));
         print(`cold #${k + 1}`, run);
         pair.push(run);
@@ -355,7 +370,7 @@ export async function main(): Promise<void> {
     const duo = await spawnMembers(state, 2, twoInFlight);
     spawned.push(...solo, ...duo);
     // The warm processes' first drain warms them up (JIT, heap); not counted.
-    for (const members of [solo, duo]) print('warm-up (not counted)', await drain(state, db, members, total, false, fill));
+    for (const members of [solo, duo]) print('warm-up (not counted)', await drain(state, db, members, sizeFor(members.length, total), false, fill));
     const warm: [Run, Run][] = [];
     // The contention control (--control): one instance alone against two in groups of their own,
     // each draining every sample. Nothing is split, so what two cost more per row there is two busy
@@ -366,7 +381,7 @@ export async function main(): Promise<void> {
         if (k >= (separate ? controlPairs : pairs)) continue;
         const pair: Run[] = [];
         for (const n of order(k)) {
-          const run = await drain(state, db, n === 1 ? solo : duo, total, true, fill, leadIn, separate && n === 2);
+          const run = await drain(state, db, n === 1 ? solo : duo, separate ? total : sizeFor(n, total), true, fill, separate ? leadIn : sizeFor(n, leadIn), separate && n === 2);
           print(`${label} #${k + 1}`, run);
           pair.push(run);
         }
@@ -384,21 +399,31 @@ export async function main(): Promise<void> {
       const fixed = set.map(([one, two]) => sumCpu(two) - sumCpu(one));
       const perRow = set.map(([one], i) => (sumCpu(one) - fixed[i]!) / (total / 1e6));
       const gcOf = (run: Run) => run.members.reduce((sum, m) => sum + Object.values(m.gcMs).reduce((a, b) => a + b, 0), 0);
-      // The same ratio for the main thread's CPU alone and for the other threads' (V8's helpers, libuv's pool).
-      const byThread = (pick: (m: MemberResult) => number) => ratioStats(set.map(([one, two]) => two.members.reduce((a, m) => a + pick(m), 0) / one.members.reduce((a, m) => a + pick(m), 0)));
+      // The same ratio (per row) for the main thread's CPU alone and for the other threads' (V8's helpers, libuv's pool).
+      const perRowOf = (run: Run, pick: (m: MemberResult) => number) => run.members.reduce((a, m) => a + pick(m), 0) / run.members.reduce((a, m) => a + m.rows, 0);
+      const byThread = (pick: (m: MemberResult) => number) => ratioStats(set.map(([one, two]) => perRowOf(two, pick) / perRowOf(one, pick)));
       const main = byThread((m) => m.mainThreadSeconds);
       const other = byThread((m) => m.otherThreadsSeconds);
       console.log(`  ${label}: by thread, two / one: main thread geometric mean ${main.geo.toFixed(2)} (95 % interval ${main.lo.toFixed(2)}–${main.hi.toFixed(2)}), other threads ${other.geo.toFixed(2)} (${other.lo.toFixed(2)}–${other.hi.toFixed(2)}); one instance's CPU on its main thread ${span(set.map(([one]) => one.members[0]!.mainThreadSeconds / one.members[0]!.cpuSeconds))}`);
+      if (set === warm && control.length === 0 && set.length >= 4) {
+        // ABBA: pair k runs one instance first when k is even. A configuration's drain either follows
+        // its own previous drain (the one-instance drain of an even pair after the first; the
+        // two-instance drain of an odd pair) or follows two drains of the other while its processes
+        // sat idle. Each kind of drain compared on its own: what idling costs each configuration.
+        const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+        const after = (n: 1 | 2, own: boolean) => meanOf(set.flatMap((p, k) => ((n === 1 ? k % 2 === 0 && k > 0 : k % 2 === 1) === own ? [p[n - 1]!.cpuPerM] : [])));
+        console.log(`  ${label}: by what came before, CPU per M samples: after their own previous drain one instance ${after(1, true).toFixed(2)}, two ${after(2, true).toFixed(2)} (two / one ${(after(2, true) / after(1, true)).toFixed(2)}); after the other configuration's two drains one ${after(1, false).toFixed(2)}, two ${after(2, false).toFixed(2)} (${(after(2, false) / after(1, false)).toFixed(2)})`);
+      }
       console.log(`  ${label}: GC pauses per drain (all instances, ms) one instance ${span(set.map(([one]) => gcOf(one)))}, two instances ${span(set.map(([, two]) => gcOf(two)))}`);
-      console.log(`  ${label}, ${set.length} pairs: CPU per M samples one instance ${span(set.map(([one]) => one.cpuPerM))}, two instances ${span(set.map(([, two]) => two.cpuPerM))}; two / one per pair ${ratios.map((x) => x.toFixed(2)).join(' ')}: median ${r.median.toFixed(2)}, geometric mean ${r.geo.toFixed(2)}, 95 % interval ${r.lo.toFixed(2)}–${r.hi.toFixed(2)} (goal 0.90–1.10: ${verdict(r.lo, r.hi)}); not following the rows: ${mean(fixed).toFixed(3)} CPU-s per instance and drain (two instances' CPU − one's; per pair ${span(fixed)}), per row ${mean(perRow).toFixed(2)} CPU-s per M samples`);
+      console.log(`  ${label}, ${set.length} pairs: CPU per M samples one instance ${span(set.map(([one]) => one.cpuPerM))}, two instances ${span(set.map(([, two]) => two.cpuPerM))}; two / one per pair ${ratios.map((x) => x.toFixed(2)).join(' ')}: median ${r.median.toFixed(2)}, geometric mean ${r.geo.toFixed(2)}, 95 % interval ${r.lo.toFixed(2)}–${r.hi.toFixed(2)} (goal 0.90–1.10: ${verdict(r.lo, r.hi)})${sameWork && set !== control ? '' : `; not following the rows: ${mean(fixed).toFixed(3)} CPU-s per instance and drain (two instances' CPU − one's; per pair ${span(fixed)}), per row ${mean(perRow).toFixed(2)} CPU-s per M samples`}`);
     }
     const pairsFile = arg('--pairs-file');
     if (pairsFile) {
       const mine = [...cold.map((p) => ({ warm: false, p })), ...warm.map((p) => ({ warm: true, p }))];
-      for (const { warm: w, p: [one, two] } of mine) appendFileSync(pairsFile, `${JSON.stringify({ samples: total, warm: w, fill, inFlight, twoInFlight, one: one.cpuPerM, two: two.cpuPerM, load: loadavg()[0], at: new Date().toISOString() })}\n`);
-      const all = existsSync(pairsFile) ? readFileSync(pairsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { samples: number; warm: boolean; fill?: Fill; inFlight?: number; twoInFlight?: number; one: number; two: number }) : [];
+      for (const { warm: w, p: [one, two] } of mine) appendFileSync(pairsFile, `${JSON.stringify({ samples: total, warm: w, fill, inFlight, twoInFlight, sameWork, leadIn, one: one.cpuPerM, two: two.cpuPerM, load: loadavg()[0], at: new Date().toISOString() })}\n`);
+      const all = existsSync(pairsFile) ? readFileSync(pairsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { samples: number; warm: boolean; fill?: Fill; inFlight?: number; twoInFlight?: number; sameWork?: boolean; leadIn?: number; one: number; two: number }) : [];
       for (const w of [false, true]) {
-        const pooled = all.filter((x) => x.warm === w && x.samples === total && (x.fill ?? 'during') === fill && (x.inFlight ?? DEFAULT_PARTITIONS_IN_FLIGHT) === inFlight && (x.twoInFlight ?? x.inFlight ?? DEFAULT_PARTITIONS_IN_FLIGHT) === twoInFlight);
+        const pooled = all.filter((x) => x.warm === w && x.samples === total && (x.sameWork ?? false) === sameWork && (x.leadIn ?? leadIn) === leadIn && (x.fill ?? 'during') === fill && (x.inFlight ?? DEFAULT_PARTITIONS_IN_FLIGHT) === inFlight && (x.twoInFlight ?? x.inFlight ?? DEFAULT_PARTITIONS_IN_FLIGHT) === twoInFlight);
         if (pooled.length === 0) continue;
         const r = ratioStats(pooled.map((x) => x.two / x.one));
         console.log(`  pooled over ${pairsFile}, ${w ? 'warm' : 'cold'}, ${pooled.length} pairs of ${fmt(total)}-sample drains (fill ${fill}): two / one median ${r.median.toFixed(2)}, geometric mean ${r.geo.toFixed(2)}, 95 % interval ${r.lo.toFixed(2)}–${r.hi.toFixed(2)} (goal 0.90–1.10: ${verdict(r.lo, r.hi)})`);
