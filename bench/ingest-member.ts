@@ -8,10 +8,11 @@
  *   instance of the bench); answers `joined` once it consumes. The CPU count starts.
  * - `go`: the group has settled and the topic is about to be filled; the CPU count starts again here.
  * - `mark`: one JSON line: the CPU this process used since `go` or the last `mark`
- *   (process.cpuUsage; also split into the main thread's and the other threads', from schedstat), the samples written and the batches, the partitions handled, the Kafka
- *   requests sent by API, the context switches (involuntary ones: the process was preempted, a
- *   sign of contention for the cores), the minor page faults (memory the heap took back from the kernel), garbage collection's pauses by kind (ms); then a new count
- *   starts.
+ *   (process.cpuUsage; also split into the main thread's and the other threads', from schedstat),
+ *   the samples written and the batches, the partitions handled, the Kafka requests sent by API,
+ *   the context switches (involuntary ones: the process was preempted, a sign of contention for
+ *   the cores), the minor page faults (memory the heap took back from the kernel), garbage
+ *   collection's pauses by kind (ms); then a new count starts.
  * - `leave`: the same JSON line, then the instance shuts down (the process stays, its JIT warm, for
  *   the next `join`: the bench's warm drains).
  * - `stop`: like `leave`, then the process exits.

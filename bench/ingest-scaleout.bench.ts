@@ -410,8 +410,7 @@ export async function main(): Promise<void> {
         // its own previous drain (the one-instance drain of an even pair after the first; the
         // two-instance drain of an odd pair) or follows two drains of the other while its processes
         // sat idle. Each kind of drain compared on its own: what idling costs each configuration.
-        const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-        const after = (n: 1 | 2, own: boolean) => meanOf(set.flatMap((p, k) => ((n === 1 ? k % 2 === 0 && k > 0 : k % 2 === 1) === own ? [p[n - 1]!.cpuPerM] : [])));
+        const after = (n: 1 | 2, own: boolean) => mean(set.flatMap((p, k) => ((n === 1 ? k % 2 === 0 && k > 0 : k % 2 === 1) === own ? [p[n - 1]!.cpuPerM] : [])));
         console.log(`  ${label}: by what came before, CPU per M samples: after their own previous drain one instance ${after(1, true).toFixed(2)}, two ${after(2, true).toFixed(2)} (two / one ${(after(2, true) / after(1, true)).toFixed(2)}); after the other configuration's two drains one ${after(1, false).toFixed(2)}, two ${after(2, false).toFixed(2)} (${(after(2, false) / after(1, false)).toFixed(2)})`);
       }
       console.log(`  ${label}: GC pauses per drain (all instances, ms) one instance ${span(set.map(([one]) => gcOf(one)))}, two instances ${span(set.map(([, two]) => gcOf(two)))}`);
